@@ -1,0 +1,1 @@
+//! Shared helpers for Kiln's criterion suites (see `benches/benches/`).
