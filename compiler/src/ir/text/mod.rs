@@ -1,1 +1,3 @@
 //! The `.kir` text format: printer and parser. (Being written: see the foundation issue.)
+
+pub mod literals;
