@@ -45,6 +45,7 @@ macro_rules! entity_ref {
             }
         }
 
+        #[allow(dead_code)] // unused in private test entities
         impl $name {
             /// The text prefix of this entity kind.
             pub const PREFIX: &'static str = $prefix;
@@ -294,8 +295,7 @@ impl<K: EntityRef, V: Clone + PartialEq> PartialEq for SecondaryMap<K, V> {
     /// Two maps are equal when every key reads the same value (trailing defaults don't count).
     fn eq(&self, other: &Self) -> bool {
         let n = self.elems.len().max(other.elems.len());
-        self.default == other.default
-            && (0..n).all(|i| self.get(K::new(i)) == other.get(K::new(i)))
+        self.default == other.default && (0..n).all(|i| self.get(K::new(i)) == other.get(K::new(i)))
     }
 }
 

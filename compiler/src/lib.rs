@@ -7,8 +7,12 @@
 //! - [`ir`]: the IR (types, entities, instructions, DFG, layout, functions), the
 //!   [`ir::FunctionBuilder`], the verifier, and the `.kir` text format.
 //! - [`entity`]: typed `u32` indices and the flat maps indexed by them.
+//! - [`flowgraph`]: the control-flow graph (predecessors and successors of blocks).
+//! - [`dominator_tree`]: reverse post-order and dominators.
 
 #![warn(missing_docs)]
 
+pub mod dominator_tree;
 pub mod entity;
+pub mod flowgraph;
 pub mod ir;

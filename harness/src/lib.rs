@@ -1,1 +1,13 @@
-//! Kiln's test harness.
+//! Kiln's test harness: the IR interpreter (reference semantics), `.kir` test files with run
+//! directives, execution engines, and the `kiln` command-line tool.
+//!
+//! Module map (see DESIGN.md): [`interp`] the interpreter; [`value`] runtime values shared
+//! by every engine; [`outcome`] how a run ended; [`engine`] the engines a case runs on;
+//! [`filetest`] test files, their directives, and the runner.
+
+pub mod engine;
+pub mod filetest;
+pub mod fuzz;
+pub mod interp;
+pub mod outcome;
+pub mod value;

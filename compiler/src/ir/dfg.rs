@@ -212,7 +212,11 @@ impl DataFlowGraph {
     }
 
     /// The result types `data` would have. `None` when they can't be determined.
-    pub fn result_types(&self, data: &InstructionData, ctrl: Option<Type>) -> Option<ResultTypes<'_>> {
+    pub fn result_types(
+        &self,
+        data: &InstructionData,
+        ctrl: Option<Type>,
+    ) -> Option<ResultTypes<'_>> {
         let arg_ty = |n: u8| -> Option<Type> {
             let v = *data.arguments(&self.value_lists).get(n as usize)?;
             Some(self.values.get(v)?.ty)
@@ -226,7 +230,9 @@ impl DataFlowGraph {
             ResultRule::Fixed(t) => ResultTypes::One(t),
             ResultRule::Call => {
                 let sig = match *data {
-                    InstructionData::Call { func_ref, .. } => self.ext_funcs.get(func_ref)?.signature,
+                    InstructionData::Call { func_ref, .. } => {
+                        self.ext_funcs.get(func_ref)?.signature
+                    }
                     InstructionData::CallIndirect { sig_ref, .. } => sig_ref,
                     _ => return None,
                 };

@@ -439,11 +439,7 @@ impl Function {
 
     /// Declare a user-named external function with signature `sig`, reusing an existing
     /// name-table entry for the same name.
-    pub fn import_user_function(
-        &mut self,
-        name: UserExternalName,
-        sig: SigRef,
-    ) -> super::FuncRef {
+    pub fn import_user_function(&mut self, name: UserExternalName, sig: SigRef) -> super::FuncRef {
         let r = self
             .params
             .find_user_name(name)
@@ -495,7 +491,11 @@ mod tests {
         let sig = f.import_signature(Signature::new(&[Type::I32], &[]));
         f.import_user_function(UserExternalName::new(0, 1), sig);
         let again = f.import_user_function(UserExternalName::new(0, 1), sig);
-        assert_eq!(f.params.user_named_funcs().len(), 1, "same name reuses the entry");
+        assert_eq!(
+            f.params.user_named_funcs().len(),
+            1,
+            "same name reuses the entry"
+        );
         let stencil = f.stencil.clone();
         let ExternalName::User(r) = f.dfg.ext_funcs[again].name else {
             unreachable!()

@@ -528,34 +528,119 @@ impl JumpTableData {
 pub enum InstructionData {
     /// `imm` is the value sign-extended from the controlling type's width (canonical form;
     /// the verifier rejects anything else).
-    UnaryImm { opcode: Opcode, imm: i64 },
+    UnaryImm {
+        opcode: Opcode,
+        imm: i64,
+    },
     /// Raw IEEE bits; for `f32` only the low 32 bits may be set.
-    UnaryIeee { opcode: Opcode, bits: u64 },
-    UnaryConst { opcode: Opcode, constant: Constant },
-    Unary { opcode: Opcode, arg: Value },
-    Binary { opcode: Opcode, args: [Value; 2] },
-    Ternary { opcode: Opcode, args: [Value; 3] },
-    IntCompare { opcode: Opcode, cond: IntCC, args: [Value; 2] },
-    FloatCompare { opcode: Opcode, cond: FloatCC, args: [Value; 2] },
-    ExtractLane { opcode: Opcode, arg: Value, lane: u8 },
-    InsertLane { opcode: Opcode, args: [Value; 2], lane: u8 },
+    UnaryIeee {
+        opcode: Opcode,
+        bits: u64,
+    },
+    UnaryConst {
+        opcode: Opcode,
+        constant: Constant,
+    },
+    Unary {
+        opcode: Opcode,
+        arg: Value,
+    },
+    Binary {
+        opcode: Opcode,
+        args: [Value; 2],
+    },
+    Ternary {
+        opcode: Opcode,
+        args: [Value; 3],
+    },
+    IntCompare {
+        opcode: Opcode,
+        cond: IntCC,
+        args: [Value; 2],
+    },
+    FloatCompare {
+        opcode: Opcode,
+        cond: FloatCC,
+        args: [Value; 2],
+    },
+    ExtractLane {
+        opcode: Opcode,
+        arg: Value,
+        lane: u8,
+    },
+    InsertLane {
+        opcode: Opcode,
+        args: [Value; 2],
+        lane: u8,
+    },
     /// Address is `arg + offset`.
-    Load { opcode: Opcode, flags: MemFlags, arg: Value, offset: i32 },
+    Load {
+        opcode: Opcode,
+        flags: MemFlags,
+        arg: Value,
+        offset: i32,
+    },
     /// `args = [value, address]`; address is `args[1] + offset`.
-    Store { opcode: Opcode, flags: MemFlags, args: [Value; 2], offset: i32 },
-    StackLoad { opcode: Opcode, slot: StackSlot, offset: i32 },
-    StackStore { opcode: Opcode, arg: Value, slot: StackSlot, offset: i32 },
-    Jump { opcode: Opcode, destination: BlockCall },
+    Store {
+        opcode: Opcode,
+        flags: MemFlags,
+        args: [Value; 2],
+        offset: i32,
+    },
+    StackLoad {
+        opcode: Opcode,
+        slot: StackSlot,
+        offset: i32,
+    },
+    StackStore {
+        opcode: Opcode,
+        arg: Value,
+        slot: StackSlot,
+        offset: i32,
+    },
+    Jump {
+        opcode: Opcode,
+        destination: BlockCall,
+    },
     /// `blocks = [taken when non-zero, taken when zero]`.
-    Brif { opcode: Opcode, arg: Value, blocks: [BlockCall; 2] },
-    BranchTable { opcode: Opcode, arg: Value, table: JumpTable },
-    MultiAry { opcode: Opcode, args: ValueList },
-    Trap { opcode: Opcode, code: TrapCode },
-    CondTrap { opcode: Opcode, arg: Value, code: TrapCode },
-    Call { opcode: Opcode, func_ref: FuncRef, args: ValueList },
+    Brif {
+        opcode: Opcode,
+        arg: Value,
+        blocks: [BlockCall; 2],
+    },
+    BranchTable {
+        opcode: Opcode,
+        arg: Value,
+        table: JumpTable,
+    },
+    MultiAry {
+        opcode: Opcode,
+        args: ValueList,
+    },
+    Trap {
+        opcode: Opcode,
+        code: TrapCode,
+    },
+    CondTrap {
+        opcode: Opcode,
+        arg: Value,
+        code: TrapCode,
+    },
+    Call {
+        opcode: Opcode,
+        func_ref: FuncRef,
+        args: ValueList,
+    },
     /// `args[0]` is the callee address; the rest are the call arguments.
-    CallIndirect { opcode: Opcode, sig_ref: SigRef, args: ValueList },
-    FuncAddr { opcode: Opcode, func_ref: FuncRef },
+    CallIndirect {
+        opcode: Opcode,
+        sig_ref: SigRef,
+        args: ValueList,
+    },
+    FuncAddr {
+        opcode: Opcode,
+        func_ref: FuncRef,
+    },
 }
 
 impl InstructionData {
@@ -738,7 +823,11 @@ mod tests {
         assert_eq!(c, ValueList::EMPTY);
         pool.get_mut(a)[1] = Value::from_u32(7);
         assert_eq!(pool.get(a)[1], Value::from_u32(7));
-        assert_eq!(pool.get(ValueList(999)), &[], "foreign handle is empty, not a panic");
+        assert_eq!(
+            pool.get(ValueList(999)),
+            &[],
+            "foreign handle is empty, not a panic"
+        );
         assert!(core::mem::size_of::<InstructionData>() <= 24);
     }
 }

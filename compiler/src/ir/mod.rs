@@ -18,7 +18,9 @@ pub mod trapcode;
 pub mod types;
 pub mod verifier;
 
-pub use builder::{FunctionBuilder, Variable};
+pub use builder::{
+    BuilderError, FuncInstBuilder, FunctionBuilder, FunctionBuilderContext, Variable,
+};
 pub use condcodes::{FloatCC, IntCC};
 pub use dfg::{DataFlowGraph, ResultTypes, ValueData, ValueDef};
 pub use entities::{
@@ -36,4 +38,4 @@ pub use layout::Layout;
 pub use memflags::MemFlags;
 pub use trapcode::TrapCode;
 pub use types::Type;
-pub use verifier::{verify_function, VerifierError, VerifierErrors};
+pub use verifier::{verify_function, VerifierContext, VerifierError, VerifierErrors};

@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for c in TrapCode::BUILTIN.into_iter().chain([TrapCode::User(0), TrapCode::User(65535)]) {
+        for c in TrapCode::BUILTIN
+            .into_iter()
+            .chain([TrapCode::User(0), TrapCode::User(65535)])
+        {
             assert_eq!(c.to_string().parse::<TrapCode>(), Ok(c));
         }
         assert!("user65536".parse::<TrapCode>().is_err());

@@ -44,12 +44,18 @@ pub fn parse_int(s: &str, ty: Type) -> Result<i64, String> {
     let smin_mag: u128 = 1u128 << (bits - 1);
     let value: u64 = if neg {
         if mag > smin_mag {
-            return Err(format!("integer literal `{s}` does not fit {}", ty.lane_type()));
+            return Err(format!(
+                "integer literal `{s}` does not fit {}",
+                ty.lane_type()
+            ));
         }
         (mag as u64).wrapping_neg()
     } else {
         if mag > umax {
-            return Err(format!("integer literal `{s}` does not fit {}", ty.lane_type()));
+            return Err(format!(
+                "integer literal `{s}` does not fit {}",
+                ty.lane_type()
+            ));
         }
         mag as u64
     };
@@ -62,7 +68,7 @@ pub fn format_int(v: i64, ty: Type) -> String {
 }
 
 macro_rules! float_lits {
-    ($parse:ident, $format:ident, $write:ident, $f:ty, $u:ty, $mbits:expr) => {
+    ($parse:ident, $format:ident, $write:ident, $fmtw:ident, $f:ty, $u:ty, $mbits:expr) => {
         /// Parse a float literal: decimal, `inf`, `-inf`, `nan`, `-nan`, or
         /// `[-]nan:0x<mantissa>`. Returns the raw bits.
         pub fn $parse(s: &str) -> Result<$u, String> {
@@ -83,8 +89,8 @@ macro_rules! float_lits {
                 return Ok(sign | EXP_MASK | QUIET);
             }
             if let Some(p) = body.strip_prefix("nan:0x") {
-                let payload = <$u>::from_str_radix(p, 16)
-                    .map_err(|_| format!("bad NaN payload in `{s}`"))?;
+                let payload =
+                    <$u>::from_str_radix(p, 16).map_err(|_| format!("bad NaN payload in `{s}`"))?;
                 if payload == 0 || payload >> MBITS != 0 {
                     return Err(format!(
                         "NaN payload in `{s}` must be non-zero and fit {MBITS} bits"
@@ -113,8 +119,13 @@ macro_rules! float_lits {
             s
         }
 
-        /// Write float bits as the printer writes them.
+        /// Write float bits as the printer writes them (into a `String`).
         pub fn $write(out: &mut String, bits: $u) {
+            let _ = $fmtw(out, bits);
+        }
+
+        /// Write float bits as the printer writes them, into any [`core::fmt::Write`].
+        pub fn $fmtw<W: Write + ?Sized>(out: &mut W, bits: $u) -> core::fmt::Result {
             const MBITS: u32 = $mbits;
             const SIGN: $u = (1 as $u) << (<$u>::BITS - 1);
             const QUIET: $u = (1 as $u) << (MBITS - 1);
@@ -123,21 +134,21 @@ macro_rules! float_lits {
             if v.is_nan() {
                 let payload = bits & (((1 as $u) << MBITS) - 1);
                 if payload == QUIET {
-                    let _ = write!(out, "{sign}nan");
+                    write!(out, "{sign}nan")
                 } else {
-                    let _ = write!(out, "{sign}nan:0x{payload:x}");
+                    write!(out, "{sign}nan:0x{payload:x}")
                 }
             } else if v.is_infinite() {
-                let _ = write!(out, "{sign}inf");
+                write!(out, "{sign}inf")
             } else {
-                let _ = write!(out, "{v:?}");
+                write!(out, "{v:?}")
             }
         }
     };
 }
 
-float_lits!(parse_f32, format_f32, write_f32, f32, u32, 23);
-float_lits!(parse_f64, format_f64, write_f64, f64, u64, 52);
+float_lits!(parse_f32, format_f32, write_f32, fmt_f32, f32, u32, 23);
+float_lits!(parse_f64, format_f64, write_f64, fmt_f64, f64, u64, 52);
 
 #[cfg(test)]
 mod tests {
@@ -162,14 +173,26 @@ mod tests {
     #[test]
     fn floats_round_trip_every_class() {
         let samples32: [u32; 10] = [
-            0, 0x8000_0000, 1, 0x7f7f_ffff, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000,
-            0xffc0_0001, 0x7f80_0001, 0x3fc0_0000,
+            0,
+            0x8000_0000,
+            1,
+            0x7f7f_ffff,
+            0x7f80_0000,
+            0xff80_0000,
+            0x7fc0_0000,
+            0xffc0_0001,
+            0x7f80_0001,
+            0x3fc0_0000,
         ];
         for b in samples32 {
             assert_eq!(parse_f32(&format_f32(b)), Ok(b), "{}", format_f32(b));
         }
         let samples64: [u64; 6] = [
-            0, 0x8000_0000_0000_0000, 1, 0x7ff8_0000_0000_0000, 0x7ff0_0000_0000_0001,
+            0,
+            0x8000_0000_0000_0000,
+            1,
+            0x7ff8_0000_0000_0000,
+            0x7ff0_0000_0000_0001,
             0x3ff8_0000_0000_0000,
         ];
         for b in samples64 {

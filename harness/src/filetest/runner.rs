@@ -1,0 +1,135 @@
+//! Runs the directives of `.kir` files on engines and counts the results.
+//!
+//! Every (directive, engine) pair is one check: it passes when the engine's [`Outcome`]
+//! satisfies the directive's [`Expectation`]. A file that fails to load (parse, verify or
+//! directive error) counts as one failed check, so a broken file can never pass silently.
+//! A file without any run directive is counted in [`Summary::files_without_runs`] and
+//! reported, never silently skipped.
+
+use super::{Expectation, TestFile};
+use crate::engine::{fresh_heaps, EngineKind};
+use crate::outcome::Outcome;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Default fuel (instructions per run) for the interpreter.
+pub const DEFAULT_FUEL: u64 = 10_000_000;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Engines to run every directive on.
+    pub engines: Vec<EngineKind>,
+    /// Work bound per run.
+    pub fuel: u64,
+    /// Print every check, not only failures.
+    pub verbose: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            engines: EngineKind::ALL.to_vec(),
+            fuel: DEFAULT_FUEL,
+            verbose: false,
+        }
+    }
+}
+
+/// Counts over a set of files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Files read.
+    pub files: usize,
+    /// Checks that passed.
+    pub passed: usize,
+    /// Checks that failed (including files that failed to load).
+    pub failed: usize,
+    /// Files that loaded but contain no run directive.
+    pub files_without_runs: Vec<PathBuf>,
+}
+
+/// Does an outcome satisfy an expectation?
+pub fn outcome_matches(expect: &Expectation, outcome: &Outcome) -> bool {
+    match (expect, outcome) {
+        (Expectation::Returns(exp), Outcome::Returned(got)) => {
+            exp.len() == got.len() && exp.iter().zip(got).all(|(e, g)| e.matches(g))
+        }
+        (Expectation::Traps(c), Outcome::Trapped(t)) => c == t,
+        _ => false,
+    }
+}
+
+/// Every `.kir` file named by `paths` (directories are searched recursively), sorted.
+pub fn collect_kir_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if meta.is_dir() {
+            walk(p, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "kir") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Run every directive of every file on every engine, writing one line per failure (and
+/// per check when verbose) to `out`. Does not print the closing summary line.
+pub fn run_files(files: &[PathBuf], opts: &RunOptions, out: &mut dyn Write) -> Summary {
+    let mut summary = Summary::default();
+    let mut engines: Vec<_> = opts.engines.iter().map(|k| k.create(opts.fuel)).collect();
+    for path in files {
+        summary.files += 1;
+        let file = match TestFile::load(path) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(out, "FAIL {e}");
+                summary.failed += 1;
+                continue;
+            }
+        };
+        if file.runs.is_empty() {
+            summary.files_without_runs.push(path.clone());
+        }
+        for run in &file.runs {
+            let args: Vec<_> = run.args.iter().map(|a| a.resolve()).collect();
+            for engine in engines.iter_mut() {
+                let mut heaps = fresh_heaps(&file);
+                let outcome = engine.run(&file, run.func_index, &args, &mut heaps);
+                let ok = outcome_matches(&run.expect, &outcome);
+                let loc = format!("{}:{}", path.display(), run.line);
+                if ok {
+                    summary.passed += 1;
+                    if opts.verbose {
+                        let _ = writeln!(out, "ok   {loc} [{}] {}", engine.name(), run.text);
+                    }
+                } else {
+                    summary.failed += 1;
+                    let _ = writeln!(
+                        out,
+                        "FAIL {loc} [{}] {}\n     expected {}, got {outcome}",
+                        engine.name(),
+                        run.text,
+                        run.expect
+                    );
+                }
+            }
+        }
+    }
+    summary
+}
