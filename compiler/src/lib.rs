@@ -16,3 +16,5 @@ pub mod dominator_tree;
 pub mod entity;
 pub mod flowgraph;
 pub mod ir;
+pub mod isa;
+pub mod machinst;

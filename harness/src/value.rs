@@ -50,7 +50,6 @@ impl core::ops::Deref for LeBytes {
     }
 }
 
-
 impl DataValue {
     /// The value's type.
     pub fn ty(&self) -> Type {
