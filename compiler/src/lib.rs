@@ -9,6 +9,32 @@
 //! - [`entity`]: typed `u32` indices and the flat maps indexed by them.
 //! - [`flowgraph`]: the control-flow graph (predecessors and successors of blocks).
 //! - [`dominator_tree`]: reverse post-order and dominators.
+//!
+//! # Example
+//!
+//! Build a function with the [`ir::FunctionBuilder`], verify it and print it as `.kir`:
+//!
+//! ```
+//! use kiln::ir::{Function, FunctionBuilder, FunctionBuilderContext, Signature, Type, UserFuncName};
+//!
+//! let mut func = Function::with_name_signature(
+//!     UserFuncName::testcase("add1"),
+//!     Signature::new(&[Type::I32], &[Type::I32]),
+//! );
+//! let mut ctx = FunctionBuilderContext::new();
+//! let mut b = FunctionBuilder::new(&mut func, &mut ctx);
+//! let entry = b.create_block();
+//! b.append_block_params_for_function_params(entry);
+//! b.switch_to_block(entry);
+//! b.seal_block(entry);
+//! let x = b.block_params(entry)[0];
+//! let one = b.ins().iconst(Type::I32, 1);
+//! let sum = b.ins().iadd(x, one);
+//! b.ins().return_(&[sum]);
+//! b.finalize().expect("a complete function");
+//! kiln::ir::verify_function(&func).expect("the builder's output verifies");
+//! assert!(func.to_string().contains("v2 = iadd v0, v1"));
+//! ```
 
 #![warn(missing_docs)]
 
