@@ -152,6 +152,9 @@ pub enum RelocTarget {
     User(UserExternalNameRef),
     /// A runtime helper.
     LibCall(LibCall),
+    /// The address where the embedder stores the 8-byte stack limit (read by prologues
+    /// of functions that check the stack; see `docs/abi.md`).
+    StackLimit,
 }
 
 /// A relocation: patch `kind` at `offset` with the address of `target` plus `addend`.

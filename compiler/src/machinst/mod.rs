@@ -2,6 +2,11 @@
 //! encoders write through, and (in submodules) `MachBuffer`, `VCode`, the regalloc2
 //! adapter and compiled code.
 //!
+//! Pipeline ([`compile::compile_function`]): verify → [`lower`] (IR → [`vcode::VCode`]
+//! over virtual registers, via an ISA's [`lower::LowerBackend`]) → regalloc2 (optionally
+//! checked) → frame layout ([`abi`]) → emission into a [`buffer::MachBuffer`] (prologue,
+//! blocks with islands, epilogues) → [`compiled::CompiledCodeBase`].
+//!
 //! Contract between encoders and buffers: an encoder writes bytes through [`CodeSink`].
 //! When an instruction refers to a label (a branch, a RIP-relative or PC-relative load),
 //! the encoder writes the instruction with a zero placeholder field and then calls
@@ -9,7 +14,21 @@
 //! ISA's [`LabelUse`] kind; the buffer patches the field once the label's offset is known
 //! (or routes the use through a veneer when the label is out of range).
 
+pub mod abi;
 pub mod buffer;
+pub mod compile;
+pub mod compiled;
+pub mod error;
+pub mod inst;
+pub mod lower;
+pub mod vcode;
+
+pub use compile::{compile_function, CompileContext, CompileOptions, RegallocAlgorithm};
+pub use compiled::{CompiledCode, CompiledCodeBase, CompiledCodeStencil, Final, Stencil};
+pub use error::CodegenError;
+pub use inst::{EmitContext, MachInst, MachTerminator, OperandVisitor, Reg};
+pub use lower::{Lower, LowerBackend};
+pub use vcode::VCode;
 
 use crate::ir::TrapCode;
 

@@ -207,16 +207,18 @@ impl TestFile {
             message,
         };
         let parsed = text::parse_file(src).map_err(|e| err(e.line, e.col, e.message))?;
-        for f in &parsed.functions {
+        for (i, f) in parsed.functions.iter().enumerate() {
             if let Err(errors) = verify_function(f) {
-                let first = errors.0.first().map(|e| e.to_string()).unwrap_or_default();
+                let line = parsed.spans.get(i).map_or(0, |s| s.first_line);
+                let list: Vec<String> = errors.0.iter().map(|e| format!("\n    {e}")).collect();
                 return Err(err(
-                    0,
-                    0,
+                    line,
+                    1,
                     format!(
-                        "function {} fails verification ({} error(s)); first: {first}",
+                        "function {} fails verification ({} error(s)):{}",
                         f.params.name,
-                        errors.0.len()
+                        errors.0.len(),
+                        list.concat()
                     ),
                 ));
             }
@@ -580,6 +582,10 @@ block0(v0: f32x4):
             ("; heap: h0 size=0", "bad heap size"),
             ("; heap: h0 size=2 data=010203", "only 2"),
             ("; heap: h0 size=2 data=0", "even number"),
+            (
+                "function %bad() -> i32 {\nblock0:\n    v0 = iconst.i64 1\n    return v0\n}",
+                "t.kir:16:1: function %bad fails verification (1 error(s)):\n    inst",
+            ),
         ];
         for (line, want) in cases {
             let src = format!("{SRC}\n{line}\n");

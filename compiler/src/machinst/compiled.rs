@@ -1,0 +1,190 @@
+//! Compiled code: [`CompiledCodeBase<Stencil>`] from the backend, and
+//! [`CompiledCodeBase<Final>`] once the function's parameters are applied.
+//!
+//! The *stencil* form depends only on the function's stencil: relocations name
+//! [`UserExternalNameRef`]s, libcalls or the stack limit, and source locations are relative
+//! to the function's base. This is what the cache stores. [`CompiledCodeBase::apply_params`]
+//! resolves names through [`FunctionParameters`] and makes locations absolute, giving the
+//! *final* form. Renaming a callee or moving the function changes only the final form.
+//!
+//! The phase is a type-state marker ([`Stencil`] / [`Final`]), so code that needs real
+//! names cannot accidentally consume a stencil.
+
+use super::buffer::{MachCallSite, MachReloc, MachTrap, RelocKind, RelocTarget};
+use super::error::CodegenError;
+use crate::ir::{FunctionParameters, LibCall, RelSourceLoc, SourceLoc, UserExternalName};
+
+/// A compilation phase: what relocation targets and source locations look like.
+pub trait CompilePhase {
+    /// Relocation target type.
+    type Target: Copy + PartialEq + Eq + core::fmt::Debug;
+    /// Source-location type.
+    type SourceLoc: Copy + PartialEq + Eq + core::fmt::Debug;
+}
+
+/// The backend's output: names by reference, relative source locations.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum Stencil {}
+
+/// Finalized: real names, absolute source locations.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum Final {}
+
+impl CompilePhase for Stencil {
+    type Target = RelocTarget;
+    type SourceLoc = RelSourceLoc;
+}
+
+/// A relocation target after names are resolved.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum FinalRelocTarget {
+    /// A user function.
+    User(UserExternalName),
+    /// A runtime helper.
+    LibCall(LibCall),
+    /// The address where the embedder stores the 8-byte stack limit.
+    StackLimit,
+}
+
+impl CompilePhase for Final {
+    type Target = FinalRelocTarget;
+    type SourceLoc = SourceLoc;
+}
+
+/// A relocation in compiled code.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct CompiledReloc<T> {
+    /// Offset of the relocated field in the code.
+    pub offset: u32,
+    /// How to patch it.
+    pub kind: RelocKind,
+    /// What it refers to.
+    pub target: T,
+    /// Added to the target's address.
+    pub addend: i64,
+}
+
+/// A range of code generated for one source location.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct CompiledSrcLoc<L> {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+    /// The location.
+    pub loc: L,
+}
+
+/// A trap site: the instruction at `offset` traps with `code`.
+pub type CompiledTrap = MachTrap;
+
+/// Machine code for one function in phase `P`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CompiledCodeBase<P: CompilePhase> {
+    /// The code, including islands and the trailing constant pool.
+    pub code: Vec<u8>,
+    /// Required alignment of the code's start.
+    pub alignment: u32,
+    /// Relocations, sorted by offset.
+    pub relocs: Vec<CompiledReloc<P::Target>>,
+    /// Trap sites, sorted by offset.
+    pub traps: Vec<CompiledTrap>,
+    /// Source-location ranges, in code order.
+    pub srclocs: Vec<CompiledSrcLoc<P::SourceLoc>>,
+    /// Call sites (return offsets).
+    pub call_sites: Vec<MachCallSite>,
+    /// Bytes of stack the function's frame occupies, from the return address down to the
+    /// stack pointer after the prologue (return address and saved frame pointer included).
+    pub frame_size: u32,
+}
+
+/// What the backend returns.
+pub type CompiledCodeStencil = CompiledCodeBase<Stencil>;
+/// Finalized code.
+pub type CompiledCode = CompiledCodeBase<Final>;
+
+impl CompiledCodeBase<Stencil> {
+    pub(crate) fn from_parts(
+        code: Vec<u8>,
+        alignment: u32,
+        relocs: &[MachReloc],
+        traps: Vec<MachTrap>,
+        srclocs: &[super::buffer::MachSrcLoc],
+        call_sites: Vec<MachCallSite>,
+        frame_size: u32,
+    ) -> Result<Self, CodegenError> {
+        let off = |o: u64| u32::try_from(o).map_err(|_| CodegenError::ImplLimit("code size"));
+        let mut rs = Vec::with_capacity(relocs.len());
+        for r in relocs {
+            rs.push(CompiledReloc {
+                offset: off(r.offset)?,
+                kind: r.kind,
+                target: r.target,
+                addend: r.addend,
+            });
+        }
+        let mut ls = Vec::with_capacity(srclocs.len());
+        for s in srclocs {
+            ls.push(CompiledSrcLoc {
+                start: off(s.start)?,
+                end: off(s.end)?,
+                loc: s.loc,
+            });
+        }
+        off(code.len() as u64)?;
+        Ok(Self {
+            code,
+            alignment,
+            relocs: rs,
+            traps,
+            srclocs: ls,
+            call_sites,
+            frame_size,
+        })
+    }
+
+    /// Resolve relocation names through `params` and make source locations absolute.
+    /// A name reference that `params` does not declare is an error.
+    pub fn apply_params(
+        &self,
+        params: &FunctionParameters,
+    ) -> Result<CompiledCodeBase<Final>, CodegenError> {
+        let mut relocs = Vec::with_capacity(self.relocs.len());
+        for r in &self.relocs {
+            let target = match r.target {
+                RelocTarget::User(n) => FinalRelocTarget::User(
+                    params
+                        .user_name(n)
+                        .ok_or(CodegenError::UnknownExternalName(n))?,
+                ),
+                RelocTarget::LibCall(l) => FinalRelocTarget::LibCall(l),
+                RelocTarget::StackLimit => FinalRelocTarget::StackLimit,
+            };
+            relocs.push(CompiledReloc {
+                offset: r.offset,
+                kind: r.kind,
+                target,
+                addend: r.addend,
+            });
+        }
+        let base = params.base_srcloc();
+        let srclocs = self
+            .srclocs
+            .iter()
+            .map(|s| CompiledSrcLoc {
+                start: s.start,
+                end: s.end,
+                loc: s.loc.expand(base),
+            })
+            .collect();
+        Ok(CompiledCodeBase {
+            code: self.code.clone(),
+            alignment: self.alignment,
+            relocs,
+            traps: self.traps.clone(),
+            srclocs,
+            call_sites: self.call_sites.clone(),
+            frame_size: self.frame_size,
+        })
+    }
+}
