@@ -44,3 +44,4 @@ pub mod flowgraph;
 pub mod ir;
 pub mod isa;
 pub mod machinst;
+pub mod module;

@@ -3,9 +3,12 @@
 //!
 //! Module map (see DESIGN.md): [`interp`] the interpreter; [`value`] runtime values shared
 //! by every engine; [`outcome`] how a run ended; [`engine`] the engines a case runs on;
-//! [`filetest`] test files, their directives, and the runner.
+//! [`filetest`] test files, their directives, and the runner; [`exec`] machine code under
+//! emulation; [`disasm`] listings through `llvm-mc`.
 
+pub mod disasm;
 pub mod engine;
+pub mod exec;
 pub mod filetest;
 pub mod fuzz;
 pub mod interp;

@@ -41,6 +41,9 @@ pub enum CodegenError {
     /// Emitting or finishing the machine code failed.
     #[error("machine buffer: {0}")]
     Buffer(#[from] BufferError),
+    /// Kiln has no backend for this target (yet).
+    #[error("no backend for target {0}")]
+    UnsupportedTarget(&'static str),
     /// A relocation names a `UserExternalNameRef` that the function parameters do not
     /// declare.
     #[error("relocation names {0}, which the function parameters do not declare")]

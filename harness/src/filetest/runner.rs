@@ -4,10 +4,12 @@
 //! satisfies the directive's [`Expectation`]. A file that fails to load (parse, verify or
 //! directive error) counts as one failed check, so a broken file can never pass silently.
 //! A file without any run directive is counted in [`Summary::files_without_runs`] and
-//! reported, never silently skipped.
+//! reported, never silently skipped. A file an engine cannot compile for lack of a feature
+//! ([`PrepareError::Unsupported`]) has all its checks on that engine counted as *skipped*,
+//! with one line saying why; any other preparation error fails them.
 
 use super::{Expectation, TestFile};
-use crate::engine::{fresh_heaps, EngineKind};
+use crate::engine::{fresh_heaps, EngineKind, PrepareError};
 use crate::outcome::Outcome;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,8 +47,21 @@ pub struct Summary {
     pub passed: usize,
     /// Checks that failed (including files that failed to load).
     pub failed: usize,
+    /// Checks not run because the engine cannot compile the file yet.
+    pub skipped: usize,
     /// Files that loaded but contain no run directive.
     pub files_without_runs: Vec<PathBuf>,
+}
+
+impl Summary {
+    /// The closing line: `N passed, M failed`, plus `, K skipped` when anything was skipped.
+    pub fn closing_line(&self) -> String {
+        let mut line = format!("{} passed, {} failed", self.passed, self.failed);
+        if self.skipped > 0 {
+            line.push_str(&format!(", {} skipped", self.skipped));
+        }
+        line
+    }
 }
 
 /// Does an outcome satisfy an expectation?
@@ -106,9 +121,34 @@ pub fn run_files(files: &[PathBuf], opts: &RunOptions, out: &mut dyn Write) -> S
         if file.runs.is_empty() {
             summary.files_without_runs.push(path.clone());
         }
+        let mut ready = Vec::with_capacity(engines.len());
+        for engine in engines.iter_mut() {
+            if file.runs.is_empty() {
+                ready.push(false);
+                continue;
+            }
+            match engine.prepare(&file) {
+                Ok(()) => ready.push(true),
+                Err(e) => {
+                    let (word, n) = match e {
+                        PrepareError::Unsupported(_) => ("SKIP", &mut summary.skipped),
+                        PrepareError::Failed(_) => ("FAIL", &mut summary.failed),
+                    };
+                    *n += file.runs.len();
+                    let _ = writeln!(
+                        out,
+                        "{word} {} [{}] {} run(s): {e}",
+                        path.display(),
+                        engine.name(),
+                        file.runs.len()
+                    );
+                    ready.push(false);
+                }
+            }
+        }
         for run in &file.runs {
             let args: Vec<_> = run.args.iter().map(|a| a.resolve()).collect();
-            for engine in engines.iter_mut() {
+            for (engine, _) in engines.iter_mut().zip(&ready).filter(|(_, r)| **r) {
                 let mut heaps = fresh_heaps(&file);
                 let outcome = engine.run(&file, run.func_index, &args, &mut heaps);
                 let ok = outcome_matches(&run.expect, &outcome);

@@ -1,0 +1,158 @@
+//! Disassembly of Kiln's machine code through LLVM's `llvm-mc` (an independent decoder:
+//! Kiln never disassembles with its own tables), for `kiln compile --disasm` and reports.
+//!
+//! Invariant: the listing has one line per decoded instruction, in code order, each with
+//! its offset and bytes; bytes `llvm-mc` cannot decode are listed as `.byte` lines, so no
+//! byte is ever dropped from a listing.
+
+use kiln::isa::Arch;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+/// Why a listing could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum DisasmError {
+    /// `llvm-mc` is not installed or could not be run.
+    #[error("cannot run `llvm-mc` ({0}); install LLVM (Debian package `llvm`) for disassembly")]
+    NoLlvmMc(std::io::Error),
+    /// `llvm-mc` failed.
+    #[error("llvm-mc failed: {0}")]
+    Failed(String),
+}
+
+/// One decoded instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// Offset from the start of the code.
+    pub offset: u32,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Its text (Intel syntax on x86_64).
+    pub text: String,
+}
+
+/// Decode `code` for `arch`.
+pub fn disassemble(arch: Arch, code: &[u8]) -> Result<Vec<Line>, DisasmError> {
+    let (triple, extra): (&str, &[&str]) = match arch {
+        Arch::X86_64 => ("x86_64", &["-output-asm-variant=1"]),
+        Arch::Aarch64 => ("aarch64", &["-mattr=+neon,+fp-armv8"]),
+    };
+    let mut child = Command::new("llvm-mc")
+        .args(["-triple", triple, "-disassemble", "-show-encoding"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(DisasmError::NoLlvmMc)?;
+    let mut input = String::with_capacity(code.len() * 5);
+    for b in code {
+        let _ = write!(input, "0x{b:02x} ");
+    }
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .map_err(|e| DisasmError::Failed(e.to_string()))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| DisasmError::Failed(e.to_string()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = Vec::new();
+    let mut offset = 0usize;
+    for l in text.lines() {
+        let Some((insn, enc)) = l.split_once("encoding: [") else {
+            continue;
+        };
+        // The comment marker before "encoding" is `#` on x86_64 and `//` on AArch64.
+        let insn = insn
+            .trim()
+            .trim_end_matches('#')
+            .trim_end_matches("//")
+            .trim();
+        let bytes: Vec<u8> = enc
+            .trim_end_matches(']')
+            .split(',')
+            .filter_map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok())
+            .collect();
+        if bytes.is_empty() {
+            continue;
+        }
+        // llvm-mc skips bytes it cannot decode; find where this instruction really starts
+        // and list the skipped bytes.
+        let Some(skip) =
+            (0..=16).find(|k| code.get(offset + k..offset + k + bytes.len()) == Some(&bytes[..]))
+        else {
+            break;
+        };
+        push_bytes(&mut lines, code, offset, offset + skip);
+        offset += skip;
+        lines.push(Line {
+            offset: offset as u32,
+            text: insn.replace('\t', " "),
+            bytes,
+        });
+        offset += lines.last().map_or(0, |l| l.bytes.len());
+    }
+    push_bytes(&mut lines, code, offset, code.len());
+    Ok(lines)
+}
+
+/// List `code[from..to]` as `.byte` lines of at most 4 bytes.
+fn push_bytes(lines: &mut Vec<Line>, code: &[u8], from: usize, to: usize) {
+    let Some(range) = code.get(from..to) else {
+        return;
+    };
+    for (i, chunk) in range.chunks(4).enumerate() {
+        let list: Vec<String> = chunk.iter().map(|b| format!("0x{b:02x}")).collect();
+        lines.push(Line {
+            offset: (from + i * 4) as u32,
+            bytes: chunk.to_vec(),
+            text: format!(".byte {}", list.join(", ")),
+        });
+    }
+}
+
+/// Format a listing: `offset: bytes  text`, one instruction per line.
+pub fn format_listing(lines: &[Line]) -> String {
+    let mut s = String::new();
+    for l in lines {
+        let hex: Vec<String> = l.bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = writeln!(s, "  {:6x}:  {:<30} {}", l.offset, hex.join(" "), l.text);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_both_arches_and_keeps_undecodable_bytes() {
+        // add rax, rbx; ret; then two bytes that are not an instruction on their own.
+        let lines = disassemble(Arch::X86_64, &[0x48, 0x01, 0xd8, 0xc3, 0x0f, 0x0b]).unwrap();
+        let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["add rax, rbx", "ret", "ud2"]);
+        assert_eq!(lines[1].offset, 3);
+        // ret; an undecodable word (a literal in an island); ret; 2 stray bytes.
+        let code = [
+            0xc0, 0x03, 0x5f, 0xd6, 0xff, 0xff, 0xff, 0xff, 0xc0, 0x03, 0x5f, 0xd6, 1, 2,
+        ];
+        let lines = disassemble(Arch::Aarch64, &code).unwrap();
+        let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "ret",
+                ".byte 0xff, 0xff, 0xff, 0xff",
+                "ret",
+                ".byte 0x01, 0x02"
+            ]
+        );
+        assert_eq!(lines[2].offset, 8);
+        let total: usize = lines.iter().map(|l| l.bytes.len()).sum();
+        assert_eq!(total, code.len(), "no byte is dropped");
+        assert!(format_listing(&lines).contains("ret"));
+    }
+}

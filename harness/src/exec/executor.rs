@@ -1,0 +1,892 @@
+//! The [`Executor`]: one unicorn instance, reused for every image and call.
+//!
+//! Invariants (beyond those in the module docs of `exec`):
+//! - `code_mapped` is the size of the mapping at [`CODE_BASE`] (0: none); `loaded` is
+//!   `Some` only while that mapping holds exactly `loaded.image` relocated;
+//! - `heaps_mapped` lists exactly the heap mappings that exist, and the hook state's
+//!   `guards` the guard bytes inside them; `guard_hook` is installed iff `guards` is
+//!   non-empty, and the translation cache was flushed after each change of either;
+//! - `pristine` is the register snapshot every call starts from.
+
+use super::abi::{self, Loc, Plan};
+use super::{
+    libcall, Arch, CodeImage, ExecError, CODE_BASE, LIBCALL_STUB_STRIDE, MAX_CODE_SIZE, PAGE_SIZE,
+    RETURN_SENTINEL, RUNTIME_CODE_BASE, RUNTIME_DATA_BASE, STACK_CHUNK, STACK_LIMIT,
+    STACK_LIMIT_ADDR, STACK_LOW, STACK_SIZE, STACK_TOP,
+};
+use crate::interp::Heap;
+use crate::outcome::Outcome;
+use crate::value::DataValue;
+use kiln::ir::{LibCall, Type};
+use kiln::module::{PatchError, TextReloc};
+use std::fmt::Write as _;
+use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, MemType, Mode, Prot};
+use unicorn_engine::{uc_error, Context, RegisterARM64, RegisterX86, UcHookId, Unicorn};
+
+/// State shared with the hooks (unicorn's per-instance data).
+#[derive(Default)]
+struct HookState {
+    /// The first memory fault of the current run.
+    fault: Option<Fault>,
+    /// Something a hook could not do (reported as `Outcome::Error`).
+    hook_error: Option<String>,
+    /// Guard bytes `[start, end)` of the current heaps.
+    guards: Vec<(u64, u64)>,
+    /// The lowest mapped stack address (the stack is mapped on demand, from the top, in
+    /// [`STACK_CHUNK`]s).
+    stack_low: u64,
+}
+
+#[derive(Copy, Clone, Debug)]
+struct Fault {
+    addr: u64,
+    size: u32,
+    write: bool,
+}
+
+type Emu = Unicorn<'static, HookState>;
+
+/// The image currently mapped, with each function's argument/result placement.
+struct Loaded {
+    image: CodeImage,
+    plans: Vec<Plan>,
+}
+
+/// Runs code images under unicorn. One per thread; reuse it (creating one costs ~0.5 ms,
+/// a call on a reused one ~10 µs plus the emulated work).
+pub struct Executor {
+    emu: Emu,
+    arch: Arch,
+    pristine: Context,
+    loaded: Option<Loaded>,
+    code_mapped: u64,
+    heaps_mapped: Vec<(u64, u64)>,
+    guard_hook: Option<UcHookId>,
+    /// `STACK_CHUNK` zero bytes, for clearing the stack and code tails.
+    zeros: Vec<u8>,
+}
+
+/// The fixed pattern of general register `n` in the pristine snapshot. Its upper 32 bits
+/// are also left above narrow integer arguments.
+const fn gpr_pattern(n: u64) -> u64 {
+    0xdead_beef_0bad_f000 | n
+}
+
+/// The fixed pattern of vector register `n` in the pristine snapshot; also fills the bytes
+/// above narrow float arguments.
+const fn vec_pattern(n: u8) -> [u8; 16] {
+    [0xe0 | (n & 0x1f); 16]
+}
+
+/// x86_64 general registers given a pattern (everything but `rsp`).
+const X86_GPRS: [RegisterX86; 15] = [
+    RegisterX86::RAX,
+    RegisterX86::RBX,
+    RegisterX86::RCX,
+    RegisterX86::RDX,
+    RegisterX86::RSI,
+    RegisterX86::RDI,
+    RegisterX86::RBP,
+    RegisterX86::R8,
+    RegisterX86::R9,
+    RegisterX86::R10,
+    RegisterX86::R11,
+    RegisterX86::R12,
+    RegisterX86::R13,
+    RegisterX86::R14,
+    RegisterX86::R15,
+];
+/// x86_64 integer argument registers, in order.
+const X86_INT_ARGS: [RegisterX86; 6] = [
+    RegisterX86::RDI,
+    RegisterX86::RSI,
+    RegisterX86::RDX,
+    RegisterX86::RCX,
+    RegisterX86::R8,
+    RegisterX86::R9,
+];
+/// x86_64 callee-saved registers checked after a return (`rsp` separately).
+const X86_CALLEE_SAVED: [RegisterX86; 6] = [
+    RegisterX86::RBX,
+    RegisterX86::RBP,
+    RegisterX86::R12,
+    RegisterX86::R13,
+    RegisterX86::R14,
+    RegisterX86::R15,
+];
+
+/// unicorn register id of AArch64 `x{n}` (`n` ≤ 30).
+fn a64_x(n: u8) -> i32 {
+    match n {
+        29 => RegisterARM64::X29.into(),
+        30 => RegisterARM64::X30.into(),
+        n => i32::from(RegisterARM64::X0) + i32::from(n),
+    }
+}
+
+/// unicorn register id of a vector register (`xmm{n}` / `q{n}`).
+fn vec_reg(arch: Arch, n: u8) -> i32 {
+    match arch {
+        Arch::X86_64 => i32::from(RegisterX86::XMM0) + i32::from(n),
+        Arch::Aarch64 => i32::from(RegisterARM64::Q0) + i32::from(n),
+    }
+}
+
+/// unicorn register id of the `n`th integer argument register.
+fn int_arg_reg(arch: Arch, n: u8) -> i32 {
+    match arch {
+        // `n` < 6 by the plan's construction; an impossible `n` names no register.
+        Arch::X86_64 => X86_INT_ARGS
+            .get(usize::from(n))
+            .map_or(i32::from(RegisterX86::INVALID), |&r| r.into()),
+        Arch::Aarch64 => a64_x(n),
+    }
+}
+
+/// unicorn register id of the `n`th integer result register (`rax rdx` / `x0 x1`).
+fn int_ret_reg(arch: Arch, n: u8) -> i32 {
+    match (arch, n) {
+        (Arch::X86_64, 0) => RegisterX86::RAX.into(),
+        (Arch::X86_64, _) => RegisterX86::RDX.into(),
+        (Arch::Aarch64, n) => a64_x(n),
+    }
+}
+
+/// The pattern a register holds in the pristine snapshot (general registers only).
+fn pattern_of(arch: Arch, reg: i32) -> u64 {
+    match arch {
+        Arch::X86_64 => X86_GPRS
+            .iter()
+            .position(|&r| i32::from(r) == reg)
+            .map_or(0, |i| gpr_pattern(i as u64)),
+        Arch::Aarch64 => (0..=30u8)
+            .find(|&n| a64_x(n) == reg)
+            .map_or(0, |n| gpr_pattern(u64::from(n))),
+    }
+}
+
+fn uc(what: &'static str) -> impl Fn(uc_error) -> ExecError {
+    move |err| ExecError::Unicorn { what, err }
+}
+
+fn page_up(x: u64) -> Option<u64> {
+    x.checked_next_multiple_of(PAGE_SIZE)
+}
+
+/// The runtime code page: trap filler, a `ret` per libcall stub.
+fn runtime_code_page(arch: Arch) -> Vec<u8> {
+    let mut page = vec![0u8; PAGE_SIZE as usize];
+    match arch {
+        Arch::X86_64 => {
+            page.fill(0xcc); // int3
+            for i in 0..LibCall::ALL.len() {
+                page[i * LIBCALL_STUB_STRIDE as usize] = 0xc3; // ret
+            }
+        }
+        Arch::Aarch64 => {
+            for w in page.chunks_exact_mut(4) {
+                w.copy_from_slice(&0xd420_0000u32.to_le_bytes()); // brk #0
+            }
+            for i in 0..LibCall::ALL.len() {
+                let o = i * LIBCALL_STUB_STRIDE as usize;
+                page[o..o + 4].copy_from_slice(&0xd65f_03c0u32.to_le_bytes()); // ret
+            }
+        }
+    }
+    page
+}
+
+/// Runs before each libcall stub's `ret`: compute the result from `xmm0`/`v0` into the
+/// same register.
+fn libcall_hook(emu: &mut Unicorn<'_, HookState>, arch: Arch, addr: u64) {
+    let off = addr.wrapping_sub(RUNTIME_CODE_BASE);
+    if !off.is_multiple_of(LIBCALL_STUB_STRIDE) {
+        return;
+    }
+    let Some(&lc) = LibCall::ALL.get((off / LIBCALL_STUB_STRIDE) as usize) else {
+        return;
+    };
+    let reg = vec_reg(arch, 0);
+    let mut v = [0u8; 16];
+    match emu.reg_read_long(reg) {
+        Ok(b) if b.len() == 16 => v.copy_from_slice(&b),
+        _ => {
+            emu.get_data_mut().hook_error = Some(format!(
+                "libcall {}: could not read the argument register",
+                lc.name()
+            ));
+            let _ = emu.emu_stop();
+            return;
+        }
+    }
+    let width = match lc {
+        LibCall::CeilF32 | LibCall::FloorF32 | LibCall::TruncF32 | LibCall::NearestF32 => 4,
+        LibCall::CeilF64 | LibCall::FloorF64 | LibCall::TruncF64 | LibCall::NearestF64 => 8,
+    };
+    let mut arg = [0u8; 8];
+    arg[..width].copy_from_slice(&v[..width]);
+    let r = libcall::eval(lc, u64::from_le_bytes(arg));
+    v[..width].copy_from_slice(&r.to_le_bytes()[..width]);
+    if emu.reg_write_long(reg, &v).is_err() {
+        emu.get_data_mut().hook_error = Some(format!(
+            "libcall {}: could not write the result register",
+            lc.name()
+        ));
+        let _ = emu.emu_stop();
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+impl Executor {
+    /// A fresh executor for `arch` with the runtime pages, the stack and the hooks mapped.
+    pub fn new(arch: Arch) -> Result<Self, ExecError> {
+        let (ua, mode) = match arch {
+            Arch::X86_64 => (UcArch::X86, Mode::MODE_64),
+            Arch::Aarch64 => (UcArch::ARM64, Mode::LITTLE_ENDIAN),
+        };
+        let mut emu: Emu = Unicorn::new_with_data(ua, mode, HookState::default())
+            .map_err(uc("create the emulator"))?;
+        emu.mem_map(RUNTIME_CODE_BASE, PAGE_SIZE, Prot::READ | Prot::EXEC)
+            .map_err(uc("map the runtime code page"))?;
+        emu.mem_write(RUNTIME_CODE_BASE, &runtime_code_page(arch))
+            .map_err(uc("write the runtime code page"))?;
+        emu.mem_map(RUNTIME_DATA_BASE, PAGE_SIZE, Prot::READ)
+            .map_err(uc("map the runtime data page"))?;
+        emu.mem_write(STACK_LIMIT_ADDR, &STACK_LIMIT.to_le_bytes())
+            .map_err(uc("write the stack limit"))?;
+        emu.mem_map(
+            STACK_TOP - STACK_CHUNK,
+            STACK_CHUNK,
+            Prot::READ | Prot::WRITE,
+        )
+        .map_err(uc("map the stack"))?;
+        emu.get_data_mut().stack_low = STACK_TOP - STACK_CHUNK;
+
+        let invalid = HookType::MEM_READ_UNMAPPED
+            | HookType::MEM_WRITE_UNMAPPED
+            | HookType::MEM_FETCH_UNMAPPED
+            | HookType::MEM_READ_PROT
+            | HookType::MEM_WRITE_PROT
+            | HookType::MEM_FETCH_PROT;
+        emu.add_mem_hook(invalid, 1, 0, |emu, ty, addr, size, _| {
+            let write = matches!(ty, MemType::WRITE_UNMAPPED | MemType::WRITE_PROT);
+            if grow_stack(emu, ty, addr) {
+                return true;
+            }
+            let st = emu.get_data_mut();
+            st.fault.get_or_insert(Fault {
+                addr,
+                size: size as u32,
+                write,
+            });
+            false
+        })
+        .map_err(uc("add the memory-fault hook"))?;
+        let stubs_end = RUNTIME_CODE_BASE + LibCall::ALL.len() as u64 * LIBCALL_STUB_STRIDE - 1;
+        emu.add_code_hook(RUNTIME_CODE_BASE, stubs_end, move |emu, addr, _| {
+            libcall_hook(emu, arch, addr)
+        })
+        .map_err(uc("add the libcall hook"))?;
+
+        // The pristine register state.
+        match arch {
+            Arch::X86_64 => {
+                for (i, &r) in X86_GPRS.iter().enumerate() {
+                    emu.reg_write(r, gpr_pattern(i as u64))
+                        .map_err(uc("initialize a general register"))?;
+                }
+            }
+            Arch::Aarch64 => {
+                for n in 0..=30u8 {
+                    emu.reg_write(a64_x(n), gpr_pattern(u64::from(n)))
+                        .map_err(uc("initialize a general register"))?;
+                }
+            }
+        }
+        let nvec = match arch {
+            Arch::X86_64 => 16,
+            Arch::Aarch64 => 32,
+        };
+        for n in 0..nvec {
+            emu.reg_write_long(vec_reg(arch, n), &vec_pattern(n))
+                .map_err(uc("initialize a vector register"))?;
+        }
+        let mut pristine = emu
+            .context_alloc()
+            .map_err(uc("allocate a register snapshot"))?;
+        emu.context_save(&mut pristine)
+            .map_err(uc("save the register snapshot"))?;
+        Ok(Executor {
+            emu,
+            arch,
+            pristine,
+            loaded: None,
+            code_mapped: 0,
+            heaps_mapped: Vec::new(),
+            guard_hook: None,
+            zeros: vec![0; STACK_CHUNK as usize],
+        })
+    }
+
+    /// The instruction set this executor emulates.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// Map `image` at [`CODE_BASE`] (replacing the previous image) and resolve its
+    /// relocations. Loading the image that is already loaded does nothing. On error no
+    /// image is loaded.
+    pub fn load(&mut self, image: &CodeImage) -> Result<(), ExecError> {
+        if image.arch != self.arch {
+            return Err(ExecError::WrongArch {
+                image: image.arch,
+                executor: self.arch,
+            });
+        }
+        if self.loaded.as_ref().is_some_and(|l| l.image == *image) {
+            return Ok(());
+        }
+        self.loaded = None;
+        let len = image.code.len();
+        if len == 0 || len as u64 > MAX_CODE_SIZE {
+            return Err(ExecError::CodeSize { size: len as u64 });
+        }
+        for f in &image.functions {
+            if f.offset as usize >= len {
+                return Err(ExecError::FunctionOutOfBounds {
+                    name: f.name.clone(),
+                    offset: f.offset,
+                    code_len: len,
+                });
+            }
+        }
+        if let Some(w) = image.traps.windows(2).find(|w| w[0].0 > w[1].0) {
+            return Err(ExecError::TrapsUnsorted { offset: w[1].0 });
+        }
+        let mut code = image.code.clone();
+        for r in &image.relocs {
+            apply_reloc(&mut code, image, r)?;
+        }
+        let size = page_up(len as u64).unwrap_or(MAX_CODE_SIZE);
+        if size != self.code_mapped {
+            if self.code_mapped != 0 {
+                self.emu
+                    .mem_unmap(CODE_BASE, self.code_mapped)
+                    .map_err(uc("unmap the previous code image"))?;
+                self.code_mapped = 0;
+            }
+            self.emu
+                .mem_map(CODE_BASE, size, Prot::READ | Prot::EXEC)
+                .map_err(uc("map the code image"))?;
+            self.code_mapped = size;
+        }
+        self.emu
+            .mem_write(CODE_BASE, &code)
+            .map_err(uc("write the code image"))?;
+        let tail = (size - len as u64) as usize;
+        self.emu
+            .mem_write(CODE_BASE + len as u64, &self.zeros[..tail])
+            .map_err(uc("clear the code image's last page"))?;
+        // Translations of the previous image at the same addresses must not run again.
+        self.emu
+            .ctl_remove_cache(CODE_BASE, CODE_BASE + size)
+            .map_err(uc("drop stale translations"))?;
+        let plans = image
+            .functions
+            .iter()
+            .map(|f| abi::plan(self.arch, &f.signature))
+            .collect();
+        self.loaded = Some(Loaded {
+            image: image.clone(),
+            plans,
+        });
+        Ok(())
+    }
+
+    /// Call function `index` of the loaded image with `args`, the `heaps` mapped at their
+    /// bases (their contents are copied in before and back after the call, whatever the
+    /// outcome), running at most `fuel` instructions.
+    pub fn call(
+        &mut self,
+        index: usize,
+        args: &[DataValue],
+        heaps: &mut [Heap],
+        fuel: u64,
+    ) -> Outcome {
+        match self.call_inner(index, args, heaps, fuel) {
+            Ok(o) => o,
+            Err(e) => Outcome::Error(e),
+        }
+    }
+
+    fn call_inner(
+        &mut self,
+        index: usize,
+        args: &[DataValue],
+        heaps: &mut [Heap],
+        fuel: u64,
+    ) -> Result<Outcome, String> {
+        let arch = self.arch;
+        let loaded = self.loaded.as_ref().ok_or("no code image is loaded")?;
+        let (func, plan) = match (loaded.image.functions.get(index), loaded.plans.get(index)) {
+            (Some(f), Some(p)) => (f, p),
+            _ => {
+                return Err(format!(
+                    "function index {index} out of range (the image has {})",
+                    loaded.image.functions.len()
+                ))
+            }
+        };
+        let sig = &func.signature;
+        if args.len() != sig.params.len() {
+            return Err(format!(
+                "`{}` takes {} arguments, {} given",
+                func.name,
+                sig.params.len(),
+                args.len()
+            ));
+        }
+        for (i, (a, &t)) in args.iter().zip(&sig.params).enumerate() {
+            if a.ty() != t {
+                return Err(format!(
+                    "argument {i} of `{}` is {a} of type {}, expected {t}",
+                    func.name,
+                    a.ty()
+                ));
+            }
+        }
+        let entry = CODE_BASE + u64::from(func.offset);
+        let code_len = loaded.image.code.len() as u64;
+        let rets = &sig.returns;
+
+        map_heaps(
+            &mut self.emu,
+            &mut self.heaps_mapped,
+            &mut self.guard_hook,
+            self.code_mapped,
+            heaps,
+        )?;
+        // (Normally done at the end of the previous call, unless that one failed midway.)
+        shrink_stack(&mut self.emu)?;
+        let emu = &mut self.emu;
+        emu.context_restore(&self.pristine)
+            .map_err(|e| format!("could not restore the register snapshot: {e:?}"))?;
+        emu.mem_write(STACK_TOP - STACK_CHUNK, &self.zeros)
+            .map_err(|e| format!("could not clear the stack: {e:?}"))?;
+
+        // Stack: [return area][stack arguments] from the top down.
+        let ret_area = STACK_TOP - u64::from(plan.ret_area_bytes);
+        let sp_call = ret_area - u64::from(plan.stack_bytes);
+        // They are written before the call, so they must fit the chunk that is mapped.
+        if STACK_TOP - sp_call + 16 > STACK_CHUNK {
+            return Err(format!(
+                "{} bytes of stack arguments and return area do not fit the first {STACK_CHUNK} bytes of the stack",
+                plan.stack_bytes + plan.ret_area_bytes
+            ));
+        }
+        let w = |r: Result<(), uc_error>, what: &str| {
+            r.map_err(|e| format!("could not write {what}: {e:?}"))
+        };
+        for (i, (a, loc)) in args.iter().zip(&plan.args).enumerate() {
+            let bytes = a.to_le_bytes();
+            match *loc {
+                Loc::Int(n) => {
+                    let reg = int_arg_reg(arch, n);
+                    let bits = a.scalar_bits().unwrap_or(0);
+                    let v = bits | (gpr_pattern(0) & !a.ty().int_mask());
+                    w(emu.reg_write(reg, v), "an argument register")?;
+                }
+                Loc::Vec(n) => {
+                    let mut v = vec_pattern(n);
+                    v[..bytes.len()].copy_from_slice(&bytes);
+                    w(
+                        emu.reg_write_long(vec_reg(arch, n), &v),
+                        "a vector argument register",
+                    )?;
+                }
+                Loc::Mem(off) => {
+                    let mut v = [0u8; 16];
+                    let slot = if a.ty().is_vector() { 16 } else { 8 };
+                    v[..8].copy_from_slice(&gpr_pattern(i as u64).to_le_bytes());
+                    v[..bytes.len()].copy_from_slice(&bytes);
+                    w(
+                        emu.mem_write(sp_call + u64::from(off), &v[..slot]),
+                        "a stack argument",
+                    )?;
+                }
+            }
+        }
+        if plan.has_ret_area() {
+            let reg = match arch {
+                Arch::X86_64 => RegisterX86::RDI.into(),
+                Arch::Aarch64 => a64_x(8),
+            };
+            w(emu.reg_write(reg, ret_area), "the return-area pointer")?;
+        }
+        let sp_entry = match arch {
+            Arch::X86_64 => {
+                let sp = sp_call - 8;
+                w(
+                    emu.mem_write(sp, &RETURN_SENTINEL.to_le_bytes()),
+                    "the return address",
+                )?;
+                w(emu.reg_write(RegisterX86::RSP, sp), "rsp")?;
+                sp
+            }
+            Arch::Aarch64 => {
+                w(emu.reg_write(RegisterARM64::SP, sp_call), "sp")?;
+                w(emu.reg_write(a64_x(30), RETURN_SENTINEL), "x30")?;
+                sp_call
+            }
+        };
+        {
+            let st = emu.get_data_mut();
+            st.fault = None;
+            st.hook_error = None;
+        }
+
+        let outcome = if fuel == 0 {
+            Outcome::OutOfFuel
+        } else {
+            let count = usize::try_from(fuel).unwrap_or(usize::MAX);
+            let res = emu.emu_start(entry, RETURN_SENTINEL, 0, count);
+            let pc = emu
+                .pc_read()
+                .map_err(|e| format!("could not read the PC: {e:?}"))?;
+            let st = emu.get_data_mut();
+            if let Some(f) = st.fault.take() {
+                Outcome::MemoryFault {
+                    addr: f.addr,
+                    size: f.size,
+                    write: f.write,
+                }
+            } else if let Some(e) = st.hook_error.take() {
+                Outcome::Error(e)
+            } else {
+                match res {
+                    Ok(()) if pc == RETURN_SENTINEL => {
+                        match check_callee_saved(emu, arch, sp_entry) {
+                            Some(e) => Outcome::Error(format!("`{}`: {e}", func.name)),
+                            None => read_results(emu, arch, plan, rets, ret_area)?,
+                        }
+                    }
+                    Ok(()) => Outcome::OutOfFuel,
+                    Err(e @ (uc_error::INSN_INVALID | uc_error::EXCEPTION)) => {
+                        let trap = pc
+                            .checked_sub(CODE_BASE)
+                            .filter(|&o| o < code_len)
+                            .and_then(|o| loaded.image.trap_at(u32::try_from(o).ok()?));
+                        match trap {
+                            Some(code) => Outcome::Trapped(code),
+                            None => {
+                                let mut b = [0u8; 16];
+                                let n = match arch {
+                                    Arch::X86_64 => 16,
+                                    Arch::Aarch64 => 4,
+                                };
+                                let bytes = match emu.mem_read(pc, &mut b[..n]) {
+                                    Ok(()) => hex(&b[..n]),
+                                    Err(_) => "unreadable".to_string(),
+                                };
+                                Outcome::Error(format!(
+                                    "{} at pc {pc:#x}, which is not a trap site (bytes: {bytes})",
+                                    if e == uc_error::INSN_INVALID {
+                                        "invalid instruction"
+                                    } else {
+                                        "CPU exception"
+                                    }
+                                ))
+                            }
+                        }
+                    }
+                    Err(e) => Outcome::Error(format!("emulation failed at pc {pc:#x}: {e:?}")),
+                }
+            }
+        };
+
+        shrink_stack(&mut self.emu)?;
+        for h in heaps.iter_mut() {
+            if !h.bytes.is_empty() {
+                self.emu
+                    .mem_read(h.base, &mut h.bytes)
+                    .map_err(|e| format!("could not read back the heap at {:#x}: {e:?}", h.base))?;
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// The fault hook's first step: an unmapped access to the part of the stack not mapped
+/// yet maps the chunks down to it (zero-filled) and lets the access retry.
+fn grow_stack(emu: &mut Unicorn<'_, HookState>, ty: MemType, addr: u64) -> bool {
+    let low = emu.get_data().stack_low;
+    if !matches!(ty, MemType::READ_UNMAPPED | MemType::WRITE_UNMAPPED)
+        || !(STACK_LOW..low).contains(&addr)
+    {
+        return false;
+    }
+    let new_low = addr - (addr - STACK_LOW) % STACK_CHUNK;
+    if emu
+        .mem_map(new_low, low - new_low, Prot::READ | Prot::WRITE)
+        .is_err()
+    {
+        return false;
+    }
+    emu.get_data_mut().stack_low = new_low;
+    true
+}
+
+/// After a call: unmap the stack chunks mapped on demand, so that the next call again
+/// starts with one zeroed chunk.
+fn shrink_stack(emu: &mut Emu) -> Result<(), String> {
+    let low = emu.get_data().stack_low;
+    let keep = STACK_TOP - STACK_CHUNK;
+    if low < keep {
+        emu.mem_unmap(low, keep - low)
+            .map_err(|e| format!("could not unmap the grown stack: {e:?}"))?;
+        emu.get_data_mut().stack_low = keep;
+    }
+    Ok(())
+}
+
+/// After a return: is every callee-saved register and the stack pointer intact? `Some`
+/// names the first that is not.
+fn check_callee_saved(emu: &Emu, arch: Arch, sp_entry: u64) -> Option<String> {
+    let read = |r: i32| emu.reg_read(r).ok();
+    match arch {
+        Arch::X86_64 => {
+            for &r in &X86_CALLEE_SAVED {
+                let want = pattern_of(arch, r.into());
+                let got = read(r.into())?;
+                if got != want {
+                    return Some(format!(
+                        "callee-saved register {r:?} changed from {want:#x} to {got:#x}"
+                    ));
+                }
+            }
+            let sp = read(RegisterX86::RSP.into())?;
+            (sp != sp_entry + 8).then(|| {
+                format!(
+                    "rsp is {sp:#x} after the return, expected {:#x}",
+                    sp_entry + 8
+                )
+            })
+        }
+        Arch::Aarch64 => {
+            for n in 19..=29u8 {
+                let want = gpr_pattern(u64::from(n));
+                let got = read(a64_x(n))?;
+                if got != want {
+                    return Some(format!(
+                        "callee-saved register x{n} changed from {want:#x} to {got:#x}"
+                    ));
+                }
+            }
+            for n in 8..=15u8 {
+                let want = u64::from_le_bytes(vec_pattern(n)[..8].try_into().ok()?);
+                let got = read(i32::from(RegisterARM64::D0) + i32::from(n))?;
+                if got != want {
+                    return Some(format!(
+                        "callee-saved register d{n} changed from {want:#x} to {got:#x}"
+                    ));
+                }
+            }
+            let sp = read(RegisterARM64::SP.into())?;
+            (sp != sp_entry)
+                .then(|| format!("sp is {sp:#x} after the return, expected {sp_entry:#x}"))
+        }
+    }
+}
+
+/// Read the results of a returned call.
+fn read_results(
+    emu: &Emu,
+    arch: Arch,
+    plan: &Plan,
+    rets: &[Type],
+    ret_area: u64,
+) -> Result<Outcome, String> {
+    let mut out = Vec::with_capacity(rets.len());
+    for (&ty, loc) in rets.iter().zip(&plan.rets) {
+        let n = ty.bytes() as usize;
+        let v = match *loc {
+            Loc::Int(r) => emu
+                .reg_read(int_ret_reg(arch, r))
+                .ok()
+                .and_then(|bits| DataValue::from_int(ty, bits)),
+            Loc::Vec(r) => emu
+                .reg_read_long(vec_reg(arch, r))
+                .ok()
+                .and_then(|b| DataValue::from_le_bytes(ty, b.get(..n)?)),
+            Loc::Mem(off) => {
+                let mut b = [0u8; 16];
+                emu.mem_read(ret_area + u64::from(off), &mut b[..n])
+                    .ok()
+                    .and_then(|()| DataValue::from_le_bytes(ty, &b[..n]))
+            }
+        };
+        out.push(v.ok_or_else(|| format!("could not read a result of type {ty} from {loc:?}"))?);
+    }
+    Ok(Outcome::Returned(out))
+}
+
+/// Patch one relocation into `code` (mapped at [`CODE_BASE`]).
+fn apply_reloc(code: &mut [u8], image: &CodeImage, r: &TextReloc) -> Result<(), ExecError> {
+    let err = |problem: String| ExecError::Reloc {
+        offset: r.offset,
+        kind: r.kind,
+        target: r.target,
+        problem,
+    };
+    let s = image
+        .target_address(r.target)
+        .ok_or_else(|| err("the target does not exist in this image".to_string()))?;
+    let p = CODE_BASE + u64::from(r.offset);
+    kiln::module::apply_reloc(image.arch, code, r.offset, r.kind, p, s, r.addend).map_err(|e| {
+        err(match e {
+            PatchError::OutOfRange(v) => format!("value {v:#x} does not fit"),
+            PatchError::Malformed => format!(
+                "the field does not fit the {}-byte image or the kind is not for {}",
+                code.len(),
+                image.arch
+            ),
+        })
+    })
+}
+
+/// Map `heaps` (reusing the mappings when the layout is unchanged), copy their bytes in,
+/// and install the guard hook for bytes mapped only because of page rounding.
+fn map_heaps(
+    emu: &mut Emu,
+    mapped: &mut Vec<(u64, u64)>,
+    guard_hook: &mut Option<UcHookId>,
+    code_mapped: u64,
+    heaps: &[Heap],
+) -> Result<(), String> {
+    let mut want = Vec::with_capacity(heaps.len());
+    let mut guards = Vec::new();
+    for h in heaps {
+        let len = h.bytes.len() as u64;
+        let end = h
+            .base
+            .checked_add(len)
+            .ok_or_else(|| format!("heap at {:#x} wraps around the address space", h.base))?;
+        let start = h.base - h.base % PAGE_SIZE;
+        // A heap ending on a page boundary gets one more page of guard bytes, so that an
+        // access straddling its end is reported at its own address (unicorn reports an
+        // unmapped access at its first unmapped byte).
+        let mend = end
+            .checked_add(1)
+            .and_then(page_up)
+            .ok_or_else(|| format!("heap at {:#x} wraps around the address space", h.base))?;
+        if start < h.base {
+            guards.push((start, h.base));
+        }
+        if end < mend {
+            guards.push((end, mend));
+        }
+        want.push((start, mend - start));
+    }
+    // Heaps must not overlap each other or the executor's own regions.
+    let fixed = [
+        ("the runtime code page", RUNTIME_CODE_BASE, PAGE_SIZE),
+        ("the runtime data page", RUNTIME_DATA_BASE, PAGE_SIZE),
+        ("the code image", CODE_BASE, code_mapped.max(PAGE_SIZE)),
+        ("the stack", STACK_LOW - PAGE_SIZE, STACK_SIZE + PAGE_SIZE),
+    ];
+    for (i, &(s, l)) in want.iter().enumerate() {
+        for &(name, fs, fl) in &fixed {
+            if s < fs + fl && fs < s + l {
+                return Err(format!(
+                    "the heap mapped at {s:#x}..{:#x} overlaps {name}",
+                    s + l
+                ));
+            }
+        }
+        for &(s2, l2) in &want[..i] {
+            if s < s2 + l2 && s2 < s + l {
+                return Err(format!(
+                    "heaps mapped at {s:#x} and {s2:#x} share a page (heaps must be page-separated)"
+                ));
+            }
+        }
+    }
+    if *mapped != want {
+        for &(s, l) in mapped.iter() {
+            emu.mem_unmap(s, l)
+                .map_err(|e| format!("could not unmap the heap at {s:#x}: {e:?}"))?;
+        }
+        mapped.clear();
+        for &(s, l) in &want {
+            emu.mem_map(s, l, Prot::READ | Prot::WRITE)
+                .map_err(|e| format!("could not map a heap at {s:#x} ({l} bytes): {e:?}"))?;
+            mapped.push((s, l));
+        }
+    }
+    for h in heaps {
+        if !h.bytes.is_empty() {
+            emu.mem_write(h.base, &h.bytes)
+                .map_err(|e| format!("could not write the heap at {:#x}: {e:?}", h.base))?;
+        }
+    }
+    if emu.get_data().guards != guards {
+        if let Some(id) = guard_hook.take() {
+            emu.remove_hook(id)
+                .map_err(|e| format!("could not remove the heap guard hook: {e:?}"))?;
+        }
+        if let (Some(lo), Some(hi)) = (
+            guards.iter().map(|g| g.0).min(),
+            guards.iter().map(|g| g.1).max(),
+        ) {
+            // Accesses are at most 16 bytes: one starting 15 bytes before a guard can
+            // still touch it.
+            let id = emu
+                .add_mem_hook(
+                    HookType::MEM_READ | HookType::MEM_WRITE,
+                    lo.saturating_sub(15),
+                    hi - 1,
+                    guard_hook_fn,
+                )
+                .map_err(|e| format!("could not add the heap guard hook: {e:?}"))?;
+            *guard_hook = Some(id);
+        }
+        emu.get_data_mut().guards = guards;
+        // Memory hooks change the generated code: drop every translation and TLB entry.
+        emu.ctl_flush_tb()
+            .map_err(|e| format!("could not flush translations: {e:?}"))?;
+        emu.ctl_flush_tlb()
+            .map_err(|e| format!("could not flush the TLB: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// Reports an access that touches a heap's guard bytes.
+fn guard_hook_fn(
+    emu: &mut Unicorn<'_, HookState>,
+    ty: MemType,
+    addr: u64,
+    size: usize,
+    _value: i64,
+) -> bool {
+    let end = addr.saturating_add(size as u64);
+    let st = emu.get_data_mut();
+    if st.guards.iter().any(|&(s, e)| addr < e && s < end) {
+        st.fault.get_or_insert(Fault {
+            addr,
+            size: size as u32,
+            write: ty == MemType::WRITE,
+        });
+        let _ = emu.emu_stop();
+    }
+    true
+}

@@ -1,0 +1,847 @@
+//! Executor tests on hand-assembled code for both ISAs. Every byte sequence below was
+//! assembled from the assembly in its comment with `llvm-mc` (x86: Intel syntax) and
+//! checked with `llvm-mc -disassemble`; the same functions exist for both ISAs, in the
+//! same order, so each test runs on both.
+
+use super::*;
+use crate::filetest::HEAP_BASE;
+use crate::interp::Heap;
+use crate::outcome::Outcome;
+use crate::value::DataValue;
+use kiln::ir::types::Type;
+use kiln::module::{TextReloc, TextRelocTarget};
+
+/// Builds a [`CodeImage`] function by function.
+struct Builder {
+    image: CodeImage,
+}
+
+impl Builder {
+    fn new(arch: Arch) -> Self {
+        Builder {
+            image: CodeImage {
+                arch,
+                code: Vec::new(),
+                functions: Vec::new(),
+                traps: Vec::new(),
+                relocs: Vec::new(),
+            },
+        }
+    }
+
+    /// Append a function (16-byte aligned); returns its offset.
+    fn func(&mut self, name: &str, params: &[Type], rets: &[Type], bytes: &[u8]) -> u32 {
+        let fill = match self.image.arch {
+            Arch::X86_64 => 0xcc, // int3
+            Arch::Aarch64 => 0,   // udf #0
+        };
+        while !self.image.code.len().is_multiple_of(16) {
+            self.image.code.push(fill);
+        }
+        let offset = self.image.code.len() as u32;
+        self.image.code.extend_from_slice(bytes);
+        self.image.functions.push(FunctionSymbol {
+            name: name.to_string(),
+            offset,
+            signature: Signature::new(params, rets),
+        });
+        offset
+    }
+
+    fn trap(&mut self, offset: u32, code: TrapCode) {
+        self.image.traps.push((offset, code));
+    }
+
+    fn reloc(&mut self, offset: u32, kind: RelocKind, target: TextRelocTarget, addend: i64) {
+        self.image.relocs.push(TextReloc {
+            offset,
+            kind,
+            target,
+            addend,
+        });
+    }
+
+    fn finish(mut self) -> CodeImage {
+        self.image.traps.sort_by_key(|t| t.0);
+        self.image
+    }
+}
+
+const I32: Type = Type::I32;
+const I64: Type = Type::I64;
+const F32: Type = Type::F32;
+const F64: Type = Type::F64;
+
+/// The test functions, identical in behavior on both ISAs:
+///
+/// | name | signature | does |
+/// |---|---|---|
+/// | sum10 | (i64 × 10) -> i64 | sum of all arguments |
+/// | last | (i64 × 10) -> i64 | a9 - a0 |
+/// | addi32 | (i32, i32) -> i32 | a + b (32-bit) |
+/// | fadd | (f32, f64) -> f64 | a as f64 + b |
+/// | fmul32 | (f32, f32) -> f32 | a * b |
+/// | vadd | (i32x4, i32x4) -> i32x4 | lane-wise add |
+/// | two | (i64, i64) -> (i64, i64) | (b, a) |
+/// | ret4 | (i64) -> (i64, i64, i32, i64) | (a+1, a+2, a+3, a+4), the last two in the return area |
+/// | heap | (i64) -> i32 | v = load32 [p] + 1; store32 [p+4] = v; v |
+/// | trap | () | `ud2` / `udf`, a trap site (int_divz) |
+/// | badtrap | () | `ud2` / `udf` without a trap record |
+/// | rec | () | infinite recursion without a stack check |
+/// | chk | () | infinite recursion checking the stack limit (Abs8 StackLimit), trap site stk_ovf |
+/// | loop | () | infinite loop |
+/// | ceil | (f64) -> f64 | calls libcall ceil_f64 through an Abs8 address |
+/// | nearest | (f32) -> f32 | calls nearest_f32 with a PC-relative call (X86PcRel4 / Arm64Call26) |
+/// | clobber | () | overwrites a callee-saved register (rbx / x19) |
+/// | upper | (i32) -> i64 | returns the argument register unchanged (reads the undefined upper bits) |
+fn test_image(arch: Arch) -> CodeImage {
+    let x86 = arch == Arch::X86_64;
+    let mut b = Builder::new(arch);
+    let ints10 = [I64; 10];
+    if x86 {
+        // mov rax, rdi; add rax, rsi; add rax, rdx; add rax, rcx; add rax, r8; add rax, r9;
+        // add rax, [rsp+8]; add rax, [rsp+16]; add rax, [rsp+24]; add rax, [rsp+32]; ret
+        b.func(
+            "sum10",
+            &ints10,
+            &[I64],
+            &[
+                0x48, 0x89, 0xf8, 0x48, 0x01, 0xf0, 0x48, 0x01, 0xd0, 0x48, 0x01, 0xc8, 0x4c, 0x01,
+                0xc0, 0x4c, 0x01, 0xc8, 0x48, 0x03, 0x44, 0x24, 0x08, 0x48, 0x03, 0x44, 0x24, 0x10,
+                0x48, 0x03, 0x44, 0x24, 0x18, 0x48, 0x03, 0x44, 0x24, 0x20, 0xc3,
+            ],
+        );
+        // mov rax, [rsp+32]; sub rax, rdi; ret
+        b.func(
+            "last",
+            &ints10,
+            &[I64],
+            &[0x48, 0x8b, 0x44, 0x24, 0x20, 0x48, 0x29, 0xf8, 0xc3],
+        );
+        // lea eax, [rdi+rsi]; ret
+        b.func("addi32", &[I32, I32], &[I32], &[0x8d, 0x04, 0x37, 0xc3]);
+        // cvtss2sd xmm0, xmm0; addsd xmm0, xmm1; ret
+        b.func(
+            "fadd",
+            &[F32, F64],
+            &[F64],
+            &[0xf3, 0x0f, 0x5a, 0xc0, 0xf2, 0x0f, 0x58, 0xc1, 0xc3],
+        );
+        // mulss xmm0, xmm1; ret
+        b.func(
+            "fmul32",
+            &[F32, F32],
+            &[F32],
+            &[0xf3, 0x0f, 0x59, 0xc1, 0xc3],
+        );
+        // paddd xmm0, xmm1; ret
+        b.func(
+            "vadd",
+            &[Type::I32X4, Type::I32X4],
+            &[Type::I32X4],
+            &[0x66, 0x0f, 0xfe, 0xc1, 0xc3],
+        );
+        // mov rax, rsi; mov rdx, rdi; ret
+        b.func(
+            "two",
+            &[I64, I64],
+            &[I64, I64],
+            &[0x48, 0x89, 0xf0, 0x48, 0x89, 0xfa, 0xc3],
+        );
+        // lea rax, [rsi+1]; lea rdx, [rsi+2]; lea ecx, [rsi+3]; mov [rdi], ecx;
+        // lea rcx, [rsi+4]; mov [rdi+8], rcx; ret
+        b.func(
+            "ret4",
+            &[I64],
+            &[I64, I64, I32, I64],
+            &[
+                0x48, 0x8d, 0x46, 0x01, 0x48, 0x8d, 0x56, 0x02, 0x8d, 0x4e, 0x03, 0x89, 0x0f, 0x48,
+                0x8d, 0x4e, 0x04, 0x48, 0x89, 0x4f, 0x08, 0xc3,
+            ],
+        );
+        // mov eax, [rdi]; add eax, 1; mov [rdi+4], eax; ret
+        b.func(
+            "heap",
+            &[I64],
+            &[I32],
+            &[0x8b, 0x07, 0x83, 0xc0, 0x01, 0x89, 0x47, 0x04, 0xc3],
+        );
+        // ud2
+        let t = b.func("trap", &[], &[], &[0x0f, 0x0b]);
+        b.trap(t, TrapCode::IntegerDivisionByZero);
+        // ud2
+        b.func("badtrap", &[], &[], &[0x0f, 0x0b]);
+        // f: push rbp; call f
+        b.func("rec", &[], &[], &[0x55, 0xe8, 0xfa, 0xff, 0xff, 0xff]);
+        // f: movabs rax, <stack limit address>; cmp rsp, [rax]; jb t; push rbp; call f;
+        // t: ud2
+        let f = b.func(
+            "chk",
+            &[],
+            &[],
+            &[
+                0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0x48, 0x3b, 0x20, 0x72, 0x06, 0x55, 0xe8, 0xeb,
+                0xff, 0xff, 0xff, 0x0f, 0x0b,
+            ],
+        );
+        b.reloc(f + 2, RelocKind::Abs8, TextRelocTarget::StackLimit, 0);
+        b.trap(f + 21, TrapCode::StackOverflow);
+        // l: jmp l
+        b.func("loop", &[], &[], &[0xeb, 0xfe]);
+        // push rbp; mov rbp, rsp; movabs rax, <ceil_f64>; call rax; pop rbp; ret
+        let f = b.func(
+            "ceil",
+            &[F64],
+            &[F64],
+            &[
+                0x55, 0x48, 0x89, 0xe5, 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xd0, 0x5d, 0xc3,
+            ],
+        );
+        b.reloc(
+            f + 6,
+            RelocKind::Abs8,
+            TextRelocTarget::LibCall(LibCall::CeilF64),
+            0,
+        );
+        // push rbp; call <nearest_f32> (rel32); pop rbp; ret
+        let f = b.func(
+            "nearest",
+            &[F32],
+            &[F32],
+            &[0x55, 0xe8, 0, 0, 0, 0, 0x5d, 0xc3],
+        );
+        b.reloc(
+            f + 2,
+            RelocKind::X86CallPCRel4,
+            TextRelocTarget::LibCall(LibCall::NearestF32),
+            -4,
+        );
+        // mov ebx, 1; ret
+        b.func("clobber", &[], &[], &[0xbb, 0x01, 0x00, 0x00, 0x00, 0xc3]);
+        // mov rax, rdi; ret
+        b.func("upper", &[I32], &[I64], &[0x48, 0x89, 0xf8, 0xc3]);
+    } else {
+        // add x0, x0, x1 .. add x0, x0, x7; ldr x9, [sp]; add x0, x0, x9;
+        // ldr x9, [sp, #8]; add x0, x0, x9; ret
+        b.func(
+            "sum10",
+            &ints10,
+            &[I64],
+            &[
+                0x00, 0x00, 0x01, 0x8b, 0x00, 0x00, 0x02, 0x8b, 0x00, 0x00, 0x03, 0x8b, 0x00, 0x00,
+                0x04, 0x8b, 0x00, 0x00, 0x05, 0x8b, 0x00, 0x00, 0x06, 0x8b, 0x00, 0x00, 0x07, 0x8b,
+                0xe9, 0x03, 0x40, 0xf9, 0x00, 0x00, 0x09, 0x8b, 0xe9, 0x07, 0x40, 0xf9, 0x00, 0x00,
+                0x09, 0x8b, 0xc0, 0x03, 0x5f, 0xd6,
+            ],
+        );
+        // ldr x9, [sp, #8]; sub x0, x9, x0; ret
+        b.func(
+            "last",
+            &ints10,
+            &[I64],
+            &[
+                0xe9, 0x07, 0x40, 0xf9, 0x20, 0x01, 0x00, 0xcb, 0xc0, 0x03, 0x5f, 0xd6,
+            ],
+        );
+        // add w0, w0, w1; ret
+        b.func(
+            "addi32",
+            &[I32, I32],
+            &[I32],
+            &[0x00, 0x00, 0x01, 0x0b, 0xc0, 0x03, 0x5f, 0xd6],
+        );
+        // fcvt d0, s0; fadd d0, d0, d1; ret
+        b.func(
+            "fadd",
+            &[F32, F64],
+            &[F64],
+            &[
+                0x00, 0xc0, 0x22, 0x1e, 0x00, 0x28, 0x61, 0x1e, 0xc0, 0x03, 0x5f, 0xd6,
+            ],
+        );
+        // fmul s0, s0, s1; ret
+        b.func(
+            "fmul32",
+            &[F32, F32],
+            &[F32],
+            &[0x00, 0x08, 0x21, 0x1e, 0xc0, 0x03, 0x5f, 0xd6],
+        );
+        // add v0.4s, v0.4s, v1.4s; ret
+        b.func(
+            "vadd",
+            &[Type::I32X4, Type::I32X4],
+            &[Type::I32X4],
+            &[0x00, 0x84, 0xa1, 0x4e, 0xc0, 0x03, 0x5f, 0xd6],
+        );
+        // mov x2, x0; mov x0, x1; mov x1, x2; ret
+        b.func(
+            "two",
+            &[I64, I64],
+            &[I64, I64],
+            &[
+                0xe2, 0x03, 0x00, 0xaa, 0xe0, 0x03, 0x01, 0xaa, 0xe1, 0x03, 0x02, 0xaa, 0xc0, 0x03,
+                0x5f, 0xd6,
+            ],
+        );
+        // add x9, x0, #3; str w9, [x8]; add x9, x0, #4; str x9, [x8, #8];
+        // add x1, x0, #2; add x0, x0, #1; ret
+        b.func(
+            "ret4",
+            &[I64],
+            &[I64, I64, I32, I64],
+            &[
+                0x09, 0x0c, 0x00, 0x91, 0x09, 0x01, 0x00, 0xb9, 0x09, 0x10, 0x00, 0x91, 0x09, 0x05,
+                0x00, 0xf9, 0x01, 0x08, 0x00, 0x91, 0x00, 0x04, 0x00, 0x91, 0xc0, 0x03, 0x5f, 0xd6,
+            ],
+        );
+        // ldr w1, [x0]; add w1, w1, #1; str w1, [x0, #4]; mov w0, w1; ret
+        b.func(
+            "heap",
+            &[I64],
+            &[I32],
+            &[
+                0x01, 0x00, 0x40, 0xb9, 0x21, 0x04, 0x00, 0x11, 0x01, 0x04, 0x00, 0xb9, 0xe0, 0x03,
+                0x01, 0x2a, 0xc0, 0x03, 0x5f, 0xd6,
+            ],
+        );
+        // udf #0
+        let t = b.func("trap", &[], &[], &[0, 0, 0, 0]);
+        b.trap(t, TrapCode::IntegerDivisionByZero);
+        // udf #0
+        b.func("badtrap", &[], &[], &[0, 0, 0, 0]);
+        // f: stp x29, x30, [sp, #-16]!; bl f
+        b.func(
+            "rec",
+            &[],
+            &[],
+            &[0xfd, 0x7b, 0xbf, 0xa9, 0xff, 0xff, 0xff, 0x97],
+        );
+        // f: ldr x16, lit; ldr x16, [x16]; mov x17, sp; cmp x17, x16; b.lo t;
+        // stp x29, x30, [sp, #-16]!; bl f; t: udf #0; lit: .quad <stack limit address>
+        let f = b.func(
+            "chk",
+            &[],
+            &[],
+            &[
+                0x10, 0x01, 0x00, 0x58, 0x10, 0x02, 0x40, 0xf9, 0xf1, 0x03, 0x00, 0x91, 0x3f, 0x02,
+                0x10, 0xeb, 0x63, 0x00, 0x00, 0x54, 0xfd, 0x7b, 0xbf, 0xa9, 0xfa, 0xff, 0xff, 0x97,
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+        );
+        b.reloc(f + 32, RelocKind::Abs8, TextRelocTarget::StackLimit, 0);
+        b.trap(f + 28, TrapCode::StackOverflow);
+        // l: b l
+        b.func("loop", &[], &[], &[0x00, 0x00, 0x00, 0x14]);
+        // stp x29, x30, [sp, #-16]!; ldr x16, lit; blr x16; ldp x29, x30, [sp], #16; ret;
+        // nop; lit: .quad <ceil_f64>
+        let f = b.func(
+            "ceil",
+            &[F64],
+            &[F64],
+            &[
+                0xfd, 0x7b, 0xbf, 0xa9, 0xb0, 0x00, 0x00, 0x58, 0x00, 0x02, 0x3f, 0xd6, 0xfd, 0x7b,
+                0xc1, 0xa8, 0xc0, 0x03, 0x5f, 0xd6, 0x1f, 0x20, 0x03, 0xd5, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+        );
+        b.reloc(
+            f + 24,
+            RelocKind::Abs8,
+            TextRelocTarget::LibCall(LibCall::CeilF64),
+            0,
+        );
+        // stp x29, x30, [sp, #-16]!; bl <nearest_f32>; ldp x29, x30, [sp], #16; ret
+        let f = b.func(
+            "nearest",
+            &[F32],
+            &[F32],
+            &[
+                0xfd, 0x7b, 0xbf, 0xa9, 0x00, 0x00, 0x00, 0x94, 0xfd, 0x7b, 0xc1, 0xa8, 0xc0, 0x03,
+                0x5f, 0xd6,
+            ],
+        );
+        b.reloc(
+            f + 4,
+            RelocKind::Arm64Call,
+            TextRelocTarget::LibCall(LibCall::NearestF32),
+            0,
+        );
+        // mov x19, #1; ret
+        b.func(
+            "clobber",
+            &[],
+            &[],
+            &[0x33, 0x00, 0x80, 0xd2, 0xc0, 0x03, 0x5f, 0xd6],
+        );
+        // ret
+        b.func("upper", &[I32], &[I64], &[0xc0, 0x03, 0x5f, 0xd6]);
+    }
+    b.finish()
+}
+
+const ARCHES: [Arch; 2] = [Arch::X86_64, Arch::Aarch64];
+const FUEL: u64 = 10_000_000;
+
+/// A loaded executor for `arch` and the test image.
+fn setup(arch: Arch) -> (Executor, CodeImage) {
+    let mut ex = Executor::new(arch).expect("executor");
+    let image = test_image(arch);
+    ex.load(&image).expect("load");
+    (ex, image)
+}
+
+fn index(image: &CodeImage, name: &str) -> usize {
+    image
+        .functions
+        .iter()
+        .position(|f| f.name == name)
+        .expect("function exists")
+}
+
+/// Call `name` without heaps.
+fn run(ex: &mut Executor, image: &CodeImage, name: &str, args: &[DataValue]) -> Outcome {
+    ex.call(index(image, name), args, &mut [], FUEL)
+}
+
+fn ret(vs: &[DataValue]) -> Outcome {
+    Outcome::Returned(vs.to_vec())
+}
+
+#[test]
+fn integer_args_in_registers_and_on_the_stack() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        let args: Vec<DataValue> = (0..10).map(|i| DataValue::I64(1 << (i * 4))).collect();
+        assert_eq!(
+            run(&mut ex, &img, "sum10", &args),
+            ret(&[DataValue::I64(0x99_9999_9999 - 0x88_8888_8888)]),
+            "{arch}"
+        );
+        let args: Vec<DataValue> = (0..10).map(|i| DataValue::I64(i * 100 + 7)).collect();
+        assert_eq!(
+            run(&mut ex, &img, "last", &args),
+            ret(&[DataValue::I64(900)]),
+            "{arch}: a9 - a0"
+        );
+        assert_eq!(
+            run(
+                &mut ex,
+                &img,
+                "addi32",
+                &[DataValue::I32(-5), DataValue::I32(i32::MAX)]
+            ),
+            ret(&[DataValue::I32(i32::MAX - 5)]),
+            "{arch}"
+        );
+    }
+}
+
+#[test]
+fn float_args_and_results() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        assert_eq!(
+            run(
+                &mut ex,
+                &img,
+                "fadd",
+                &[DataValue::f32(1.5), DataValue::f64(0.25)]
+            ),
+            ret(&[DataValue::f64(1.75)]),
+            "{arch}"
+        );
+        assert_eq!(
+            run(
+                &mut ex,
+                &img,
+                "fmul32",
+                &[DataValue::f32(-3.0), DataValue::f32(0.5)]
+            ),
+            ret(&[DataValue::f32(-1.5)]),
+            "{arch}"
+        );
+    }
+}
+
+#[test]
+fn vector_arg_and_result() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        let v = |l: [u64; 4]| DataValue::vector_from_lanes(Type::I32X4, &l).unwrap();
+        assert_eq!(
+            run(
+                &mut ex,
+                &img,
+                "vadd",
+                &[v([1, 2, 3, 0xffff_ffff]), v([10, 20, 30, 2])]
+            ),
+            ret(&[v([11, 22, 33, 1])]),
+            "{arch}"
+        );
+    }
+}
+
+#[test]
+fn two_integer_results_and_the_return_area() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        assert_eq!(
+            run(
+                &mut ex,
+                &img,
+                "two",
+                &[DataValue::I64(1), DataValue::I64(-2)]
+            ),
+            ret(&[DataValue::I64(-2), DataValue::I64(1)]),
+            "{arch}"
+        );
+        assert_eq!(
+            run(&mut ex, &img, "ret4", &[DataValue::I64(100)]),
+            ret(&[
+                DataValue::I64(101),
+                DataValue::I64(102),
+                DataValue::I32(103),
+                DataValue::I64(104)
+            ]),
+            "{arch}"
+        );
+    }
+}
+
+#[test]
+fn heap_load_store_and_guard_bytes() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        let f = index(&img, "heap");
+        let mut heaps = [Heap::zeroed(HEAP_BASE, 16)];
+        heaps[0].bytes[8..12].copy_from_slice(&41u32.to_le_bytes());
+        let at = |o: u64| [DataValue::I64((HEAP_BASE + o) as i64)];
+        assert_eq!(
+            ex.call(f, &at(8), &mut heaps, FUEL),
+            ret(&[DataValue::I32(42)]),
+            "{arch}"
+        );
+        assert_eq!(&heaps[0].bytes[12..16], &42u32.to_le_bytes(), "{arch}");
+        // The store at +16 is past the heap's end (inside its page).
+        assert_eq!(
+            ex.call(f, &at(12), &mut heaps, FUEL),
+            Outcome::MemoryFault {
+                addr: HEAP_BASE + 16,
+                size: 4,
+                write: true
+            },
+            "{arch}"
+        );
+        // A load straddling the end.
+        assert_eq!(
+            ex.call(f, &at(14), &mut heaps, FUEL),
+            Outcome::MemoryFault {
+                addr: HEAP_BASE + 14,
+                size: 4,
+                write: false
+            },
+            "{arch}"
+        );
+        // A page-sized heap: the next page is guard bytes.
+        let mut big = [Heap::zeroed(HEAP_BASE, 4096)];
+        assert_eq!(
+            ex.call(f, &at(4092), &mut big, FUEL),
+            Outcome::MemoryFault {
+                addr: HEAP_BASE + 4096,
+                size: 4,
+                write: true
+            },
+            "{arch}"
+        );
+        // A load straddling the end of a page-sized heap is reported at its own address.
+        assert_eq!(
+            ex.call(f, &at(4094), &mut big, FUEL),
+            Outcome::MemoryFault {
+                addr: HEAP_BASE + 4094,
+                size: 4,
+                write: false
+            },
+            "{arch}"
+        );
+        // Back to the small heap: the guard hook comes back.
+        assert_eq!(
+            ex.call(f, &at(12), &mut heaps, FUEL),
+            Outcome::MemoryFault {
+                addr: HEAP_BASE + 16,
+                size: 4,
+                write: true
+            },
+            "{arch}"
+        );
+    }
+}
+
+#[test]
+fn unmapped_load_reports_its_address() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        assert_eq!(
+            run(&mut ex, &img, "heap", &[DataValue::I64(0x1234)]),
+            Outcome::MemoryFault {
+                addr: 0x1234,
+                size: 4,
+                write: false
+            },
+            "{arch}"
+        );
+        // Writing to the read-only runtime data page is a fault too.
+        assert_eq!(
+            run(
+                &mut ex,
+                &img,
+                "heap",
+                &[DataValue::I64(STACK_LIMIT_ADDR as i64)]
+            ),
+            Outcome::MemoryFault {
+                addr: STACK_LIMIT_ADDR + 4,
+                size: 4,
+                write: true
+            },
+            "{arch}"
+        );
+    }
+}
+
+#[test]
+fn traps_map_through_the_trap_table() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        assert_eq!(
+            run(&mut ex, &img, "trap", &[]),
+            Outcome::Trapped(TrapCode::IntegerDivisionByZero),
+            "{arch}"
+        );
+        let pc = CODE_BASE + u64::from(img.functions[index(&img, "badtrap")].offset);
+        match run(&mut ex, &img, "badtrap", &[]) {
+            Outcome::Error(e) => {
+                assert!(e.contains(&format!("{pc:#x}")), "{arch}: {e}");
+                assert!(e.contains("not a trap site"), "{arch}: {e}");
+                let bytes = if arch == Arch::X86_64 {
+                    "0f 0b"
+                } else {
+                    "00 00 00 00"
+                };
+                assert!(e.contains(bytes), "{arch}: {e}");
+            }
+            o => panic!("{arch}: {o}"),
+        }
+    }
+}
+
+#[test]
+fn stack_guard_and_stack_limit() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        match run(&mut ex, &img, "rec", &[]) {
+            Outcome::MemoryFault { addr, write, .. } => {
+                assert!(write, "{arch}");
+                assert!(
+                    (STACK_LOW - 16..STACK_LOW).contains(&addr),
+                    "{arch}: {addr:#x}"
+                );
+            }
+            o => panic!("{arch}: {o}"),
+        }
+        assert_eq!(
+            run(&mut ex, &img, "chk", &[]),
+            Outcome::Trapped(TrapCode::StackOverflow),
+            "{arch}"
+        );
+    }
+}
+
+#[test]
+fn budget_runs_out() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        assert_eq!(
+            ex.call(index(&img, "loop"), &[], &mut [], 10_000),
+            Outcome::OutOfFuel,
+            "{arch}"
+        );
+        assert_eq!(
+            ex.call(
+                index(&img, "two"),
+                &[DataValue::I64(1), DataValue::I64(2)],
+                &mut [],
+                0
+            ),
+            Outcome::OutOfFuel,
+            "{arch}"
+        );
+        // Exactly enough fuel for `mov; mov; mov; ret` (AArch64) / `mov; mov; ret` (x86).
+        let n = if arch == Arch::X86_64 { 3 } else { 4 };
+        let args = [DataValue::I64(1), DataValue::I64(2)];
+        assert!(ex.call(index(&img, "two"), &args, &mut [], n).is_returned());
+        assert_eq!(
+            ex.call(index(&img, "two"), &args, &mut [], n - 1),
+            Outcome::OutOfFuel,
+            "{arch}"
+        );
+    }
+}
+
+#[test]
+fn libcalls_round_trip() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        for (x, want) in [(1.25, 2.0), (-1.5, -1.0), (3.0, 3.0)] {
+            assert_eq!(
+                run(&mut ex, &img, "ceil", &[DataValue::f64(x)]),
+                ret(&[DataValue::f64(want)]),
+                "{arch}: ceil({x})"
+            );
+        }
+        for (x, want) in [(2.5f32, 2.0f32), (3.5, 4.0), (-0.4, -0.0)] {
+            assert_eq!(
+                run(&mut ex, &img, "nearest", &[DataValue::f32(x)]),
+                ret(&[DataValue::f32(want)]),
+                "{arch}: nearest({x})"
+            );
+        }
+    }
+}
+
+#[test]
+fn callee_saved_violation_and_upper_bits_are_reported() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        match run(&mut ex, &img, "clobber", &[]) {
+            Outcome::Error(e) => assert!(
+                e.contains(if arch == Arch::X86_64 { "RBX" } else { "x19" }),
+                "{arch}: {e}"
+            ),
+            o => panic!("{arch}: {o}"),
+        }
+        // Reading the undefined upper bits of an i32 argument sees the fixed pattern,
+        // deterministically.
+        let a = run(&mut ex, &img, "upper", &[DataValue::I32(5)]);
+        let b = run(&mut ex, &img, "upper", &[DataValue::I32(5)]);
+        assert_eq!(a, b, "{arch}");
+        match a {
+            Outcome::Returned(v) => {
+                let x = v[0].as_u64().unwrap();
+                assert_eq!(x & 0xffff_ffff, 5, "{arch}");
+                assert_ne!(x >> 32, 0, "{arch}: upper bits hold the pattern");
+            }
+            o => panic!("{arch}: {o}"),
+        }
+    }
+}
+
+#[test]
+fn bad_calls_are_errors() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        let e = run(&mut ex, &img, "two", &[DataValue::I64(1)]);
+        assert!(
+            matches!(&e, Outcome::Error(m) if m.contains("takes 2 arguments")),
+            "{e}"
+        );
+        let e = run(
+            &mut ex,
+            &img,
+            "two",
+            &[DataValue::I32(1), DataValue::I64(1)],
+        );
+        assert!(
+            matches!(&e, Outcome::Error(m) if m.contains("argument 0")),
+            "{e}"
+        );
+        let e = ex.call(99, &[], &mut [], FUEL);
+        assert!(
+            matches!(&e, Outcome::Error(m) if m.contains("out of range")),
+            "{e}"
+        );
+        let other = if arch == Arch::X86_64 {
+            Arch::Aarch64
+        } else {
+            Arch::X86_64
+        };
+        assert!(matches!(
+            ex.load(&test_image(other)),
+            Err(ExecError::WrongArch { .. })
+        ));
+        let mut bad = test_image(arch);
+        bad.relocs.push(TextReloc {
+            offset: bad.code.len() as u32 - 4,
+            kind: RelocKind::Abs8,
+            target: TextRelocTarget::StackLimit,
+            addend: 0,
+        });
+        assert!(matches!(ex.load(&bad), Err(ExecError::Reloc { .. })));
+        let e = ex.call(0, &[], &mut [], FUEL);
+        assert!(
+            matches!(&e, Outcome::Error(m) if m.contains("no code image")),
+            "{e}"
+        );
+        // Heaps may not overlap the executor's regions.
+        ex.load(&img).unwrap();
+        let mut h = [Heap::zeroed(STACK_LOW, 16)];
+        let e = ex.call(index(&img, "heap"), &[DataValue::I64(0)], &mut h, FUEL);
+        assert!(
+            matches!(&e, Outcome::Error(m) if m.contains("overlaps the stack")),
+            "{e}"
+        );
+    }
+}
+
+/// One executor, many calls, a reload of the same image, then a different image at the
+/// same base: the stale translation of the first must not run.
+#[test]
+fn reuse_and_fresh_translations_after_reload() {
+    for arch in ARCHES {
+        let (mut ex, img) = setup(arch);
+        let f = index(&img, "sum10");
+        let start = std::time::Instant::now();
+        let n = 2000;
+        for i in 0..n {
+            let args: Vec<DataValue> = (0..10).map(|k| DataValue::I64(i + k)).collect();
+            assert_eq!(
+                ex.call(f, &args, &mut [], FUEL),
+                ret(&[DataValue::I64(10 * i + 45)])
+            );
+        }
+        eprintln!(
+            "{arch}: {:.1} µs per call",
+            start.elapsed().as_secs_f64() * 1e6 / n as f64
+        );
+        ex.load(&img).unwrap();
+        assert!(run(
+            &mut ex,
+            &img,
+            "two",
+            &[DataValue::I64(1), DataValue::I64(2)]
+        )
+        .is_returned());
+
+        let (one, two): (&[u8], &[u8]) = match arch {
+            // mov eax, 1; ret / mov eax, 2; ret
+            Arch::X86_64 => (
+                &[0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3],
+                &[0xb8, 0x02, 0x00, 0x00, 0x00, 0xc3],
+            ),
+            // mov w0, #1; ret / mov w0, #2; ret
+            Arch::Aarch64 => (
+                &[0x20, 0x00, 0x80, 0x52, 0xc0, 0x03, 0x5f, 0xd6],
+                &[0x40, 0x00, 0x80, 0x52, 0xc0, 0x03, 0x5f, 0xd6],
+            ),
+        };
+        for (code, want) in [(one, 1), (two, 2), (one, 1)] {
+            let mut b = Builder::new(arch);
+            b.func("k", &[], &[I32], code);
+            ex.load(&b.finish()).unwrap();
+            for _ in 0..3 {
+                assert_eq!(
+                    ex.call(0, &[], &mut [], FUEL),
+                    ret(&[DataValue::I32(want)]),
+                    "{arch}"
+                );
+            }
+        }
+    }
+}
