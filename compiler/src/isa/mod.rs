@@ -126,7 +126,7 @@ pub fn lookup(arch: Arch) -> Result<Box<dyn TargetIsa>, CodegenError> {
     match arch {
         Arch::X86_64 => Ok(Box::new(Isa {
             arch,
-            backend: x64::X64Backend,
+            backend: x64::X64Backend::default(),
             contexts: Mutex::new(Vec::new()),
         })),
         Arch::Aarch64 => Err(CodegenError::UnsupportedTarget(arch.name())),

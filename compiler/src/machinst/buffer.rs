@@ -133,9 +133,15 @@ pub enum RelocKind {
     Abs4,
     /// 64-bit absolute address.
     Abs8,
-    /// x86_64: 32-bit PC-relative (`S + A - P`), e.g. RIP-relative data.
+    /// x86_64: 32-bit PC-relative (`S + A - P`), e.g. RIP-relative data. `P` is the
+    /// field's address; the CPU measures from the end of the instruction, so a disp32 that
+    /// ends the instruction has addend `-4` (`-4 - n` when `n` immediate bytes follow it).
+    /// The x86_64 backend uses it for `func_addr` of a user function (`lea r, [rip + rel32]`,
+    /// addend `-4`).
     X86PCRel4,
-    /// x86_64: 32-bit PC-relative call target (`call rel32`).
+    /// x86_64: 32-bit PC-relative call target (`call rel32`): `S + A - P` with `P` the
+    /// field's address (the instruction start + 1) and addend `-4` (the field ends the
+    /// instruction).
     X86CallPCRel4,
     /// AArch64: `bl` with a 26-bit word offset.
     Arm64Call,

@@ -145,7 +145,7 @@ impl<B: LowerBackend> CompileContext<B> {
             &func.stack_slots,
             output.num_spillslots,
             clobbered,
-            0,
+            self.lower.outgoing_area_size,
             options.force_stack_check || self.lower.has_calls,
         )?;
         if !self.vcode.apply_allocations(output) {

@@ -40,7 +40,7 @@ use crate::dominator_tree::DominatorTree;
 use crate::entity::EntityRef;
 use crate::flowgraph::ControlFlowGraph;
 use crate::ir::{
-    Block, Function, Inst, InstructionData, Opcode, RelSourceLoc, Type, Value, ValueDef,
+    Block, Function, Inst, InstructionData, Opcode, RelSourceLoc, Signature, Type, Value, ValueDef,
 };
 
 /// An ISA's instruction selection. Implementations are stateless (or hold only ISA
@@ -103,6 +103,12 @@ pub struct LowerScratch<I: MachInst> {
     pub(crate) sig: SigLocs,
     pairs: Vec<(Reg, PReg)>,
     pub(crate) has_calls: bool,
+    /// Bytes the function's calls need at the bottom of the frame (outgoing stack
+    /// arguments, return areas); see [`Lower::note_outgoing_area`].
+    pub(crate) outgoing_area_size: u32,
+    /// Reusable storage for the locations of a callee's signature
+    /// ([`Lower::call_sig_locs`]).
+    call_sig: SigLocs,
 }
 
 impl<I: MachInst> Default for LowerScratch<I> {
@@ -122,6 +128,8 @@ impl<I: MachInst> Default for LowerScratch<I> {
             sig: SigLocs::default(),
             pairs: Vec::new(),
             has_calls: false,
+            outgoing_area_size: 0,
+            call_sig: SigLocs::default(),
         }
     }
 }
@@ -196,12 +204,32 @@ impl<'a, I: MachInst> Lower<'a, I> {
             .ok_or(CodegenError::InvalidFunction("missing instruction result"))
     }
 
+    /// Record that a call sequence uses `bytes` bytes at the bottom of the frame (SP
+    /// offsets `0..bytes` after the prologue: outgoing stack arguments and return areas).
+    /// The frame's outgoing-argument area is the maximum over all calls.
+    pub fn note_outgoing_area(&mut self, bytes: u32) {
+        self.s.outgoing_area_size = self.s.outgoing_area_size.max(bytes);
+    }
+
     /// A fresh temporary vreg of class `class`.
     pub fn alloc_tmp(&mut self, class: RegClass) -> Reg {
         let i = self.next_vreg;
         self.next_vreg += 1;
         self.vcode.set_vreg_class(i, class);
         Reg::virt(i, class)
+    }
+
+    /// The locations of a callee's signature under `A`'s convention. The storage is reused
+    /// across calls: hand it back with [`Self::recycle_sig_locs`].
+    pub fn call_sig_locs<A: AbiSpec>(&mut self, sig: &Signature) -> Result<SigLocs, CodegenError> {
+        let mut locs = core::mem::take(&mut self.s.call_sig);
+        locs.compute::<A>(sig)?;
+        Ok(locs)
+    }
+
+    /// Return storage obtained from [`Self::call_sig_locs`].
+    pub fn recycle_sig_locs(&mut self, locs: SigLocs) {
+        self.s.call_sig = locs;
     }
 
     /// The instruction defining `v`, if `v` is an instruction result.
@@ -467,6 +495,7 @@ fn count_uses<I: MachInst>(func: &Function, s: &mut LowerScratch<I>) {
     s.inst_color.clear();
     s.inst_color.resize(ni, 0);
     s.has_calls = false;
+    s.outgoing_area_size = 0;
     let dfg = &func.dfg;
     for &b in s.domtree.rpo() {
         let mut color = 0u32;

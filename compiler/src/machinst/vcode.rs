@@ -415,7 +415,7 @@ mod tests {
         crate::ir::verify_function(&f).expect("verifies");
         let mut vcode = VCode::new();
         let mut scratch = LowerScratch::default();
-        lower_function(&X64Backend, &f, &mut scratch, &mut vcode).expect("lowers");
+        lower_function(&X64Backend::default(), &f, &mut scratch, &mut vcode).expect("lowers");
         vcode
     }
 

@@ -13,6 +13,10 @@
 //! add rsp, fixed_frame_size; pop <in reverse>; pop rbp; ret
 //! ```
 //!
+//! The fixed frame includes the outgoing-argument area at SP (stack arguments and return
+//! areas of the function's calls, sized by lowering through
+//! `Lower::note_outgoing_area`), so SP is 16-byte aligned at every call.
+//!
 //! Allocatable registers: every GPR except `rsp`, `rbp` (frame pointer) and `r10`/`r11`
 //! (the veneer scratch registers; `r11` is also regalloc2's integer scratch register for
 //! cyclic moves, which never lives across a branch), and all sixteen XMM registers.

@@ -6,13 +6,17 @@
 //! - [`inst`]: [`inst::MInst`], machine instructions over registers, their regalloc2
 //!   operands and emission;
 //! - [`abi`]: [`abi::X64Abi`], the System V calling convention and frame;
-//! - [`lower`]: [`X64Backend`], instruction selection.
+//! - [`flags`]: [`X64Flags`], the ISA extensions lowering may use (all off = SSE2);
+//! - [`lower`]: [`X64Backend`], instruction selection (every IR opcode at every type the
+//!   verifier accepts), split by opcode family.
 //!
 //! Compile a function with
-//! `crate::machinst::compile_function(&func, &X64Backend, &CompileOptions::default())`.
+//! `crate::machinst::compile_function(&func, &X64Backend::new(flags), &CompileOptions::default())`
+//! (`X64Backend::default()` is the SSE2 baseline).
 
 pub mod abi;
 pub mod encoding;
+pub mod flags;
 pub mod inst;
 pub mod label_use;
 pub mod lower;
@@ -21,4 +25,5 @@ pub mod regs;
 #[cfg(test)]
 mod tests;
 
+pub use flags::X64Flags;
 pub use lower::X64Backend;

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use super::X64Backend;
+use super::{X64Backend, X64Flags};
 use crate::ir::text::parse_functions;
-use crate::ir::{Function, Opcode, TrapCode, Type};
+use crate::ir::{Function, TrapCode};
 use crate::machinst::buffer::{RelocKind, RelocTarget};
 use crate::machinst::compiled::FinalRelocTarget;
 use crate::machinst::{
@@ -38,7 +38,7 @@ fn parse(src: &str) -> Function {
 
 fn compile(src: &str, algo: RegallocAlgorithm) -> CompiledCodeStencil {
     let f = parse(src);
-    match compile_function(&f, &X64Backend, &opts(algo)) {
+    match compile_function(&f, &X64Backend::default(), &opts(algo)) {
         Ok(c) => c,
         Err(e) => panic!("{algo:?}: {e}"),
     }
@@ -310,7 +310,9 @@ fn loop_with_block_params_splits_the_critical_back_edge() {
     for algo in ALGOS {
         let f = parse(LOOP);
         let mut ctx = CompileContext::<X64Backend>::new();
-        let c = ctx.compile(&X64Backend, &f, &opts(algo)).expect("compiles");
+        let c = ctx
+            .compile(&X64Backend::default(), &f, &opts(algo))
+            .expect("compiles");
         // block0, block1, edge block1->block1, block2.
         assert_eq!(ctx.vcode().num_blocks(), 4);
         let insns = disasm(&c.code);
@@ -418,7 +420,9 @@ fn register_pressure_spills_and_saves_callee_saved_registers() {
     for algo in ALGOS {
         let f = parse(&src);
         let mut ctx = CompileContext::<X64Backend>::new();
-        let c = ctx.compile(&X64Backend, &f, &opts(algo)).expect("compiles");
+        let c = ctx
+            .compile(&X64Backend::default(), &f, &opts(algo))
+            .expect("compiles");
         let insns = disasm(&c.code);
         let t = texts(&insns);
         assert!(ctx.frame().num_spill_slots > 0, "{algo:?}: no spills");
@@ -478,7 +482,7 @@ fn forced_stack_check_reads_the_limit_through_a_relocation() {
     let f = parse(ADD_IMM);
     let mut o = opts(RegallocAlgorithm::Backtracking);
     o.force_stack_check = true;
-    let c = compile_function(&f, &X64Backend, &o).expect("compiles");
+    let c = compile_function(&f, &X64Backend::default(), &o).expect("compiles");
     assert_eq!(c.relocs.len(), 1);
     assert_eq!(c.relocs[0].kind, RelocKind::Abs8);
     assert_eq!(c.relocs[0].target, RelocTarget::StackLimit);
@@ -498,26 +502,6 @@ fn forced_stack_check_reads_the_limit_through_a_relocation() {
 }
 
 #[test]
-fn unsupported_opcodes_are_errors_not_panics() {
-    let src = "
-function %div(i64, i64) -> i64 {
-block0(v0: i64, v1: i64):
-    v2 = udiv v0, v1
-    return v2
-}";
-    let f = parse(src);
-    for algo in ALGOS {
-        match compile_function(&f, &X64Backend, &opts(algo)) {
-            Err(CodegenError::Unsupported { opcode, ty }) => {
-                assert_eq!(opcode, Opcode::Udiv);
-                assert_eq!(ty, Some(Type::I64));
-            }
-            other => panic!("expected Unsupported, got {other:?}"),
-        }
-    }
-}
-
-#[test]
 fn unreachable_blocks_are_dropped_and_dead_pure_code_is_not_emitted() {
     let src = "
 function %f(i64) -> i64 {
@@ -533,7 +517,9 @@ block1:
     for algo in ALGOS {
         let f = parse(src);
         let mut ctx = CompileContext::<X64Backend>::new();
-        let c = ctx.compile(&X64Backend, &f, &opts(algo)).expect("compiles");
+        let c = ctx
+            .compile(&X64Backend::default(), &f, &opts(algo))
+            .expect("compiles");
         assert_eq!(ctx.vcode().num_blocks(), 1);
         let t = disasm(&c.code);
         let t = texts(&t);
@@ -551,9 +537,14 @@ fn compiling_twice_gives_identical_bytes() {
         let mut ctx = CompileContext::<X64Backend>::new();
         for src in srcs {
             let f = parse(src);
-            let a = ctx.compile(&X64Backend, &f, &opts(algo)).expect("compiles");
-            let b = ctx.compile(&X64Backend, &f, &opts(algo)).expect("compiles");
-            let fresh = compile_function(&f, &X64Backend, &opts(algo)).expect("compiles");
+            let a = ctx
+                .compile(&X64Backend::default(), &f, &opts(algo))
+                .expect("compiles");
+            let b = ctx
+                .compile(&X64Backend::default(), &f, &opts(algo))
+                .expect("compiles");
+            let fresh =
+                compile_function(&f, &X64Backend::default(), &opts(algo)).expect("compiles");
             assert_eq!(a, b);
             assert_eq!(a, fresh);
         }
@@ -570,8 +561,12 @@ block0(v0: i64):
     @0018 return v2
 }";
     let f = parse(src);
-    let c = compile_function(&f, &X64Backend, &opts(RegallocAlgorithm::Backtracking))
-        .expect("compiles");
+    let c = compile_function(
+        &f,
+        &X64Backend::default(),
+        &opts(RegallocAlgorithm::Backtracking),
+    )
+    .expect("compiles");
     assert!(!c.srclocs.is_empty());
     let fin = c.apply_params(&f.params).expect("finalizes");
     let locs: Vec<u32> = fin.srclocs.iter().map(|s| s.loc.bits()).collect();
@@ -581,4 +576,432 @@ block0(v0: i64):
     moved.rebase_srclocs(0x100);
     let fin2 = c.apply_params(&moved).expect("finalizes");
     assert!(fin2.srclocs.iter().any(|s| s.loc.bits() == 0x114));
+}
+
+/// Every function of every filetest (`harness/tests/filetests/**/*.kir`), compiled with both
+/// allocators and the checker, with every ISA flag off and with every flag on. Lists every
+/// failure.
+#[test]
+fn every_filetest_function_compiles() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness/tests/filetests");
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("filetests directory") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "kir") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 150, "found only {} filetests", files.len());
+    let mut failures = Vec::new();
+    let mut compiled = 0usize;
+    let mut functions = 0usize;
+    for flags in [X64Flags::default(), X64Flags::all()] {
+        let backend = X64Backend::new(flags);
+        let mut ctx = CompileContext::<X64Backend>::new();
+        for path in &files {
+            let src = std::fs::read_to_string(path).expect("readable");
+            let Ok(funcs) = parse_functions(&src) else {
+                continue; // Files that test the parser's errors.
+            };
+            for f in &funcs {
+                functions += 1;
+                for algo in ALGOS {
+                    match ctx.compile(&backend, f, &opts(algo)) {
+                        Ok(_) => compiled += 1,
+                        Err(CodegenError::Verifier(_)) => {}
+                        Err(e) => failures.push(format!(
+                            "{} {} ({algo:?}, sse41={}): {e}",
+                            path.strip_prefix(&root).unwrap_or(path).display(),
+                            f.params.name,
+                            flags.has_sse41
+                        )),
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{} files, {functions} function compiles x 2 allocators: {compiled} ok, {} failed",
+        files.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn compile_with(src: &str, flags: X64Flags, algo: RegallocAlgorithm) -> CompiledCodeStencil {
+    let f = parse(src);
+    match compile_function(&f, &X64Backend::new(flags), &opts(algo)) {
+        Ok(c) => c,
+        Err(e) => panic!("{algo:?}: {e}"),
+    }
+}
+
+fn has(t: &[&str], pred: impl Fn(&str) -> bool) -> bool {
+    t.iter().any(|s| pred(s))
+}
+
+#[test]
+fn sdiv_checks_zero_and_minus_one_before_idiv() {
+    let src = "
+function %d(i64, i64) -> i64 {
+block0(v0: i64, v1: i64):
+    v2 = sdiv v0, v1
+    return v2
+}";
+    for algo in ALGOS {
+        let c = compile(src, algo);
+        let insns = disasm(&c.code);
+        let t = texts(&insns);
+        let pos = |p: &str| t.iter().position(|s| s.starts_with(p));
+        let (test, cmp, neg, cqo, idiv) = (
+            pos("test ").expect("zero check"),
+            pos("cmp ").expect("-1 check"),
+            pos("neg rax").expect("x / -1 == -x"),
+            pos("cqo").expect("sign extension"),
+            pos("idiv ").expect("idiv"),
+        );
+        assert!(test < cmp && cmp < neg && neg < cqo && cqo < idiv, "{t:#?}");
+        assert!(t[cmp].ends_with(", -1"), "{t:#?}");
+        let codes: Vec<_> = c.traps.iter().map(|t| t.code).collect();
+        assert_eq!(
+            codes,
+            [TrapCode::IntegerDivisionByZero, TrapCode::IntegerOverflow]
+        );
+        for trap in &c.traps {
+            let i = insns.iter().find(|i| u64::from(i.offset) == trap.offset);
+            assert_eq!(i.map(|i| i.text.as_str()), Some("ud2"), "{t:#?}");
+        }
+    }
+}
+
+#[test]
+fn srem_by_minus_one_is_zero_and_constant_divisors_skip_checks() {
+    let src = "
+function %r(i32, i32) -> i32 {
+block0(v0: i32, v1: i32):
+    v2 = srem v0, v1
+    return v2
+}";
+    for algo in ALGOS {
+        let c = compile(src, algo);
+        let t = disasm(&c.code);
+        let t = texts(&t);
+        assert!(has(&t, |s| s == "xor edx, edx"), "{t:#?}");
+        assert!(has(&t, |s| s == "cdq"), "{t:#?}");
+        assert_eq!(c.traps.len(), 1, "only the zero check traps");
+    }
+    let src = "
+function %q(i32) -> i32 {
+block0(v0: i32):
+    v1 = iconst.i32 7
+    v2 = udiv v0, v1
+    return v2
+}";
+    let c = compile(src, RegallocAlgorithm::Backtracking);
+    let t = disasm(&c.code);
+    let t = texts(&t);
+    assert!(c.traps.is_empty(), "{t:#?}");
+    assert!(has(&t, |s| s.starts_with("div ")), "{t:#?}");
+}
+
+#[test]
+fn shifts_by_a_register_use_cl_and_mask_narrow_amounts() {
+    let src = "
+function %s(i64, i64) -> i64 {
+block0(v0: i64, v1: i64):
+    v2 = ishl v0, v1
+    return v2
+}";
+    for algo in ALGOS {
+        let c = compile(src, algo);
+        let t = disasm(&c.code);
+        let t = texts(&t);
+        assert!(
+            has(&t, |s| s.starts_with("shl r") && s.ends_with(", cl")),
+            "{t:#?}"
+        );
+    }
+    let src = "
+function %u8(i8, i8) -> i8 {
+block0(v0: i8, v1: i8):
+    v2 = ushr v0, v1
+    return v2
+}";
+    for algo in ALGOS {
+        let c = compile(src, algo);
+        let t = disasm(&c.code);
+        let t = texts(&t);
+        assert!(has(&t, |s| s.starts_with("movzx e")), "{t:#?}");
+        assert!(
+            has(&t, |s| s.starts_with("and ") && s.ends_with(", 7")),
+            "{t:#?}"
+        );
+        assert!(
+            has(&t, |s| s.starts_with("shr e") && s.ends_with(", cl")),
+            "{t:#?}"
+        );
+    }
+    // Constant amounts are masked to the width and become immediates.
+    let src = "
+function %c(i32) -> i32 {
+block0(v0: i32):
+    v1 = iconst.i32 35
+    v2 = rotl v0, v1
+    return v2
+}";
+    let c = compile(src, RegallocAlgorithm::Backtracking);
+    let t = disasm(&c.code);
+    let t = texts(&t);
+    assert!(
+        has(&t, |s| s.starts_with("rol e") && s.ends_with(", 3")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn fmin_is_the_wasm_sequence_not_a_bare_minss() {
+    let src = "
+function %m(f32, f32) -> f32 {
+block0(v0: f32, v1: f32):
+    v2 = fmin v0, v1
+    return v2
+}";
+    for algo in ALGOS {
+        let c = compile(src, algo);
+        let t = disasm(&c.code);
+        let t = texts(&t);
+        let pos = |p: &str| t.iter().position(|s| s.starts_with(p)).expect(p);
+        let (ucom, jne, jp, or, add, min) = (
+            pos("ucomiss "),
+            pos("jne "),
+            pos("jp "),
+            pos("orps "),
+            pos("addss "),
+            pos("minss "),
+        );
+        assert!(
+            ucom < jne && jne < jp && jp < or && or < add && add < min,
+            "{t:#?}"
+        );
+    }
+}
+
+#[test]
+fn br_table_is_a_bounds_checked_jump_table_of_relative_entries() {
+    let src = "
+function %bt(i32) -> i32 {
+block0(v0: i32):
+    br_table v0, block3, [block1, block2, block3]
+
+block1:
+    v1 = iconst.i32 10
+    return v1
+
+block2:
+    v2 = iconst.i32 20
+    return v2
+
+block3:
+    v3 = iconst.i32 30
+    return v3
+}";
+    for algo in ALGOS {
+        let c = compile(src, algo);
+        let insns = disasm(&c.code);
+        let t = texts(&insns);
+        let jmp = t
+            .iter()
+            .position(|s| s.starts_with("jmp r"))
+            .expect("indirect jump");
+        assert!(t[..jmp]
+            .iter()
+            .any(|s| s.starts_with("cmp ") && s.ends_with(", 3")));
+        assert!(t[..jmp].iter().any(|s| s.starts_with("jae ")));
+        assert!(t[..jmp].iter().any(|s| s.contains("[rip + ")), "{t:#?}");
+        assert!(t[..jmp].iter().any(|s| s.starts_with("movsxd ")), "{t:#?}");
+        // The table follows the jump: three entries relative to their own end, each
+        // landing on the start of a block that materializes 10, 20, 30.
+        // Offsets accumulate decoded lengths, so the next line starts right after the jump.
+        let table = insns[jmp + 1].offset as usize;
+        for (k, want) in [10, 20, 30].into_iter().enumerate() {
+            let at = table + 4 * k;
+            let rel = i32::from_le_bytes(c.code[at..at + 4].try_into().unwrap());
+            let target = (at as i64 + 4 + i64::from(rel)) as usize;
+            let rest = disasm(&c.code[target..]);
+            assert!(
+                rest[0].text.ends_with(&format!(", {want}")),
+                "entry {k} -> {:?}",
+                rest[0]
+            );
+        }
+    }
+}
+
+#[test]
+fn calls_use_a_pc_relative_relocation_and_check_the_stack() {
+    let src = "
+function %caller(i64) -> i64 {
+    sig0 = (i64) -> i64
+    fn0 = u0:7 sig0
+
+block0(v0: i64):
+    v1 = call fn0(v0)
+    v2 = iadd v1, v0
+    return v2
+}";
+    for algo in ALGOS {
+        let c = compile(src, algo);
+        let insns = disasm(&c.code);
+        let t = texts(&insns);
+        let call = insns
+            .iter()
+            .find(|i| i.text.starts_with("call "))
+            .expect("a call");
+        let r = c
+            .relocs
+            .iter()
+            .find(|r| r.kind == RelocKind::X86CallPCRel4)
+            .expect("call relocation");
+        assert_eq!(r.offset, call.offset + 1);
+        assert_eq!(r.addend, -4);
+        assert!(matches!(r.target, RelocTarget::User(_)));
+        assert_eq!(c.call_sites.len(), 1);
+        assert_eq!(c.call_sites[0].ret_offset, u64::from(call.offset) + 5);
+        assert!(
+            c.relocs.iter().any(|r| r.target == RelocTarget::StackLimit),
+            "functions with calls check the stack: {t:#?}"
+        );
+    }
+}
+
+#[test]
+fn stack_arguments_go_to_the_outgoing_area_at_sp() {
+    let src = "
+function %caller(i64) -> i64 {
+    sig0 = (i64, i64, i64, i64, i64, i64, i64, i64) -> i64
+    fn0 = u0:1 sig0
+
+block0(v0: i64):
+    v1 = iconst.i64 1
+    v2 = call fn0(v0, v0, v0, v0, v0, v0, v1, v0)
+    return v2
+}";
+    for algo in ALGOS {
+        let c = compile(src, algo);
+        let insns = disasm(&c.code);
+        let t = texts(&insns);
+        let call = t.iter().position(|s| s.starts_with("call ")).expect("call");
+        assert!(
+            t[..call]
+                .iter()
+                .any(|s| s.starts_with("mov qword ptr [rsp], ")),
+            "{t:#?}"
+        );
+        assert!(
+            t[..call]
+                .iter()
+                .any(|s| s.starts_with("mov qword ptr [rsp + 8], ")),
+            "{t:#?}"
+        );
+        assert!(t.iter().any(|s| s.starts_with("sub rsp, ")), "{t:#?}");
+    }
+}
+
+#[test]
+fn rounding_uses_roundss_with_sse41_and_a_libcall_without() {
+    let src = "
+function %c(f32) -> f32 {
+block0(v0: f32):
+    v1 = ceil v0
+    return v1
+}";
+    let sse41 = X64Flags {
+        has_sse41: true,
+        ..X64Flags::default()
+    };
+    for algo in ALGOS {
+        let c = compile_with(src, sse41, algo);
+        let t = disasm(&c.code);
+        let t = texts(&t);
+        assert!(
+            has(&t, |s| s.starts_with("roundss ") && s.ends_with(", 10")),
+            "{t:#?}"
+        );
+        assert!(c.relocs.is_empty());
+
+        let c = compile_with(src, X64Flags::default(), algo);
+        let insns = disasm(&c.code);
+        let t = texts(&insns);
+        assert!(has(&t, |s| s == "call r11"), "{t:#?}");
+        let r = c
+            .relocs
+            .iter()
+            .find(|r| r.kind == RelocKind::Abs8)
+            .expect("reloc");
+        assert_eq!(r.target, RelocTarget::LibCall(crate::ir::LibCall::CeilF32));
+    }
+}
+
+#[test]
+fn bit_counts_use_their_instructions_only_with_the_flags() {
+    let src = "
+function %p(i64) -> i64, i64, i64 {
+block0(v0: i64):
+    v1 = popcnt v0
+    v2 = clz v0
+    v3 = ctz v0
+    return v1, v2, v3
+}";
+    for algo in ALGOS {
+        let c = compile_with(src, X64Flags::all(), algo);
+        let t = disasm(&c.code);
+        let t = texts(&t);
+        for m in ["popcnt ", "lzcnt ", "tzcnt "] {
+            assert!(has(&t, |s| s.starts_with(m)), "{m}: {t:#?}");
+        }
+        let c = compile_with(src, X64Flags::default(), algo);
+        let t = disasm(&c.code);
+        let t = texts(&t);
+        for m in ["popcnt ", "lzcnt ", "tzcnt "] {
+            assert!(!has(&t, |s| s.starts_with(m)), "{m}: {t:#?}");
+        }
+        assert!(has(&t, |s| s.starts_with("bsr ")), "{t:#?}");
+        assert!(has(&t, |s| s.starts_with("bsf ")), "{t:#?}");
+    }
+}
+
+#[test]
+fn addresses_fold_into_the_addressing_mode() {
+    let src = "
+function %ld(i64, i64) -> i32 {
+block0(v0: i64, v1: i64):
+    v2 = iconst.i64 2
+    v3 = ishl v1, v2
+    v4 = iadd v0, v3
+    v5 = load.i32 v4+12
+    return v5
+}";
+    for algo in ALGOS {
+        let c = compile(src, algo);
+        let t = disasm(&c.code);
+        let t = texts(&t);
+        assert!(
+            has(&t, |s| s.starts_with("mov e")
+                && s.contains(" + 4*r")
+                && s.ends_with(" + 12]")),
+            "{t:#?}"
+        );
+        assert!(!has(&t, |s| s.starts_with("shl ")), "{t:#?}");
+    }
 }

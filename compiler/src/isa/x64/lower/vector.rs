@@ -1,0 +1,561 @@
+//! 128-bit vector lowering: `vconst` (constant pool, or `xorps`/`pcmpeqd` for all-zero /
+//! all-ones), lane-wise integer arithmetic and bitwise operations, `icmp` lane masks,
+//! `splat`, `extractlane`, `insertlane`. Vector `select`, `bitcast`, loads and stores are
+//! lowered with the scalar families (whole-register moves and `movdqu`/`movups`).
+//!
+//! Baseline (SSE2) sequences where no instruction exists:
+//! - `imul.i8x16`: `pmullw` on the even and odd bytes separately, merged with a mask;
+//! - `imul.i32x4` without SSE4.1 (`pmulld`): two `pmuludq` on the even and odd lanes,
+//!   recombined with `pshufd` + `punpckldq`;
+//! - `imul.i64x2`: `lo*lo + ((hi*lo + lo*hi) << 32)` from three `pmuludq`;
+//! - `icmp eq.i64x2` without SSE4.1: `pcmpeqd` and its pair-swapped copy and-ed;
+//! - `icmp sgt.i64x2` without SSE4.2: the sign of `(b & ~a) | (~(a ^ b) & (b - a))`,
+//!   broadcast with `psrad 31` + `pshufd`;
+//! - unsigned compares flip the lane sign bits and compare signed; `ne sge sle uge ule`
+//!   invert another compare;
+//! - lane inserts/extracts without SSE4.1 go through `pinsrw`/`pextrw`, `pshufd` and
+//!   `movd`/`movq`.
+
+use regalloc2::RegClass;
+
+use super::super::encoding::gpr::{AluOp, ShiftOp};
+use super::super::encoding::sse::{Lane, SseImmOp, SseOp, XmmShiftImm};
+use super::super::inst::MInst;
+use super::super::regs::OperandSize;
+use super::{Ctx, X64Backend};
+use crate::ir::{Inst, InstructionData, IntCC, Opcode, Type};
+use crate::machinst::{CodegenError, Reg};
+
+fn xop(ctx: &mut Ctx<'_>, op: SseOp, a: Reg, b: Reg) -> Reg {
+    let dst = ctx.alloc_tmp(RegClass::Float);
+    ctx.emit(MInst::XmmRR {
+        op,
+        src1: a,
+        src2: b,
+        dst,
+    });
+    dst
+}
+
+fn xshift(ctx: &mut Ctx<'_>, op: XmmShiftImm, src: Reg, imm: u8) -> Reg {
+    let dst = ctx.alloc_tmp(RegClass::Float);
+    ctx.emit(MInst::XmmShift { op, src, imm, dst });
+    dst
+}
+
+fn pshufd(ctx: &mut Ctx<'_>, src: Reg, imm: u8) -> Reg {
+    let dst = ctx.alloc_tmp(RegClass::Float);
+    ctx.emit(MInst::XmmUnaryImm {
+        op: SseImmOp::Pshufd,
+        src,
+        imm,
+        dst,
+    });
+    dst
+}
+
+fn ones(ctx: &mut Ctx<'_>) -> Reg {
+    let dst = ctx.alloc_tmp(RegClass::Float);
+    ctx.emit(MInst::XmmOnes { dst });
+    dst
+}
+
+fn xconst_op(ctx: &mut Ctx<'_>, op: SseOp, src: Reg, bits: u128) -> Reg {
+    let dst = ctx.alloc_tmp(RegClass::Float);
+    ctx.emit(MInst::XmmRConst {
+        op,
+        src1: src,
+        bits,
+        dst,
+    });
+    dst
+}
+
+/// Copy `src` into `dst` (the final result of a sequence).
+fn finish(ctx: &mut Ctx<'_>, src: Reg, dst: Reg) {
+    ctx.emit(MInst::XmmMovRR { src, dst });
+}
+
+/// A 128-bit value with `pattern` (of `lane_bits` bits) in every lane.
+fn splat_bits(pattern: u128, lane_bits: u32) -> u128 {
+    let mut v = 0u128;
+    let mut i = 0;
+    while i < 128 {
+        v |= pattern << i;
+        i += lane_bits;
+    }
+    v
+}
+
+pub(super) fn lower(
+    b: &X64Backend,
+    ctx: &mut Ctx<'_>,
+    inst: Inst,
+    op: Opcode,
+    ty: Type,
+) -> Result<(), CodegenError> {
+    use Opcode::*;
+    let data = *ctx.data(inst);
+    match (op, data) {
+        (Vconst, InstructionData::UnaryConst { constant, .. }) => {
+            let dst = ctx.output_reg(inst, 0)?;
+            let bytes = *ctx
+                .func()
+                .dfg
+                .constants
+                .get(constant)
+                .ok_or(CodegenError::InvalidFunction("unknown constant"))?;
+            let bits = u128::from_le_bytes(bytes);
+            ctx.emit(match bits {
+                0 => MInst::XmmZero { dst },
+                u128::MAX => MInst::XmmOnes { dst },
+                _ => MInst::XmmConst {
+                    dst,
+                    bits,
+                    size: 16,
+                },
+            });
+            Ok(())
+        }
+        (
+            Iadd | Isub | Band | Bor | Bxor | BandNot | Imul,
+            InstructionData::Binary { args: [x, y], .. },
+        ) => {
+            let dst = ctx.output_reg(inst, 0)?;
+            let a = ctx.value_reg(x);
+            let bb = ctx.value_reg(y);
+            let lane = ty.lane_bits();
+            let simple = match (op, lane) {
+                (Iadd, 8) => Some((SseOp::Paddb, a, bb)),
+                (Iadd, 16) => Some((SseOp::Paddw, a, bb)),
+                (Iadd, 32) => Some((SseOp::Paddd, a, bb)),
+                (Iadd, _) => Some((SseOp::Paddq, a, bb)),
+                (Isub, 8) => Some((SseOp::Psubb, a, bb)),
+                (Isub, 16) => Some((SseOp::Psubw, a, bb)),
+                (Isub, 32) => Some((SseOp::Psubd, a, bb)),
+                (Isub, _) => Some((SseOp::Psubq, a, bb)),
+                (Band, _) => Some((SseOp::Pand, a, bb)),
+                (Bor, _) => Some((SseOp::Por, a, bb)),
+                (Bxor, _) => Some((SseOp::Pxor, a, bb)),
+                // pandn computes ~src1 & src2.
+                (BandNot, _) => Some((SseOp::Pandn, bb, a)),
+                (Imul, 16) => Some((SseOp::Pmullw, a, bb)),
+                (Imul, 32) if b.flags.has_sse41 => Some((SseOp::Pmulld, a, bb)),
+                _ => None,
+            };
+            if let Some((op, src1, src2)) = simple {
+                ctx.emit(MInst::XmmRR {
+                    op,
+                    src1,
+                    src2,
+                    dst,
+                });
+                return Ok(());
+            }
+            let r = match lane {
+                8 => {
+                    let even = xop(ctx, SseOp::Pmullw, a, bb);
+                    let even = xconst_op(ctx, SseOp::Pand, even, splat_bits(0x00ff, 16));
+                    let ah = xshift(ctx, XmmShiftImm::Psrlw, a, 8);
+                    let bh = xshift(ctx, XmmShiftImm::Psrlw, bb, 8);
+                    let odd = xop(ctx, SseOp::Pmullw, ah, bh);
+                    let odd = xshift(ctx, XmmShiftImm::Psllw, odd, 8);
+                    xop(ctx, SseOp::Por, even, odd)
+                }
+                32 => {
+                    let t1 = xop(ctx, SseOp::Pmuludq, a, bb);
+                    let a2 = pshufd(ctx, a, 0xF5);
+                    let b2 = pshufd(ctx, bb, 0xF5);
+                    let t2 = xop(ctx, SseOp::Pmuludq, a2, b2);
+                    let t1 = pshufd(ctx, t1, 0x08);
+                    let t2 = pshufd(ctx, t2, 0x08);
+                    xop(ctx, SseOp::Punpckldq, t1, t2)
+                }
+                _ => {
+                    let ah = xshift(ctx, XmmShiftImm::Psrlq, a, 32);
+                    let t1 = xop(ctx, SseOp::Pmuludq, ah, bb);
+                    let bh = xshift(ctx, XmmShiftImm::Psrlq, bb, 32);
+                    let t2 = xop(ctx, SseOp::Pmuludq, a, bh);
+                    let s = xop(ctx, SseOp::Paddq, t1, t2);
+                    let s = xshift(ctx, XmmShiftImm::Psllq, s, 32);
+                    let lo = xop(ctx, SseOp::Pmuludq, a, bb);
+                    xop(ctx, SseOp::Paddq, lo, s)
+                }
+            };
+            finish(ctx, r, dst);
+            Ok(())
+        }
+        (Bnot, InstructionData::Unary { arg, .. }) => {
+            let dst = ctx.output_reg(inst, 0)?;
+            let a = ctx.value_reg(arg);
+            let m = ones(ctx);
+            ctx.emit(MInst::XmmRR {
+                op: SseOp::Pxor,
+                src1: a,
+                src2: m,
+                dst,
+            });
+            Ok(())
+        }
+        (
+            Icmp,
+            InstructionData::IntCompare {
+                cond, args: [x, y], ..
+            },
+        ) => {
+            let dst = ctx.output_reg(inst, 0)?;
+            let vty = ctx.value_type(x);
+            let a = ctx.value_reg(x);
+            let bb = ctx.value_reg(y);
+            let r = lower_vicmp(b, ctx, cond, vty, a, bb);
+            finish(ctx, r, dst);
+            Ok(())
+        }
+        (Splat, InstructionData::Unary { arg, .. }) => {
+            let dst = ctx.output_reg(inst, 0)?;
+            let x = ctx.value_reg(arg);
+            lower_splat(b, ctx, ty, x, dst);
+            Ok(())
+        }
+        (Extractlane, InstructionData::ExtractLane { arg, lane, .. }) => {
+            let dst = ctx.output_reg(inst, 0)?;
+            let vty = ctx.value_type(arg);
+            let v = ctx.value_reg(arg);
+            lower_extract(b, ctx, vty, v, lane, dst);
+            Ok(())
+        }
+        (
+            Insertlane,
+            InstructionData::InsertLane {
+                args: [v, x], lane, ..
+            },
+        ) => {
+            let dst = ctx.output_reg(inst, 0)?;
+            let v = ctx.value_reg(v);
+            let x = ctx.value_reg(x);
+            lower_insert(b, ctx, ty, v, x, lane, dst);
+            Ok(())
+        }
+        _ => Err(ctx.unsupported(inst)),
+    }
+}
+
+fn vnot(ctx: &mut Ctx<'_>, x: Reg) -> Reg {
+    let m = ones(ctx);
+    xop(ctx, SseOp::Pxor, x, m)
+}
+
+fn veq(b: &X64Backend, ctx: &mut Ctx<'_>, lane: u32, a: Reg, bb: Reg) -> Reg {
+    match lane {
+        8 => xop(ctx, SseOp::Pcmpeqb, a, bb),
+        16 => xop(ctx, SseOp::Pcmpeqw, a, bb),
+        32 => xop(ctx, SseOp::Pcmpeqd, a, bb),
+        _ if b.flags.has_sse41 => xop(ctx, SseOp::Pcmpeqq, a, bb),
+        _ => {
+            let t = xop(ctx, SseOp::Pcmpeqd, a, bb);
+            let s = pshufd(ctx, t, 0xB1);
+            xop(ctx, SseOp::Pand, t, s)
+        }
+    }
+}
+
+/// Signed `a > b` lane masks.
+fn vgt(b: &X64Backend, ctx: &mut Ctx<'_>, lane: u32, a: Reg, bb: Reg) -> Reg {
+    match lane {
+        8 => xop(ctx, SseOp::Pcmpgtb, a, bb),
+        16 => xop(ctx, SseOp::Pcmpgtw, a, bb),
+        32 => xop(ctx, SseOp::Pcmpgtd, a, bb),
+        _ if b.flags.has_sse42 => xop(ctx, SseOp::Pcmpgtq, a, bb),
+        _ => {
+            let d = xop(ctx, SseOp::Psubq, bb, a);
+            let x = xop(ctx, SseOp::Pxor, a, bb);
+            let t2 = xop(ctx, SseOp::Pandn, x, d);
+            let t3 = xop(ctx, SseOp::Pandn, a, bb);
+            let r = xop(ctx, SseOp::Por, t2, t3);
+            let r = xshift(ctx, XmmShiftImm::Psrad, r, 31);
+            pshufd(ctx, r, 0xF5)
+        }
+    }
+}
+
+fn lower_vicmp(b: &X64Backend, ctx: &mut Ctx<'_>, cond: IntCC, vty: Type, a: Reg, bb: Reg) -> Reg {
+    use IntCC::*;
+    let lane = vty.lane_bits();
+    let unsigned = matches!(
+        cond,
+        UnsignedLessThan
+            | UnsignedLessThanOrEqual
+            | UnsignedGreaterThan
+            | UnsignedGreaterThanOrEqual
+    );
+    let (a, bb) = if unsigned {
+        let flip = splat_bits(1u128 << (lane - 1), lane);
+        (
+            xconst_op(ctx, SseOp::Pxor, a, flip),
+            xconst_op(ctx, SseOp::Pxor, bb, flip),
+        )
+    } else {
+        (a, bb)
+    };
+    match cond {
+        Equal => veq(b, ctx, lane, a, bb),
+        NotEqual => {
+            let e = veq(b, ctx, lane, a, bb);
+            vnot(ctx, e)
+        }
+        SignedGreaterThan | UnsignedGreaterThan => vgt(b, ctx, lane, a, bb),
+        SignedLessThan | UnsignedLessThan => vgt(b, ctx, lane, bb, a),
+        SignedGreaterThanOrEqual | UnsignedGreaterThanOrEqual => {
+            let t = vgt(b, ctx, lane, bb, a);
+            vnot(ctx, t)
+        }
+        SignedLessThanOrEqual | UnsignedLessThanOrEqual => {
+            let t = vgt(b, ctx, lane, a, bb);
+            vnot(ctx, t)
+        }
+    }
+}
+
+fn gpr_to_xmm(ctx: &mut Ctx<'_>, size: OperandSize, src: Reg) -> Reg {
+    let dst = ctx.alloc_tmp(RegClass::Float);
+    ctx.emit(MInst::GprToXmm { size, src, dst });
+    dst
+}
+
+fn lower_splat(b: &X64Backend, ctx: &mut Ctx<'_>, ty: Type, x: Reg, dst: Reg) {
+    let r = match ty.lane_type() {
+        Type::I8 => {
+            let t = gpr_to_xmm(ctx, OperandSize::S32, x);
+            if b.flags.has_ssse3 {
+                let z = ctx.alloc_tmp(RegClass::Float);
+                ctx.emit(MInst::XmmZero { dst: z });
+                ctx.emit(MInst::XmmRR {
+                    op: SseOp::Pshufb,
+                    src1: t,
+                    src2: z,
+                    dst,
+                });
+                return;
+            }
+            let t = xop(ctx, SseOp::Punpcklbw, t, t);
+            let t = xop(ctx, SseOp::Punpcklwd, t, t);
+            pshufd(ctx, t, 0)
+        }
+        Type::I16 => {
+            let t = gpr_to_xmm(ctx, OperandSize::S32, x);
+            let t2 = ctx.alloc_tmp(RegClass::Float);
+            ctx.emit(MInst::XmmUnaryImm {
+                op: SseImmOp::Pshuflw,
+                src: t,
+                imm: 0,
+                dst: t2,
+            });
+            pshufd(ctx, t2, 0)
+        }
+        Type::I32 => {
+            let t = gpr_to_xmm(ctx, OperandSize::S32, x);
+            pshufd(ctx, t, 0)
+        }
+        Type::I64 => {
+            let t = gpr_to_xmm(ctx, OperandSize::S64, x);
+            pshufd(ctx, t, 0x44)
+        }
+        Type::F32 => pshufd(ctx, x, 0),
+        _ => pshufd(ctx, x, 0x44),
+    };
+    finish(ctx, r, dst);
+}
+
+fn lower_extract(b: &X64Backend, ctx: &mut Ctx<'_>, vty: Type, v: Reg, lane: u8, dst: Reg) {
+    let sse41 = b.flags.has_sse41;
+    match vty.lane_type() {
+        Type::I8 if sse41 => ctx.emit(MInst::Pextr {
+            width: Lane::B,
+            src: v,
+            lane,
+            dst,
+        }),
+        Type::I8 => {
+            if lane.is_multiple_of(2) {
+                ctx.emit(MInst::Pextr {
+                    width: Lane::W,
+                    src: v,
+                    lane: lane / 2,
+                    dst,
+                });
+            } else {
+                let t = ctx.alloc_tmp(RegClass::Int);
+                ctx.emit(MInst::Pextr {
+                    width: Lane::W,
+                    src: v,
+                    lane: lane / 2,
+                    dst: t,
+                });
+                ctx.emit(MInst::ShiftImm {
+                    op: ShiftOp::Shr,
+                    size: OperandSize::S32,
+                    src: t,
+                    imm: 8,
+                    dst,
+                });
+            }
+        }
+        Type::I16 => ctx.emit(MInst::Pextr {
+            width: Lane::W,
+            src: v,
+            lane,
+            dst,
+        }),
+        Type::I32 if sse41 => ctx.emit(MInst::Pextr {
+            width: Lane::D,
+            src: v,
+            lane,
+            dst,
+        }),
+        Type::I64 if sse41 => ctx.emit(MInst::Pextr {
+            width: Lane::Q,
+            src: v,
+            lane,
+            dst,
+        }),
+        Type::I32 | Type::I64 => {
+            let (size, imm) = if vty.lane_type() == Type::I32 {
+                (OperandSize::S32, lane)
+            } else {
+                (OperandSize::S64, 0xEE)
+            };
+            let src = if lane == 0 { v } else { pshufd(ctx, v, imm) };
+            ctx.emit(MInst::XmmToGpr { size, src, dst });
+        }
+        lt => {
+            if lane == 0 {
+                ctx.emit(MInst::XmmMovRR { src: v, dst });
+            } else {
+                let imm = if lt == Type::F32 { lane } else { 0xEE };
+                ctx.emit(MInst::XmmUnaryImm {
+                    op: SseImmOp::Pshufd,
+                    src: v,
+                    imm,
+                    dst,
+                });
+            }
+        }
+    }
+}
+
+fn pinsr(ctx: &mut Ctx<'_>, width: Lane, v: Reg, x: Reg, lane: u8) -> Reg {
+    let dst = ctx.alloc_tmp(RegClass::Float);
+    ctx.emit(MInst::Pinsr {
+        width,
+        src1: v,
+        src2: x,
+        lane,
+        dst,
+    });
+    dst
+}
+
+fn lower_insert(b: &X64Backend, ctx: &mut Ctx<'_>, ty: Type, v: Reg, x: Reg, lane: u8, dst: Reg) {
+    let sse41 = b.flags.has_sse41;
+    let r = match ty.lane_type() {
+        Type::I8 if sse41 => pinsr(ctx, Lane::B, v, x, lane),
+        Type::I8 => {
+            // Merge the byte into its word and insert the word.
+            let w = ctx.alloc_tmp(RegClass::Int);
+            ctx.emit(MInst::Pextr {
+                width: Lane::W,
+                src: v,
+                lane: lane / 2,
+                dst: w,
+            });
+            let (keep, xb) = if lane.is_multiple_of(2) {
+                let t = ctx.alloc_tmp(RegClass::Int);
+                ctx.emit(MInst::AluRI {
+                    op: AluOp::And,
+                    size: OperandSize::S32,
+                    src1: x,
+                    imm: 0xff,
+                    dst: t,
+                });
+                (0xff00, t)
+            } else {
+                let t = ctx.alloc_tmp(RegClass::Int);
+                ctx.emit(MInst::ShiftImm {
+                    op: ShiftOp::Shl,
+                    size: OperandSize::S32,
+                    src: x,
+                    imm: 8,
+                    dst: t,
+                });
+                (0x00ff, t)
+            };
+            let wk = ctx.alloc_tmp(RegClass::Int);
+            ctx.emit(MInst::AluRI {
+                op: AluOp::And,
+                size: OperandSize::S32,
+                src1: w,
+                imm: keep,
+                dst: wk,
+            });
+            let m = ctx.alloc_tmp(RegClass::Int);
+            ctx.emit(MInst::AluRR {
+                op: AluOp::Or,
+                size: OperandSize::S32,
+                src1: wk,
+                src2: xb,
+                dst: m,
+            });
+            pinsr(ctx, Lane::W, v, m, lane / 2)
+        }
+        Type::I16 => pinsr(ctx, Lane::W, v, x, lane),
+        Type::I32 | Type::F32 => {
+            let g = if ty.lane_type() == Type::F32 {
+                let g = ctx.alloc_tmp(RegClass::Int);
+                ctx.emit(MInst::XmmToGpr {
+                    size: OperandSize::S32,
+                    src: x,
+                    dst: g,
+                });
+                g
+            } else {
+                x
+            };
+            if sse41 {
+                pinsr(ctx, Lane::D, v, g, lane)
+            } else {
+                let lo = pinsr(ctx, Lane::W, v, g, 2 * lane);
+                let hi = ctx.alloc_tmp(RegClass::Int);
+                ctx.emit(MInst::ShiftImm {
+                    op: ShiftOp::Shr,
+                    size: OperandSize::S32,
+                    src: g,
+                    imm: 16,
+                    dst: hi,
+                });
+                pinsr(ctx, Lane::W, lo, hi, 2 * lane + 1)
+            }
+        }
+        Type::I64 if sse41 => pinsr(ctx, Lane::Q, v, x, lane),
+        lt => {
+            let t = if lt == Type::I64 {
+                gpr_to_xmm(ctx, OperandSize::S64, x)
+            } else {
+                x
+            };
+            if lane == 0 {
+                let dst2 = ctx.alloc_tmp(RegClass::Float);
+                ctx.emit(MInst::XmmRRImm {
+                    op: SseImmOp::Shufpd,
+                    src1: t,
+                    src2: v,
+                    imm: 0b10,
+                    dst: dst2,
+                });
+                dst2
+            } else {
+                xop(ctx, SseOp::Punpcklqdq, v, t)
+            }
+        }
+    };
+    finish(ctx, r, dst);
+}
