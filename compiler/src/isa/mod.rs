@@ -129,7 +129,11 @@ pub fn lookup(arch: Arch) -> Result<Box<dyn TargetIsa>, CodegenError> {
             backend: x64::X64Backend::default(),
             contexts: Mutex::new(Vec::new()),
         })),
-        Arch::Aarch64 => Err(CodegenError::UnsupportedTarget(arch.name())),
+        Arch::Aarch64 => Ok(Box::new(Isa {
+            arch,
+            backend: aarch64::Aarch64Backend::default(),
+            contexts: Mutex::new(Vec::new()),
+        })),
     }
 }
 

@@ -36,7 +36,7 @@ pub mod fp;
 pub mod int;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::label_use::AArch64LabelUse;
 use super::regs::{Size, XRegOrSp, XRegOrZr};
