@@ -9,10 +9,17 @@
 //! - [`entity`]: typed `u32` indices and the flat maps indexed by them.
 //! - [`flowgraph`]: the control-flow graph (predecessors and successors of blocks).
 //! - [`dominator_tree`]: reverse post-order and dominators.
+//! - [`settings`]: shared and per-ISA settings, CPU presets, the settings fingerprint.
+//! - [`compiler`]: [`CompilerBuilder`] and [`Compiler`], the one way to reach a backend
+//!   (the concrete ISA backends are private to [`isa`]).
+//! - [`config`]: [`Config`], the idempotent, order-independent configuration embedders use.
+//! - [`machinst`]: the ISA-independent backend pipeline and compiled code; [`module`]:
+//!   linking compiled functions into a text section.
 //!
 //! # Example
 //!
-//! Build a function with the [`ir::FunctionBuilder`], verify it and print it as `.kir`:
+//! Build a function with the [`ir::FunctionBuilder`], verify it, print it as `.kir`, and
+//! compile it through a [`Config`]:
 //!
 //! ```
 //! use kiln::ir::{Function, FunctionBuilder, FunctionBuilderContext, Signature, Type, UserFuncName};
@@ -34,10 +41,26 @@
 //! b.finalize().expect("a complete function");
 //! kiln::ir::verify_function(&func).expect("the builder's output verifies");
 //! assert!(func.to_string().contains("v2 = iadd v0, v1"));
+//!
+//! // Configure a compiler (calls are recorded; order and repetition do not matter) and
+//! // compile the function.
+//! let mut config = kiln::Config::new();
+//! config
+//!     .target("x86_64-unknown-linux-gnu")
+//!     .cpu("x86_64-v3")
+//!     .opt_level(kiln::OptLevel::Speed)
+//!     .set("regalloc", "single_pass");
+//! let compiler = config.build().expect("valid settings"); // errors name the bad input
+//! let code = compiler.compile_function(&func).expect("compiles");
+//! assert!(!code.code.is_empty());
+//! let fingerprint: [u8; 32] = compiler.settings().fingerprint(); // stable across hosts
+//! # let _ = fingerprint;
 //! ```
 
 #![warn(missing_docs)]
 
+pub mod compiler;
+pub mod config;
 pub mod dominator_tree;
 pub mod entity;
 pub mod flowgraph;
@@ -45,3 +68,10 @@ pub mod ir;
 pub mod isa;
 pub mod machinst;
 pub mod module;
+pub mod settings;
+
+pub use compiler::{Compiler, CompilerBuilder, Triple};
+pub use config::{CompilerConfig, Config};
+pub use isa::Arch;
+pub use machinst::{CodegenError, RegallocAlgorithm};
+pub use settings::{OptLevel, SettingError, Settings};

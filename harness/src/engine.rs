@@ -9,15 +9,23 @@
 //!
 //! Invariant: an engine maps heap `hN` at [`HeapDecl::base`]`(N)` so that every engine
 //! sees identical arguments.
+//!
+//! The compiled engines get their compiler from [`kiln::CompilerBuilder`] with
+//! [`EngineSettings`]: by default `enable_simd` and `regalloc_checker` on and the
+//! architecture's baseline CPU; a CPU preset and named settings can be added (`kiln run
+//! --cpu x86_64-v3 --set regalloc=single_pass`). Each is applied to the compiled engines
+//! whose architecture it belongs to (shared settings to all of them).
 
 use crate::exec::{CodeImage, Executor};
 use crate::filetest::{HeapDecl, TestFile};
 use crate::interp::{Heap, Interpreter};
 use crate::outcome::Outcome;
 use crate::value::DataValue;
-use kiln::isa::{lookup, Arch, TargetIsa};
-use kiln::machinst::{CodegenError, CompileOptions};
+use kiln::isa::Arch;
+use kiln::machinst::CodegenError;
 use kiln::module::{link_text, LinkInput};
+use kiln::settings::{find_setting, isa::preset_archs, SettingScope};
+use kiln::{Compiler, CompilerBuilder};
 use std::fmt;
 use std::str::FromStr;
 
@@ -92,10 +100,25 @@ impl EngineKind {
     /// A fresh engine of this kind. `fuel` bounds the work of one run (instructions, for
     /// the interpreter and the emulator alike).
     pub fn create(self, fuel: u64) -> Box<dyn Engine> {
+        self.create_with(fuel, &EngineSettings::default())
+    }
+
+    /// A fresh engine of this kind whose compiler (if it has one) uses `settings`. A
+    /// compiler that cannot be built makes every file fail on the engine with the reason.
+    pub fn create_with(self, fuel: u64, settings: &EngineSettings) -> Box<dyn Engine> {
         match self {
             EngineKind::Interp => Box::new(InterpEngine { fuel }),
-            EngineKind::X86_64 => Box::new(CompiledEngine::new(Arch::X86_64, fuel)),
-            EngineKind::Aarch64 => Box::new(CompiledEngine::new(Arch::Aarch64, fuel)),
+            EngineKind::X86_64 => Box::new(CompiledEngine::new(Arch::X86_64, fuel, settings)),
+            EngineKind::Aarch64 => Box::new(CompiledEngine::new(Arch::Aarch64, fuel, settings)),
+        }
+    }
+
+    /// The architecture of a compiled engine.
+    pub const fn arch(self) -> Option<Arch> {
+        match self {
+            EngineKind::Interp => None,
+            EngineKind::X86_64 => Some(Arch::X86_64),
+            EngineKind::Aarch64 => Some(Arch::Aarch64),
         }
     }
 
@@ -137,6 +160,95 @@ impl FromStr for EngineKind {
     }
 }
 
+/// The CPU preset and named settings of the compiled engines. See the module docs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// A CPU preset, applied to the engine whose architecture has it.
+    pub cpu: Option<String>,
+    /// `(name, value)` settings, applied in order after the preset: shared ones to every
+    /// compiled engine, ISA ones to the engine of their architecture.
+    pub settings: Vec<(String, String)>,
+}
+
+impl EngineSettings {
+    /// Parse `name=value`.
+    pub fn parse_assignment(text: &str) -> Result<(String, String), String> {
+        match text.split_once('=') {
+            Some((n, v)) if !n.trim().is_empty() => {
+                Ok((n.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(format!("bad setting `{text}` (expected name=value)")),
+        }
+    }
+
+    /// The compiler builder of the engine for `arch`: the engine defaults, then the preset
+    /// and settings that belong to `arch`.
+    pub fn builder(&self, arch: Arch) -> Result<CompilerBuilder, String> {
+        let mut b = CompilerBuilder::for_target(arch.name()).map_err(|e| e.to_string())?;
+        b.enable("enable_simd").map_err(|e| e.to_string())?;
+        b.enable("regalloc_checker").map_err(|e| e.to_string())?;
+        if let Some(cpu) = &self.cpu {
+            if preset_archs(cpu).any(|a| a == arch) {
+                b.preset(cpu).map_err(|e| format!("--cpu: {e}"))?;
+            }
+        }
+        for (name, value) in &self.settings {
+            let applies = match find_setting(name).map(|s| s.scope) {
+                Some(SettingScope::Isa(owner)) => owner == arch,
+                // Shared, or unknown (so that setting it reports the error).
+                _ => true,
+            };
+            if applies {
+                b.set(name, value).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(b)
+    }
+
+    /// Check that these settings are valid for the chosen engines: every name and value
+    /// parses, and every preset and ISA setting belongs to at least one compiled engine.
+    pub fn validate(&self, engines: &[EngineKind]) -> Result<(), String> {
+        let archs: Vec<Arch> = engines.iter().filter_map(|e| e.arch()).collect();
+        let names: Vec<&str> = archs.iter().map(|a| a.name()).collect();
+        if archs.is_empty() && (self.cpu.is_some() || !self.settings.is_empty()) {
+            return Err(
+                "settings and --cpu apply to compiled engines, but none is selected".into(),
+            );
+        }
+        if let Some(cpu) = &self.cpu {
+            if !preset_archs(cpu).any(|a| archs.contains(&a)) {
+                let valid: Vec<String> = archs
+                    .iter()
+                    .map(|a| {
+                        let ps: Vec<_> =
+                            kiln::settings::presets(*a).iter().map(|p| p.name).collect();
+                        format!("{a}: {}", ps.join(", "))
+                    })
+                    .collect();
+                return Err(format!(
+                    "CPU preset `{cpu}` fits none of the selected engines ({}); valid presets: {}",
+                    names.join(", "),
+                    valid.join("; ")
+                ));
+            }
+        }
+        for (name, _) in &self.settings {
+            if let Some(SettingScope::Isa(owner)) = find_setting(name).map(|s| s.scope) {
+                if !archs.contains(&owner) {
+                    return Err(format!(
+                        "setting `{name}` belongs to {owner}, which is not among the selected engines ({})",
+                        names.join(", ")
+                    ));
+                }
+            }
+        }
+        for a in archs {
+            self.builder(a)?.build().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
 /// The interpreter as an engine.
 struct InterpEngine {
     fuel: u64,
@@ -164,22 +276,21 @@ impl Engine for InterpEngine {
 struct CompiledEngine {
     arch: Arch,
     fuel: u64,
-    isa: Result<Box<dyn TargetIsa>, CodegenError>,
-    options: CompileOptions,
+    /// The compiler, or why it could not be built (every file then fails with it).
+    compiler: Result<Box<dyn Compiler>, String>,
     /// Created on first use (unicorn instances are not free).
     executor: Option<Executor>,
 }
 
 impl CompiledEngine {
-    fn new(arch: Arch, fuel: u64) -> Self {
+    fn new(arch: Arch, fuel: u64, settings: &EngineSettings) -> Self {
+        let compiler = settings
+            .builder(arch)
+            .and_then(|b| b.build().map_err(|e| e.to_string()));
         CompiledEngine {
             arch,
             fuel,
-            isa: lookup(arch),
-            options: CompileOptions {
-                regalloc_checker: true,
-                ..CompileOptions::default()
-            },
+            compiler,
             executor: None,
         }
     }
@@ -190,6 +301,7 @@ fn classify(func: &str, e: CodegenError) -> PrepareError {
     match e {
         CodegenError::Unsupported { .. }
         | CodegenError::UnsupportedSignature(_)
+        | CodegenError::SimdDisabled(_)
         | CodegenError::UnsupportedTarget(_) => PrepareError::Unsupported(format!("{func}: {e}")),
         e => PrepareError::Failed(format!("compile error in {func}: {e}")),
     }
@@ -201,16 +313,15 @@ impl Engine for CompiledEngine {
     }
 
     fn prepare(&mut self, file: &TestFile) -> Result<(), PrepareError> {
-        let isa = self
-            .isa
+        let compiler = self
+            .compiler
             .as_ref()
-            .map_err(|e| classify(self.arch.name(), e.clone()))?;
+            .map_err(|e| PrepareError::Failed(format!("{} compiler: {e}", self.arch)))?;
         let mut compiled = Vec::with_capacity(file.functions.len());
         for f in &file.functions {
             let name = f.params.name.to_string();
-            let code = isa
-                .compile_function(f, &self.options)
-                .and_then(|c| c.apply_params(&f.params))
+            let code = compiler
+                .compile_function(f)
                 .map_err(|e| classify(&name, e))?;
             compiled.push(code);
         }
@@ -286,6 +397,45 @@ mod tests {
         assert!(
             e.contains("unknown engine `x86`") && e.contains("interp"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn engine_settings_apply_by_architecture_and_name_bad_input() {
+        let s = EngineSettings {
+            cpu: Some("x86_64-v3".into()),
+            settings: vec![
+                ("has_lse".into(), "true".into()),
+                ("regalloc".into(), "single_pass".into()),
+            ],
+        };
+        s.validate(EngineKind::ALL).unwrap();
+        let x = s.builder(Arch::X86_64).unwrap();
+        assert!(x.settings().isa().has("has_avx2"));
+        assert_eq!(x.settings().get("regalloc"), Some("single_pass"));
+        assert_eq!(x.settings().get("regalloc_checker"), Some("true"));
+        let a = s.builder(Arch::Aarch64).unwrap();
+        assert!(a.settings().isa().has("has_lse"));
+        assert_eq!(a.settings().get("regalloc"), Some("single_pass"));
+
+        let e = s.validate(&[EngineKind::X86_64]).unwrap_err();
+        assert!(e.contains("`has_lse`") && e.contains("aarch64"), "{e}");
+        let bad = EngineSettings {
+            cpu: Some("pentium".into()),
+            settings: vec![],
+        };
+        let e = bad.validate(EngineKind::ALL).unwrap_err();
+        assert!(e.contains("`pentium`") && e.contains("x86_64-v2"), "{e}");
+        let bad = EngineSettings {
+            cpu: None,
+            settings: vec![("opt_level".into(), "max".into())],
+        };
+        let e = bad.validate(&[EngineKind::X86_64]).unwrap_err();
+        assert!(e.contains("`max`"), "{e}");
+        assert!(EngineSettings::parse_assignment("novalue").is_err());
+        assert_eq!(
+            EngineSettings::parse_assignment("a=b").unwrap(),
+            ("a".to_string(), "b".to_string())
         );
     }
 }

@@ -4,8 +4,12 @@
 //!
 //! Each function panics exactly when it has found a bug; that is how libFuzzer learns of it.
 
-use kiln::ir::text;
-use kiln::ir::verify_function;
+use arbitrary::{Arbitrary, Unstructured};
+use kiln::ir::{text, verify_function, Function};
+use kiln::machinst::CompiledCode;
+use kiln::settings::{find_setting, isa, shared};
+use kiln::{Arch, CodegenError, Compiler, Config, OptLevel, RegallocAlgorithm};
+use std::sync::OnceLock;
 
 /// `kir_parse`: arbitrary text must never panic the parser or the verifier, and every
 /// function that parses and verifies must print, re-parse and print again identically.
@@ -40,6 +44,312 @@ pub fn kir_parse(data: &[u8]) {
     }
 }
 
+/// One call on a [`Config`], as the `config` target and the Config property tests
+/// generate them. Values come from small pools that are mostly valid, so that most
+/// sequences build, with a few invalid ones so that error paths are compared too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigOp {
+    /// `target(triple)`.
+    Target(&'static str),
+    /// `cpu(preset)`.
+    Cpu(&'static str),
+    /// `opt_level(level)`.
+    OptLevel(OptLevel),
+    /// `regalloc(algorithm)`.
+    Regalloc(RegallocAlgorithm),
+    /// `simd(enable)`.
+    Simd(bool),
+    /// `nan_canonicalization(enable)`.
+    NanCanonicalization(bool),
+    /// `set(name, value)`.
+    Set(&'static str, &'static str),
+    /// `enable(name)`.
+    Enable(&'static str),
+}
+
+/// Triples [`ConfigOp::Target`] draws from (the last one is unsupported).
+pub const CONFIG_TARGETS: &[&str] = &[
+    "x86_64-unknown-linux-gnu",
+    "x86_64",
+    "aarch64-unknown-linux-gnu",
+    "aarch64",
+    "riscv64gc-unknown-linux-gnu",
+];
+
+/// Presets [`ConfigOp::Cpu`] draws from (the last one does not exist).
+pub const CONFIG_CPUS: &[&str] = &[
+    "x86_64",
+    "x86_64-v2",
+    "x86_64-v3",
+    "native",
+    "generic",
+    "pentium",
+];
+
+/// Every setting name of every architecture, plus one that does not exist.
+pub fn config_setting_names() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut v: Vec<&'static str> = shared::SHARED_SETTINGS
+            .iter()
+            .chain(isa::X86_64_SETTINGS)
+            .chain(isa::AARCH64_SETTINGS)
+            .map(|s| s.name)
+            .collect();
+        v.push("has_frobnicate");
+        v
+    })
+}
+
+/// A value for the setting `name`: one of its own values, or (rarely) a bad one.
+pub fn config_value(name: &str, pick: usize, bad: bool) -> &'static str {
+    match find_setting(name) {
+        Some(info) if !bad => {
+            let values = info.kind.values();
+            values[pick % values.len()]
+        }
+        _ => "bogus",
+    }
+}
+
+impl ConfigOp {
+    /// The setter this call is: calls with equal keys overwrite each other, calls with
+    /// different keys are independent. Typed setters share the key of their setting name.
+    pub fn key(&self) -> &'static str {
+        match self {
+            ConfigOp::Target(_) => "@target",
+            ConfigOp::Cpu(_) => "@cpu",
+            ConfigOp::OptLevel(_) => "opt_level",
+            ConfigOp::Regalloc(_) => "regalloc",
+            ConfigOp::Simd(_) => "enable_simd",
+            ConfigOp::NanCanonicalization(_) => "enable_nan_canonicalization",
+            ConfigOp::Set(n, _) | ConfigOp::Enable(n) => n,
+        }
+    }
+
+    /// Make the call.
+    pub fn apply(&self, c: &mut Config) {
+        match *self {
+            ConfigOp::Target(t) => c.target(t),
+            ConfigOp::Cpu(p) => c.cpu(p),
+            ConfigOp::OptLevel(l) => c.opt_level(l),
+            ConfigOp::Regalloc(r) => c.regalloc(r),
+            ConfigOp::Simd(b) => c.simd(b),
+            ConfigOp::NanCanonicalization(b) => c.nan_canonicalization(b),
+            ConfigOp::Set(n, v) => c.set(n, v),
+            ConfigOp::Enable(n) => c.enable(n),
+        };
+    }
+}
+
+impl<'a> Arbitrary<'a> for ConfigOp {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(match u.int_in_range(0..=9u8)? {
+            0 => ConfigOp::Target(u.choose(CONFIG_TARGETS)?),
+            1 => ConfigOp::Cpu(u.choose(CONFIG_CPUS)?),
+            2 => ConfigOp::OptLevel(*u.choose(&[
+                OptLevel::None,
+                OptLevel::Speed,
+                OptLevel::SpeedAndSize,
+            ])?),
+            3 => ConfigOp::Regalloc(if bool::arbitrary(u)? {
+                RegallocAlgorithm::Backtracking
+            } else {
+                RegallocAlgorithm::SinglePass
+            }),
+            4 => ConfigOp::Simd(bool::arbitrary(u)?),
+            5 => ConfigOp::NanCanonicalization(u.ratio(1u8, 8)?),
+            6 => ConfigOp::Enable(u.choose(config_setting_names())?),
+            _ => {
+                let name = u.choose(config_setting_names())?;
+                let pick = usize::from(u8::arbitrary(u)?);
+                ConfigOp::Set(name, config_value(name, pick, u.ratio(1u8, 16)?))
+            }
+        })
+    }
+}
+
+/// The `.kir` files whose machine code the Config laws compare: integer arithmetic, bit
+/// counts (`has_popcnt`, `has_lzcnt`, `has_bmi1`), rounding (`has_sse41`), vectors
+/// (`enable_simd`, `has_ssse3`, `has_sse41`, `has_sse42`) and calls.
+pub const CONFIG_FILETESTS: &[(&str, &str)] = &[
+    (
+        "arith/iadd.kir",
+        include_str!("../tests/filetests/arith/iadd.kir"),
+    ),
+    (
+        "bitcount/combos.kir",
+        include_str!("../tests/filetests/bitcount/combos.kir"),
+    ),
+    (
+        "round/ceil_f64.kir",
+        include_str!("../tests/filetests/round/ceil_f64.kir"),
+    ),
+    (
+        "round/nearest_f32.kir",
+        include_str!("../tests/filetests/round/nearest_f32.kir"),
+    ),
+    (
+        "vector/splat.kir",
+        include_str!("../tests/filetests/vector/splat.kir"),
+    ),
+    (
+        "vector/imul.kir",
+        include_str!("../tests/filetests/vector/imul.kir"),
+    ),
+    (
+        "vector/icmp_signed.kir",
+        include_str!("../tests/filetests/vector/icmp_signed.kir"),
+    ),
+    (
+        "calls/simple.kir",
+        include_str!("../tests/filetests/calls/simple.kir"),
+    ),
+];
+
+/// The functions of [`CONFIG_FILETESTS`], parsed once.
+pub fn config_functions() -> &'static [Function] {
+    static FUNCS: OnceLock<Vec<Function>> = OnceLock::new();
+    FUNCS.get_or_init(|| {
+        CONFIG_FILETESTS
+            .iter()
+            .flat_map(|(name, src)| {
+                text::parse_functions(src).unwrap_or_else(|e| panic!("{name} does not parse: {e}"))
+            })
+            .collect()
+    })
+}
+
+/// Compile every function of [`config_functions`].
+pub fn compile_config_functions(c: &dyn Compiler) -> Vec<Result<CompiledCode, CodegenError>> {
+    config_functions()
+        .iter()
+        .map(|f| c.compile_function(f))
+        .collect()
+}
+
+/// `ops` reordered by `order` (indices into `ops`; missing or repeated ones are
+/// ignored or appended) without reordering calls that share a key, and with every call
+/// `i` with `dup[i]` made twice in a row. By the Config laws the result configures the
+/// same compiler as `ops`.
+pub fn equivalent_config_ops(ops: &[ConfigOp], order: &[usize], dup: &[bool]) -> Vec<ConfigOp> {
+    let n = ops.len();
+    let mut seen = vec![false; n];
+    let mut perm: Vec<usize> = Vec::with_capacity(n);
+    for &i in order {
+        if i < n && !seen[i] {
+            seen[i] = true;
+            perm.push(i);
+        }
+    }
+    perm.extend((0..n).filter(|i| !seen[*i]));
+    // Keep the relative order of same-key calls: the k-th slot of a key in `perm` gets
+    // the k-th call with that key in `ops`.
+    let mut next_of_key: std::collections::HashMap<&str, usize> = Default::default();
+    let mut out = Vec::with_capacity(2 * n);
+    for &p in &perm {
+        let key = ops[p].key();
+        let k = next_of_key.entry(key).or_insert(0);
+        let idx = ops
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.key() == key)
+            .nth(*k)
+            .map_or(p, |(i, _)| i);
+        *k += 1;
+        out.push(ops[idx].clone());
+        if dup.get(idx).copied().unwrap_or(false) {
+            out.push(ops[idx].clone());
+        }
+    }
+    out
+}
+
+/// What comparing two Config call sequences found (for tests and statistics).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ConfigCheck {
+    /// Both built, for this architecture, with equal fingerprints and identical code.
+    Built(Arch),
+    /// Both refused with the same error.
+    Refused,
+}
+
+/// The Config laws on `a` and `b`, two call sequences that must be equivalent (see
+/// [`equivalent_config_ops`]): equal recorded configs, the same build error or equal
+/// settings fingerprints and byte-identical machine code for [`config_functions`].
+/// Panics with both sequences when a law is broken.
+pub fn check_equivalent_configs(a: &[ConfigOp], b: &[ConfigOp]) -> ConfigCheck {
+    let build = |ops: &[ConfigOp]| {
+        let mut c = Config::new();
+        for op in ops {
+            op.apply(&mut c);
+        }
+        c
+    };
+    let (ca, cb) = (build(a), build(b));
+    assert_eq!(
+        ca.compiler_config(),
+        cb.compiler_config(),
+        "different recorded configs\n  a: {a:?}\n  b: {b:?}"
+    );
+    match (ca.build(), cb.build()) {
+        (Err(ea), Err(eb)) => {
+            assert_eq!(ea, eb, "different errors\n  a: {a:?}\n  b: {b:?}");
+            ConfigCheck::Refused
+        }
+        (Ok(x), Ok(y)) => {
+            assert_eq!(
+                x.settings().fingerprint(),
+                y.settings().fingerprint(),
+                "different fingerprints\n  a: {a:?}\n  b: {b:?}\n{}\n{}",
+                x.settings(),
+                y.settings()
+            );
+            let (cx, cy) = (compile_config_functions(&*x), compile_config_functions(&*y));
+            for (i, (rx, ry)) in cx.iter().zip(&cy).enumerate() {
+                let same = match (rx, ry) {
+                    (Ok(p), Ok(q)) => p == q,
+                    (Err(p), Err(q)) => p.to_string() == q.to_string(),
+                    _ => false,
+                };
+                assert!(
+                    same,
+                    "function {} compiled differently\n  a: {a:?}\n  b: {b:?}\n  {rx:?}\n  {ry:?}",
+                    config_functions()[i].params.name
+                );
+            }
+            ConfigCheck::Built(x.arch())
+        }
+        (x, y) => panic!(
+            "one sequence builds and the other does not\n  a: {a:?} -> {:?}\n  b: {b:?} -> {:?}",
+            x.err(),
+            y.err()
+        ),
+    }
+}
+
+/// `config`: arbitrary sequences of Config calls; any reordering of independent calls
+/// and any duplication must build the same compiler (same error, or equal fingerprints
+/// and byte-identical machine code for [`CONFIG_FILETESTS`]).
+pub fn config(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(ops) = u.arbitrary_len::<ConfigOp>().and_then(|n| {
+        (0..n.min(16))
+            .map(|_| ConfigOp::arbitrary(&mut u))
+            .collect::<arbitrary::Result<Vec<_>>>()
+    }) else {
+        return;
+    };
+    let mut order = Vec::with_capacity(ops.len());
+    let mut dup = Vec::with_capacity(ops.len());
+    for _ in 0..ops.len() {
+        order.push(u.choose_index(ops.len().max(1)).unwrap_or(0));
+        dup.push(u.ratio(1u8, 4).unwrap_or(false));
+    }
+    let other = equivalent_config_ops(&ops, &order, &dup);
+    check_equivalent_configs(&ops, &other);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +365,54 @@ mod tests {
             b"function %f(i32) -> i32 {\nblock0(v0: i32):\n    v1 = iadd v0, v9\n    return v1\n}",
         ] {
             kir_parse(input);
+        }
+    }
+
+    #[test]
+    fn config_laws_hold_on_fixed_cases_and_garbage() {
+        use ConfigOp::*;
+        let ops = [
+            Set("has_avx", "false"),
+            Cpu("x86_64-v3"),
+            Simd(true),
+            Regalloc(RegallocAlgorithm::SinglePass),
+            Set("regalloc", "backtracking"),
+            Target("x86_64"),
+        ];
+        let other = equivalent_config_ops(&ops, &[5, 4, 3, 2, 1, 0], &[true; 6]);
+        assert_eq!(other.len(), 12);
+        // Same-key calls keep their relative order.
+        let r: Vec<_> = other.iter().filter(|o| o.key() == "regalloc").collect();
+        assert_eq!(r[0], &Regalloc(RegallocAlgorithm::SinglePass));
+        assert_eq!(r[3], &Set("regalloc", "backtracking"));
+        assert_eq!(
+            check_equivalent_configs(&ops, &other),
+            ConfigCheck::Built(Arch::X86_64)
+        );
+        let bad = [Target("riscv64gc-unknown-linux-gnu"), Simd(true)];
+        assert_eq!(
+            check_equivalent_configs(&bad, &[Simd(true), Target("riscv64gc-unknown-linux-gnu")]),
+            ConfigCheck::Refused
+        );
+        // The comparison is not vacuous: with SIMD on, every function compiles, on both ISAs.
+        for (target, cpu) in [("x86_64", "x86_64-v2"), ("aarch64", "generic")] {
+            let mut c = Config::new();
+            c.target(target).cpu(cpu).simd(true);
+            let compiler = c.build().unwrap();
+            let results = compile_config_functions(&*compiler);
+            assert!(results.len() >= 30, "{}", results.len());
+            for (f, r) in config_functions().iter().zip(&results) {
+                assert!(r.is_ok(), "{target}: {}: {r:?}", f.params.name);
+            }
+        }
+        for input in [
+            &b""[..],
+            b"\x00",
+            b"\xff\xff\xff\xff",
+            &[7u8; 64],
+            &[3u8; 200],
+        ] {
+            config(input);
         }
     }
 }

@@ -5,9 +5,10 @@
 //! The interpreter must pass everything. A compiled engine must never disagree; while a
 //! backend cannot lower everything yet, the files it cannot compile are *skipped*: each is
 //! printed with the reason, and the count is in the closing line and bounded below by
-//! [`MIN_PASSED`] so that coverage cannot silently shrink.
+//! [`MIN_PASSED`] so that coverage cannot silently shrink. The x86_64 engine also runs
+//! everything with the `x86_64-v2` and `x86_64-v3` CPU presets.
 
-use kiln_harness::engine::EngineKind;
+use kiln_harness::engine::{EngineKind, EngineSettings};
 use kiln_harness::filetest::runner::{collect_kir_files, run_files, RunOptions, Summary};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,10 @@ const MIN_PASSED: &[(EngineKind, usize)] = &[
 ];
 
 fn run_engine(engine: EngineKind) -> Summary {
+    run_engine_with(engine, EngineSettings::default())
+}
+
+fn run_engine_with(engine: EngineKind, settings: EngineSettings) -> Summary {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut dirs: Vec<PathBuf> = vec![root.join("tests/filetests")];
     let corpora = root.join("../corpora");
@@ -33,14 +38,16 @@ fn run_engine(engine: EngineKind) -> Summary {
     );
     let opts = RunOptions {
         engines: vec![engine],
+        settings: settings.clone(),
         ..RunOptions::default()
     };
     let mut report = Vec::new();
     let summary = run_files(&files, &opts, &mut report);
     let report = String::from_utf8_lossy(&report);
     print!("{report}");
+    let cpu = settings.cpu.as_deref().unwrap_or("baseline");
     println!(
-        "filetests [{engine}]: {} files, {}",
+        "filetests [{engine}, cpu {cpu}]: {} files, {}",
         summary.files,
         summary.closing_line()
     );
@@ -79,4 +86,25 @@ fn x86_64_passes_every_filetest() {
 fn aarch64_passes_every_filetest() {
     let s = run_engine(EngineKind::Aarch64);
     assert_eq!(s.skipped, 0, "the AArch64 backend lowers every instruction");
+}
+
+/// The x86_64 engine with a CPU preset: every filetest passes, nothing skipped, with the
+/// preset's ISA flags (so the instructions lowering uses only when a flag is set run too).
+fn x86_64_preset_passes_every_filetest(cpu: &str) {
+    let settings = EngineSettings {
+        cpu: Some(cpu.to_string()),
+        settings: Vec::new(),
+    };
+    let s = run_engine_with(EngineKind::X86_64, settings);
+    assert_eq!(s.skipped, 0, "[x86_64 {cpu}] nothing may be skipped");
+}
+
+#[test]
+fn x86_64_v2_passes_every_filetest() {
+    x86_64_preset_passes_every_filetest("x86_64-v2");
+}
+
+#[test]
+fn x86_64_v3_passes_every_filetest() {
+    x86_64_preset_passes_every_filetest("x86_64-v3");
 }

@@ -1,16 +1,27 @@
 //! Instruction-set backends and the one interface the rest of Kiln uses to reach them.
 //!
 //! Code outside this module names an architecture only through [`Arch`] and compiles
-//! through [`TargetIsa`] (obtained from [`lookup`]); the concrete backend types live in
-//! [`x64`] and [`aarch64`].
+//! through [`crate::compiler::CompilerBuilder`] and [`crate::compiler::Compiler`]. The
+//! concrete backends (`x64`, `aarch64`) and the internal `TargetIsa` interface are
+//! `pub(crate)`: no code outside the crate can name an ISA-specific type, and inside the
+//! crate only this module constructs a backend (`lookup`, from [`Settings`]).
+//!
+//! Invariant: a backend is configured only by [`Settings`]; every ISA flag in
+//! `crate::settings::isa` maps onto a field of that backend's flag struct here.
 
-pub mod aarch64;
-pub mod x64;
+// The assembler layers are complete instruction-form sets (each form tested against an
+// independent disassembler) of which lowering uses a subset; now that the backends are
+// private to the crate, the unused forms would be reported as dead code.
+#[allow(dead_code)]
+pub(crate) mod aarch64;
+#[allow(dead_code)]
+pub(crate) mod x64;
 
 use crate::ir::Function;
 use crate::machinst::{
     CodegenError, CompileContext, CompileOptions, CompiledCodeBase, LowerBackend, Stencil,
 };
+use crate::settings::{IsaFlags, Settings};
 use core::fmt;
 use core::str::FromStr;
 use std::sync::Mutex;
@@ -77,10 +88,7 @@ impl FromStr for Arch {
 }
 
 /// A backend ready to compile functions for one target. Shareable across threads.
-pub trait TargetIsa: Send + Sync {
-    /// The architecture.
-    fn arch(&self) -> Arch;
-
+pub(crate) trait TargetIsa: Send + Sync {
     /// Compile one function to stencil-form machine code.
     fn compile_function(
         &self,
@@ -92,7 +100,6 @@ pub trait TargetIsa: Send + Sync {
 /// A [`TargetIsa`] over any [`LowerBackend`], keeping a pool of compile contexts so that
 /// repeated compiles reuse their allocations.
 struct Isa<B: LowerBackend> {
-    arch: Arch,
     backend: B,
     contexts: Mutex<Vec<CompileContext<B>>>,
 }
@@ -102,10 +109,6 @@ where
     B: LowerBackend + Send + Sync,
     CompileContext<B>: Send,
 {
-    fn arch(&self) -> Arch {
-        self.arch
-    }
-
     fn compile_function(
         &self,
         func: &Function,
@@ -121,25 +124,85 @@ where
     }
 }
 
-/// The backend for `arch` with its baseline ISA features.
-pub fn lookup(arch: Arch) -> Result<Box<dyn TargetIsa>, CodegenError> {
-    match arch {
-        Arch::X86_64 => Ok(Box::new(Isa {
-            arch,
-            backend: x64::X64Backend::default(),
-            contexts: Mutex::new(Vec::new()),
-        })),
-        Arch::Aarch64 => Ok(Box::new(Isa {
-            arch,
-            backend: aarch64::Aarch64Backend::default(),
-            contexts: Mutex::new(Vec::new()),
-        })),
+fn pooled<B>(backend: B) -> Box<dyn TargetIsa>
+where
+    B: LowerBackend + Send + Sync + 'static,
+    CompileContext<B>: Send,
+{
+    Box::new(Isa {
+        backend,
+        contexts: Mutex::new(Vec::new()),
+    })
+}
+
+/// The x86_64 backend's flags for `flags`.
+fn x64_flags(flags: &IsaFlags) -> x64::X64Flags {
+    x64::X64Flags {
+        has_sse3: flags.has("has_sse3"),
+        has_ssse3: flags.has("has_ssse3"),
+        has_sse41: flags.has("has_sse41"),
+        has_sse42: flags.has("has_sse42"),
+        has_popcnt: flags.has("has_popcnt"),
+        has_lzcnt: flags.has("has_lzcnt"),
+        has_bmi1: flags.has("has_bmi1"),
+        has_bmi2: flags.has("has_bmi2"),
+        has_avx: flags.has("has_avx"),
+        has_avx2: flags.has("has_avx2"),
+    }
+}
+
+/// The AArch64 backend's flags for `flags`.
+fn aarch64_flags(flags: &IsaFlags) -> aarch64::flags::Aarch64Flags {
+    aarch64::flags::Aarch64Flags {
+        has_lse: flags.has("has_lse"),
+    }
+}
+
+/// The backend for `settings` (its architecture and ISA flags).
+pub(crate) fn lookup(settings: &Settings) -> Box<dyn TargetIsa> {
+    match settings.arch() {
+        Arch::X86_64 => pooled(x64::X64Backend::new(x64_flags(settings.isa()))),
+        Arch::Aarch64 => pooled(aarch64::Aarch64Backend {
+            flags: aarch64_flags(settings.isa()),
+        }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::isa::{AARCH64_SETTINGS, X86_64_SETTINGS};
+
+    #[test]
+    fn every_isa_setting_reaches_the_backend_flags() {
+        let mut all = Settings::new(Arch::X86_64);
+        for info in X86_64_SETTINGS {
+            let mut one = Settings::new(Arch::X86_64);
+            one.set(info.name, "true").unwrap();
+            all.set(info.name, "true").unwrap();
+            assert_ne!(
+                x64_flags(one.isa()),
+                x64::X64Flags::default(),
+                "{} maps to a field",
+                info.name
+            );
+        }
+        assert_eq!(x64_flags(all.isa()), x64::X64Flags::all());
+        assert_eq!(
+            x64_flags(&IsaFlags::baseline(Arch::X86_64)),
+            x64::X64Flags::default()
+        );
+        for info in AARCH64_SETTINGS {
+            let mut one = Settings::new(Arch::Aarch64);
+            one.set(info.name, "true").unwrap();
+            assert_ne!(
+                aarch64_flags(one.isa()),
+                aarch64::flags::Aarch64Flags::default(),
+                "{}",
+                info.name
+            );
+        }
+    }
 
     #[test]
     fn arch_names_and_triples_parse() {

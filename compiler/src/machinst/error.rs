@@ -41,6 +41,10 @@ pub enum CodegenError {
     /// Emitting or finishing the machine code failed.
     #[error("machine buffer: {0}")]
     Buffer(#[from] BufferError),
+    /// The function uses a vector type but the compiler was built with `enable_simd`
+    /// off.
+    #[error("the function uses the vector type {0}, but SIMD is disabled (enable the `enable_simd` setting)")]
+    SimdDisabled(Type),
     /// Kiln has no backend for this target (yet).
     #[error("no backend for target {0}")]
     UnsupportedTarget(&'static str),

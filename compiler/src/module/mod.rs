@@ -273,9 +273,8 @@ fn patch_pc_relative(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compiler::CompilerBuilder;
     use crate::ir::{text::parse_functions, UserExternalName};
-    use crate::isa::lookup;
-    use crate::machinst::CompileOptions;
 
     const SRC: &str = "
 function u0:1(i32) -> i32 {
@@ -335,11 +334,14 @@ block0(v0: i32):
     #[test]
     fn missing_callee_is_a_named_error() {
         let funcs = parse_functions(SRC).unwrap();
-        let isa = lookup(Arch::X86_64).unwrap();
+        let isa = CompilerBuilder::for_target("x86_64")
+            .unwrap()
+            .build()
+            .unwrap();
         let compiled: Vec<_> = funcs
             .iter()
             .map(|f| {
-                isa.compile_function(f, &CompileOptions::default())
+                isa.compile_function_stencil(f)
                     .map(|c| c.apply_params(&f.params))
             })
             .collect();

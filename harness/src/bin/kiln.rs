@@ -1,20 +1,25 @@
 //! `kiln`: the command-line front end of the Kiln harness.
 //!
 //! Subcommands:
-//! - `kiln compile <file.kir> [--target T] [--regalloc A] [--disasm]`: compile every
+//! - `kiln compile <file.kir> [--target TRIPLE] [--cpu PRESET] [--set K=V]... [--enable K]...
+//!   [--regalloc A] [--disasm]`: build a compiler with `kiln::CompilerBuilder` (preset, then
+//!   `--regalloc`, then each `--set`, then each `--enable`, in that order), compile every
 //!   function and print its machine code (hex, or a disassembly through llvm-mc), with its
 //!   relocations and trap sites.
-//! - `kiln run <file-or-dir>... [--engine LIST] [--fuel N] [--verbose]`: run every `; run:`
-//!   directive in `.kir` files on the chosen engines; ends with `N passed, M failed` (and
-//!   `, K skipped` when an engine cannot compile a file yet) and exits non-zero when
-//!   anything failed.
+//! - `kiln run <file-or-dir>... [--engine LIST] [--fuel N] [--cpu PRESET] [--set K=V]...
+//!   [--enable K]... [--verbose]`: run every `; run:` directive in `.kir` files on the chosen
+//!   engines (the preset and settings apply to the compiled engines); ends with
+//!   `N passed, M failed` (and `, K skipped` when an engine cannot compile a file yet) and
+//!   exits non-zero when anything failed.
+//! - `kiln settings [--target TRIPLE]`: list every setting of the target with its values,
+//!   default and documentation, and the CPU presets.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use kiln::ir::text;
-use kiln::isa::{lookup, Arch};
-use kiln::machinst::{CompileOptions, RegallocAlgorithm};
-use kiln_harness::engine::EngineKind;
+use kiln::settings::{all_settings, isa::PresetFlags, presets, SettingKind};
+use kiln::CompilerBuilder;
+use kiln_harness::engine::{EngineKind, EngineSettings};
 use kiln_harness::filetest::runner::{collect_kir_files, run_files, RunOptions, DEFAULT_FUEL};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -37,12 +42,15 @@ enum Command {
     Compile {
         /// The .kir file.
         file: PathBuf,
-        /// Target architecture or triple: x86_64, aarch64 (e.g. x86_64-unknown-linux-gnu).
+        /// Target triple (e.g. x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu, or just
+        /// x86_64, aarch64).
         #[arg(long, default_value = "x86_64")]
         target: String,
-        /// Register allocator: backtracking or single_pass.
-        #[arg(long, default_value = "backtracking")]
-        regalloc: String,
+        /// Register allocator: backtracking or single_pass (same as --set regalloc=A).
+        #[arg(long)]
+        regalloc: Option<String>,
+        #[command(flatten)]
+        settings: SettingArgs,
         /// Print a disassembly (through llvm-mc) instead of hex bytes.
         #[arg(long)]
         disasm: bool,
@@ -58,10 +66,52 @@ enum Command {
         /// Instruction budget per run; running out is reported as `out of fuel`.
         #[arg(long, default_value_t = DEFAULT_FUEL)]
         fuel: u64,
+        #[command(flatten)]
+        settings: SettingArgs,
         /// Print every check, not only failures.
         #[arg(long, short)]
         verbose: bool,
     },
+    /// List every setting of a target (values, default, documentation) and its CPU presets.
+    Settings {
+        /// Target triple (e.g. x86_64-unknown-linux-gnu, aarch64).
+        #[arg(long, default_value = "x86_64")]
+        target: String,
+    },
+}
+
+/// Compiler settings given on the command line.
+#[derive(clap::Args)]
+struct SettingArgs {
+    /// CPU preset: x86_64, x86_64-v2, x86_64-v3, native; aarch64: generic, native.
+    #[arg(long)]
+    cpu: Option<String>,
+    /// A setting, `name=value` (repeatable; see `kiln settings`).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Set a bool setting to true (repeatable).
+    #[arg(long = "enable", value_name = "NAME")]
+    enable: Vec<String>,
+}
+
+impl SettingArgs {
+    /// As engine settings: the preset, then every `--set`, then every `--enable`.
+    fn engine_settings(&self, regalloc: Option<&str>) -> Result<EngineSettings> {
+        let mut settings = Vec::new();
+        if let Some(r) = regalloc {
+            settings.push(("regalloc".to_string(), r.to_string()));
+        }
+        for a in &self.set {
+            settings.push(EngineSettings::parse_assignment(a).map_err(anyhow::Error::msg)?);
+        }
+        for n in &self.enable {
+            settings.push((n.clone(), "true".to_string()));
+        }
+        Ok(EngineSettings {
+            cpu: self.cpu.clone(),
+            settings,
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -81,17 +131,30 @@ fn real_main() -> Result<ExitCode> {
             file,
             target,
             regalloc,
+            settings,
             disasm,
-        } => compile(&file, &target, &regalloc, disasm),
+        } => compile(
+            &file,
+            &target,
+            &settings.engine_settings(regalloc.as_deref())?,
+            disasm,
+        ),
+        Command::Settings { target } => list_settings(&target),
         Command::Run {
             paths,
             engine,
             fuel,
+            settings,
             verbose,
         } => {
             let engines = EngineKind::parse_list(&engine)
                 .map_err(anyhow::Error::msg)
                 .context("bad --engine")?;
+            let settings = settings.engine_settings(None)?;
+            settings
+                .validate(&engines)
+                .map_err(anyhow::Error::msg)
+                .context("bad compiler settings")?;
             if fuel == 0 {
                 bail!("--fuel must be at least 1");
             }
@@ -103,6 +166,7 @@ fn real_main() -> Result<ExitCode> {
                 engines,
                 fuel,
                 verbose,
+                settings,
             };
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
@@ -127,29 +191,39 @@ fn real_main() -> Result<ExitCode> {
     }
 }
 
-fn compile(path: &Path, target: &str, regalloc: &str, disasm: bool) -> Result<ExitCode> {
-    let arch: Arch = target.parse().context("bad --target")?;
-    let regalloc = match regalloc {
-        "backtracking" => RegallocAlgorithm::Backtracking,
-        "single_pass" => RegallocAlgorithm::SinglePass,
-        other => bail!("bad --regalloc `{other}` (expected backtracking or single_pass)"),
-    };
+fn compile(path: &Path, target: &str, settings: &EngineSettings, disasm: bool) -> Result<ExitCode> {
+    let mut builder = CompilerBuilder::for_target(target).context("bad --target")?;
+    if let Some(cpu) = &settings.cpu {
+        builder.preset(cpu).context("bad --cpu")?;
+    }
+    for (name, value) in &settings.settings {
+        builder
+            .set(name, value)
+            .with_context(|| format!("bad setting {name}={value}"))?;
+    }
+    let compiler = builder.build().context("cannot build the compiler")?;
+    let arch = compiler.arch();
     let src =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let funcs =
         text::parse_functions(&src).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
-    let isa = lookup(arch).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let options = CompileOptions {
-        regalloc,
-        verify: true,
-        ..CompileOptions::default()
-    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let fp: String = compiler.settings().fingerprint()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let isa_flags: Vec<_> = compiler.settings().isa().enabled().collect();
+    writeln!(
+        out,
+        "target {}, ISA flags [{}], settings fingerprint {fp}",
+        compiler.triple(),
+        isa_flags.join(" ")
+    )?;
     let mut failed = 0;
     for f in &funcs {
         let name = &f.params.name;
-        let code = match isa.compile_function(f, &options) {
+        let code = match compiler.compile_function(f) {
             Ok(c) => c,
             Err(e) => {
                 writeln!(out, "function {name}: error: {e}")?;
@@ -190,4 +264,59 @@ fn compile(path: &Path, target: &str, regalloc: &str, disasm: bool) -> Result<Ex
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn list_settings(target: &str) -> Result<ExitCode> {
+    let builder = CompilerBuilder::for_target(target).context("bad --target")?;
+    let arch = builder.settings().arch();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "Settings for {} ({arch}):", builder.triple())?;
+    for info in all_settings(arch) {
+        let kind = match info.kind {
+            SettingKind::Bool => "bool".to_string(),
+            SettingKind::Enum(v) => v.join(" | "),
+        };
+        let scope = match info.scope {
+            kiln::settings::SettingScope::Shared => "shared".to_string(),
+            kiln::settings::SettingScope::Isa(a) => a.to_string(),
+        };
+        writeln!(
+            out,
+            "\n  {} ({scope}; {kind}; default {})",
+            info.name, info.default
+        )?;
+        for line in wrap(info.docs, 84) {
+            writeln!(out, "      {line}")?;
+        }
+    }
+    writeln!(out, "\nCPU presets (--cpu):")?;
+    for p in presets(arch) {
+        let flags = match p.flags {
+            PresetFlags::Fixed([]) => "no ISA flags".to_string(),
+            PresetFlags::Fixed(names) => names.join(" "),
+            PresetFlags::Native => "detected on the host".to_string(),
+        };
+        writeln!(out, "  {:<10} {} [{flags}]", p.name, p.docs)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Split `text` into lines of at most `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }

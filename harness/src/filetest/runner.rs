@@ -9,7 +9,7 @@
 //! with one line saying why; any other preparation error fails them.
 
 use super::{Expectation, TestFile};
-use crate::engine::{fresh_heaps, EngineKind, PrepareError};
+use crate::engine::{fresh_heaps, EngineKind, EngineSettings, PrepareError};
 use crate::outcome::Outcome;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub fuel: u64,
     /// Print every check, not only failures.
     pub verbose: bool,
+    /// CPU preset and settings of the compiled engines.
+    pub settings: EngineSettings,
 }
 
 impl Default for RunOptions {
@@ -34,6 +36,7 @@ impl Default for RunOptions {
             engines: EngineKind::ALL.to_vec(),
             fuel: DEFAULT_FUEL,
             verbose: false,
+            settings: EngineSettings::default(),
         }
     }
 }
@@ -107,7 +110,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// per check when verbose) to `out`. Does not print the closing summary line.
 pub fn run_files(files: &[PathBuf], opts: &RunOptions, out: &mut dyn Write) -> Summary {
     let mut summary = Summary::default();
-    let mut engines: Vec<_> = opts.engines.iter().map(|k| k.create(opts.fuel)).collect();
+    let mut engines: Vec<_> = opts
+        .engines
+        .iter()
+        .map(|k| k.create_with(opts.fuel, &opts.settings))
+        .collect();
     for path in files {
         summary.files += 1;
         let file = match TestFile::load(path) {

@@ -3,8 +3,9 @@
 //! [`X64Flags::default()`] (every flag off) is the SSE2 baseline, which every x86_64 CPU
 //! has. Each flag only *permits* an instruction; lowering always has a correct baseline
 //! fallback (an instruction sequence, or a libcall for `ceil floor trunc nearest` without
-//! SSE4.1), so any combination of flags is valid. The struct is plain data: named settings
-//! and presets are mapped onto it elsewhere.
+//! SSE4.1), so any combination of flags is valid. The struct is plain data: the named
+//! settings and CPU presets of `crate::settings` (`has_sse41`, `x86_64-v3`, ...) are
+//! mapped onto it by `crate::isa::lookup`, the only place that constructs the backend.
 //!
 //! What each flag enables today:
 //!

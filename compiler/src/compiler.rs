@@ -1,0 +1,329 @@
+//! [`CompilerBuilder`] and [`Compiler`]: the only way the rest of the system configures
+//! and reaches a backend.
+//!
+//! A builder holds a target triple (parsed by `target-lexicon`) and a [`Settings`] for the
+//! triple's architecture; `set`, `enable` and `preset` change the settings *immediately*
+//! and in call order (use [`crate::Config`] for an order-independent, idempotent record of
+//! choices). [`CompilerBuilder::build`] returns a boxed [`Compiler`] that owns a copy of
+//! the triple and the settings and compiles functions with them.
+//!
+//! Invariants:
+//! - a builder's settings are always valid for its architecture (a refused `set` changes
+//!   nothing); the triple always names a supported target (x86_64 or AArch64, 64-bit,
+//!   little-endian, not Windows — Kiln generates System V / AAPCS64 code only);
+//! - `build` refuses settings no backend honours (`enable_nan_canonicalization`), so a
+//!   compiler never silently ignores a setting;
+//! - a compiler's output depends only on its settings and the function's stencil:
+//!   compiling the same function twice, or with two compilers of equal settings, gives
+//!   byte-identical code;
+//! - a function that uses a vector type on a compiler with `enable_simd` off is
+//!   [`CodegenError::SimdDisabled`], never a crash.
+//!
+//! ```
+//! use kiln::compiler::CompilerBuilder;
+//!
+//! let mut b = CompilerBuilder::for_target("x86_64-unknown-linux-gnu").unwrap();
+//! b.preset("x86_64-v3").unwrap();
+//! b.set("regalloc", "single_pass").unwrap();
+//! let compiler = b.build().unwrap();
+//! assert!(compiler.settings().isa().has("has_avx2"));
+//! assert!(b.set("has_lse", "true").unwrap_err().to_string().contains("aarch64"));
+//! ```
+
+use crate::ir::{Function, Type};
+use crate::isa::{Arch, TargetIsa};
+use crate::machinst::{CodegenError, CompileOptions, CompiledCode, CompiledCodeStencil};
+use crate::settings::{SettingError, Settings};
+use core::str::FromStr;
+pub use target_lexicon::Triple;
+
+/// A configured backend. Shareable across threads; see the module docs.
+pub trait Compiler: Send + Sync {
+    /// The target triple.
+    fn triple(&self) -> &Triple;
+
+    /// The settings it compiles with.
+    fn settings(&self) -> &Settings;
+
+    /// The target architecture.
+    fn arch(&self) -> Arch {
+        self.settings().arch()
+    }
+
+    /// Compile one function to stencil-form code (names and source locations still
+    /// relative to the function's parameters; this is what a cache stores).
+    fn compile_function_stencil(
+        &self,
+        func: &Function,
+    ) -> Result<CompiledCodeStencil, CodegenError>;
+
+    /// Compile one function and apply its parameters.
+    fn compile_function(&self, func: &Function) -> Result<CompiledCode, CodegenError> {
+        self.compile_function_stencil(func)?
+            .apply_params(&func.params)
+    }
+}
+
+/// Parse a target triple (`x86_64-unknown-linux-gnu`, or just `x86_64`, `aarch64`).
+pub fn parse_triple(text: &str) -> Result<Triple, SettingError> {
+    Triple::from_str(text).map_err(|e| SettingError::BadTriple {
+        input: text.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// The architecture Kiln generates for `triple`, or why it cannot.
+pub fn triple_arch(triple: &Triple) -> Result<Arch, SettingError> {
+    use target_lexicon::{Architecture, Endianness, OperatingSystem, PointerWidth};
+    let refuse = |reason: String| SettingError::UnsupportedTarget {
+        triple: triple.to_string(),
+        reason,
+    };
+    let arch = match triple.architecture {
+        Architecture::X86_64 | Architecture::X86_64h => Arch::X86_64,
+        Architecture::Aarch64(_) => Arch::Aarch64,
+        other => {
+            return Err(refuse(format!(
+                "Kiln generates code for x86_64 and aarch64 only, not {other}"
+            )))
+        }
+    };
+    if triple.endianness() != Ok(Endianness::Little) {
+        return Err(refuse("only little-endian targets are supported".into()));
+    }
+    if triple.pointer_width() != Ok(PointerWidth::U64) {
+        return Err(refuse("only 64-bit pointers are supported".into()));
+    }
+    if triple.operating_system == OperatingSystem::Windows {
+        return Err(refuse(
+            "Kiln's calling conventions are System V (x86_64) and AAPCS64; Windows is not supported"
+                .into(),
+        ));
+    }
+    Ok(arch)
+}
+
+/// Builds a [`Compiler`]: a triple plus settings applied in call order. See the module
+/// docs.
+#[derive(Clone, Debug)]
+pub struct CompilerBuilder {
+    triple: Triple,
+    settings: Settings,
+}
+
+impl CompilerBuilder {
+    /// A builder for `triple` with default settings.
+    pub fn new(triple: Triple) -> Result<Self, SettingError> {
+        let arch = triple_arch(&triple)?;
+        Ok(CompilerBuilder {
+            triple,
+            settings: Settings::new(arch),
+        })
+    }
+
+    /// A builder for the triple named by `text`.
+    pub fn for_target(text: &str) -> Result<Self, SettingError> {
+        Self::new(parse_triple(text)?)
+    }
+
+    /// A builder for the host.
+    pub fn host() -> Result<Self, SettingError> {
+        Self::new(Triple::host())
+    }
+
+    /// The target triple.
+    pub fn triple(&self) -> &Triple {
+        &self.triple
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Set a shared or ISA setting by name from text. On error nothing changes.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<&mut Self, SettingError> {
+        self.settings.set(name, value)?;
+        Ok(self)
+    }
+
+    /// Set a bool setting to `true`, or — when `name` is a CPU preset of the target —
+    /// apply that preset.
+    pub fn enable(&mut self, name: &str) -> Result<&mut Self, SettingError> {
+        let arch = self.settings.arch();
+        if crate::settings::presets(arch)
+            .iter()
+            .any(|p| p.name == name)
+        {
+            return self.preset(name);
+        }
+        self.settings.enable(name)?;
+        Ok(self)
+    }
+
+    /// Replace the ISA flags with those of the CPU preset `name`.
+    pub fn preset(&mut self, name: &str) -> Result<&mut Self, SettingError> {
+        self.settings.apply_preset(name)?;
+        Ok(self)
+    }
+
+    /// Build the compiler. Fails for settings no backend implements.
+    pub fn build(&self) -> Result<Box<dyn Compiler>, SettingError> {
+        if self.settings.shared().enable_nan_canonicalization() {
+            return Err(SettingError::Unimplemented {
+                name: "enable_nan_canonicalization",
+                reason: "no Kiln backend canonicalizes NaNs yet; leave it off",
+            });
+        }
+        Ok(Box::new(BuiltCompiler {
+            triple: self.triple.clone(),
+            settings: self.settings,
+            options: self.settings.shared().compile_options(),
+            isa: crate::isa::lookup(&self.settings),
+        }))
+    }
+}
+
+/// The one [`Compiler`] implementation: settings plus a backend from `crate::isa`.
+struct BuiltCompiler {
+    triple: Triple,
+    settings: Settings,
+    options: CompileOptions,
+    isa: Box<dyn TargetIsa>,
+}
+
+impl Compiler for BuiltCompiler {
+    fn triple(&self) -> &Triple {
+        &self.triple
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn compile_function_stencil(
+        &self,
+        func: &Function,
+    ) -> Result<CompiledCodeStencil, CodegenError> {
+        if !self.settings.shared().enable_simd() {
+            if let Some(ty) = first_vector_type(func) {
+                return Err(CodegenError::SimdDisabled(ty));
+            }
+        }
+        self.isa.compile_function(func, &self.options)
+    }
+}
+
+/// The first vector type `func` uses: in its signature, a value, or a signature it calls.
+fn first_vector_type(func: &Function) -> Option<Type> {
+    let sig_types = |s: &crate::ir::Signature| {
+        s.params
+            .iter()
+            .chain(s.returns.iter())
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    sig_types(&func.signature)
+        .into_iter()
+        .chain(func.dfg.values.values().map(|v| v.ty))
+        .chain(func.dfg.signatures.values().flat_map(sig_types))
+        .find(|t| t.is_vector())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::text::parse_functions;
+
+    const VEC: &str = "function %v(i32x4) -> i32x4 {
+block0(v0: i32x4):
+    v1 = iadd v0, v0
+    return v1
+}
+";
+    const SCALAR: &str = "function %s(i32) -> i32 {
+block0(v0: i32):
+    v1 = iadd v0, v0
+    return v1
+}
+";
+
+    #[test]
+    fn triples_are_parsed_and_refused_by_name() {
+        for ok in [
+            "x86_64",
+            "aarch64",
+            "x86_64-unknown-linux-gnu",
+            "aarch64-apple-darwin",
+        ] {
+            CompilerBuilder::for_target(ok).unwrap();
+        }
+        for (bad, words) in [
+            ("bogus-triple", "`bogus-triple`"),
+            ("riscv64gc-unknown-linux-gnu", "riscv64"),
+            ("x86_64-pc-windows-msvc", "Windows"),
+            ("x86_64-unknown-linux-gnux32", "64-bit"),
+            ("aarch64_be-unknown-linux-gnu", "little-endian"),
+        ] {
+            let e = CompilerBuilder::for_target(bad).unwrap_err().to_string();
+            assert!(e.contains(words), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn builder_applies_in_call_order_and_validates() {
+        let mut b = CompilerBuilder::for_target("x86_64").unwrap();
+        b.enable("x86_64-v3").unwrap();
+        b.set("has_avx2", "false").unwrap();
+        assert!(b.settings().isa().has("has_avx"));
+        assert!(!b.settings().isa().has("has_avx2"));
+        let e = b.enable("generic").unwrap_err().to_string();
+        assert!(e.contains("`generic`"), "{e}");
+        b.enable("enable_nan_canonicalization").unwrap();
+        let e = b.build().err().unwrap().to_string();
+        assert!(e.contains("enable_nan_canonicalization"), "{e}");
+        b.set("enable_nan_canonicalization", "false").unwrap();
+        let c = b.build().unwrap();
+        assert_eq!(c.settings(), b.settings());
+        assert_eq!(c.arch(), Arch::X86_64);
+        assert_eq!(c.triple().to_string(), "x86_64-unknown-unknown-elf");
+    }
+
+    #[test]
+    fn vector_functions_need_enable_simd() {
+        let vec = &parse_functions(VEC).unwrap()[0];
+        let scalar = &parse_functions(SCALAR).unwrap()[0];
+        for arch in Arch::ALL {
+            let mut b = CompilerBuilder::for_target(arch.name()).unwrap();
+            let c = b.build().unwrap();
+            match c.compile_function(vec) {
+                Err(CodegenError::SimdDisabled(t)) => assert_eq!(t, Type::I32X4),
+                other => panic!("{arch}: {other:?}"),
+            }
+            let e = c.compile_function(vec).unwrap_err().to_string();
+            assert!(e.contains("i32x4") && e.contains("enable_simd"), "{e}");
+            if arch == Arch::X86_64 {
+                assert!(!c.compile_function(scalar).unwrap().code.is_empty());
+                b.enable("enable_simd").unwrap();
+                let c = b.build().unwrap();
+                assert!(!c.compile_function(vec).unwrap().code.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn equal_settings_give_identical_code() {
+        let f = &parse_functions(SCALAR).unwrap()[0];
+        let a = CompilerBuilder::for_target("x86_64")
+            .unwrap()
+            .build()
+            .unwrap();
+        let b = CompilerBuilder::for_target("x86_64-unknown-linux-gnu")
+            .unwrap()
+            .build()
+            .unwrap();
+        let ca = a.compile_function(f).unwrap();
+        assert_eq!(ca.code, a.compile_function(f).unwrap().code);
+        assert_eq!(ca.code, b.compile_function(f).unwrap().code);
+    }
+}
