@@ -416,3 +416,37 @@ mod tests {
         }
     }
 }
+
+/// `machbuffer`: random label/branch layouts with random padding must never make
+/// `MachBuffer` fail or misplace a branch. The first byte picks the ISA: the buffer's own
+/// small test ISA (short ranges, so islands and veneer chains happen in small inputs; it
+/// also registers branches for simplification and checks the result by executing it),
+/// x86_64, or AArch64 (real branch forms, checked by decoding the final bytes).
+pub fn machbuffer(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let result = match which % 3 {
+        0 => kiln::machinst::buffer::testing::check_random_layout(rest),
+        1 => kiln::isa::fuzzing::check_random_branch_layout(Arch::X86_64, rest).map(drop),
+        _ => kiln::isa::fuzzing::check_random_branch_layout(Arch::Aarch64, rest).map(drop),
+    };
+    if let Err(e) = result {
+        panic!("machbuffer layout check failed (ISA selector {which}): {e}");
+    }
+}
+
+#[cfg(test)]
+mod machbuffer_tests {
+    #[test]
+    fn every_isa_selector_runs_on_small_inputs() {
+        for which in 0..3u8 {
+            for len in [0usize, 1, 7, 64, 300] {
+                let data: Vec<u8> = std::iter::once(which)
+                    .chain((0..len).map(|i| (i * 37 + 11) as u8))
+                    .collect();
+                super::machbuffer(&data);
+            }
+        }
+    }
+}

@@ -17,6 +17,8 @@ pub(crate) mod aarch64;
 #[allow(dead_code)]
 pub(crate) mod x64;
 
+pub mod fuzzing;
+
 use crate::ir::Function;
 use crate::machinst::{
     CodegenError, CompileContext, CompileOptions, CompiledCodeBase, LowerBackend, Stencil,

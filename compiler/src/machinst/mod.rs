@@ -20,6 +20,7 @@ pub mod compile;
 pub mod compiled;
 pub mod error;
 pub mod inst;
+pub mod layout_check;
 pub mod lower;
 pub mod vcode;
 

@@ -19,6 +19,7 @@ pub mod encoding;
 pub mod flags;
 pub mod inst;
 pub mod label_use;
+pub(crate) mod layout_check;
 pub mod lower;
 pub mod regs;
 
