@@ -33,6 +33,7 @@
 use crate::ir::{Function, Type};
 use crate::isa::{Arch, TargetIsa};
 use crate::machinst::{CodegenError, CompileOptions, CompiledCode, CompiledCodeStencil};
+use crate::module::LinkOptions;
 use crate::settings::{SettingError, Settings};
 use core::str::FromStr;
 pub use target_lexicon::Triple;
@@ -49,6 +50,10 @@ pub trait Compiler: Send + Sync {
     fn arch(&self) -> Arch {
         self.settings().arch()
     }
+
+    /// The options to link this compiler's functions with ([`crate::module::link_text`]);
+    /// only test-only options exist so far, all off by default.
+    fn link_options(&self) -> LinkOptions;
 
     /// Compile one function to stencil-form code (names and source locations still
     /// relative to the function's parameters; this is what a cache stores).
@@ -109,6 +114,7 @@ pub fn triple_arch(triple: &Triple) -> Result<Arch, SettingError> {
 pub struct CompilerBuilder {
     triple: Triple,
     settings: Settings,
+    link: LinkOptions,
 }
 
 impl CompilerBuilder {
@@ -118,6 +124,7 @@ impl CompilerBuilder {
         Ok(CompilerBuilder {
             triple,
             settings: Settings::new(arch),
+            link: LinkOptions::default(),
         })
     }
 
@@ -161,6 +168,18 @@ impl CompilerBuilder {
         Ok(self)
     }
 
+    /// Test-only: insert `bytes` of virtual padding between consecutive functions when
+    /// linking ([`LinkOptions::pad_between_functions`]), to exercise far-call veneers.
+    pub fn link_padding(&mut self, bytes: u64) -> &mut Self {
+        self.link.pad_between_functions = bytes;
+        self
+    }
+
+    /// The link options the compiler will report.
+    pub fn link_options(&self) -> LinkOptions {
+        self.link
+    }
+
     /// Replace the ISA flags with those of the CPU preset `name`.
     pub fn preset(&mut self, name: &str) -> Result<&mut Self, SettingError> {
         self.settings.apply_preset(name)?;
@@ -179,6 +198,7 @@ impl CompilerBuilder {
             triple: self.triple.clone(),
             settings: self.settings,
             options: self.settings.shared().compile_options(),
+            link: self.link,
             isa: crate::isa::lookup(&self.settings),
         }))
     }
@@ -189,6 +209,7 @@ struct BuiltCompiler {
     triple: Triple,
     settings: Settings,
     options: CompileOptions,
+    link: LinkOptions,
     isa: Box<dyn TargetIsa>,
 }
 
@@ -199,6 +220,10 @@ impl Compiler for BuiltCompiler {
 
     fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    fn link_options(&self) -> LinkOptions {
+        self.link
     }
 
     fn compile_function_stencil(

@@ -9,7 +9,8 @@
 //! 2. the CPU preset, if one was chosen (it replaces the ISA flags);
 //! 3. the named settings, in name order (each names a distinct setting, so the order
 //!    among them cannot matter);
-//! 4. validation: settings no backend implements, and `enable_simd` on x86_64 without
+//! 4. the test-only link options ([`Config::link_padding`]), which only the linker reads;
+//! 5. validation: settings no backend implements, and `enable_simd` on x86_64 without
 //!    SSSE3 and SSE4.1 (an error that names the missing flags and the `x86_64-v2` preset);
 //!    AArch64 always has NEON.
 //!
@@ -57,6 +58,8 @@ pub struct CompilerConfig {
     pub preset: Option<String>,
     /// Named settings (shared or ISA), the last value given for each name.
     pub settings: BTreeMap<String, String>,
+    /// Test-only: bytes of virtual padding between functions when linking (0: none).
+    pub link_padding: u64,
 }
 
 /// An idempotent, order-independent compiler configuration. See the module docs.
@@ -126,6 +129,14 @@ impl Config {
         )
     }
 
+    /// Test-only: link with `bytes` of virtual padding between consecutive functions
+    /// ([`crate::module::LinkOptions::pad_between_functions`]), so that calls between them
+    /// need far-call veneers without gigabytes of real code. 0 (the default) links densely.
+    pub fn link_padding(&mut self, bytes: u64) -> &mut Self {
+        self.config.link_padding = bytes;
+        self
+    }
+
     /// The triple this configuration targets.
     pub fn triple(&self) -> Result<Triple, SettingError> {
         match &self.config.target {
@@ -144,6 +155,7 @@ impl Config {
         for (name, value) in &self.config.settings {
             builder.set(name, value)?;
         }
+        builder.link_padding(self.config.link_padding);
         validate(builder.settings())?;
         Ok(builder)
     }
@@ -239,6 +251,50 @@ mod tests {
         c.nan_canonicalization(true);
         let e = c.build().err().unwrap().to_string();
         assert!(e.contains("enable_nan_canonicalization"), "{e}");
+    }
+
+    #[test]
+    fn link_padding_obeys_the_laws() {
+        // Idempotent, last wins, and commutes with every other setter.
+        let others: [fn(&mut Config); 5] = [
+            |c| {
+                c.target("aarch64");
+            },
+            |c| {
+                c.cpu("generic");
+            },
+            |c| {
+                c.simd(true);
+            },
+            |c| {
+                c.regalloc(RegallocAlgorithm::SinglePass);
+            },
+            |c| {
+                c.set("opt_level", "none");
+            },
+        ];
+        let mut a = Config::new();
+        a.link_padding(1 << 30);
+        for f in others {
+            f(&mut a);
+        }
+        let mut b = Config::new();
+        for f in others.iter().rev() {
+            f(&mut b);
+        }
+        b.link_padding(7)
+            .link_padding(1 << 30)
+            .link_padding(1 << 30);
+        assert_eq!(a, b);
+        assert_eq!(a.compiler_config().link_padding, 1 << 30);
+        let ca = a.build().unwrap();
+        assert_eq!(ca.link_options(), b.build().unwrap().link_options());
+        assert_eq!(ca.link_options().pad_between_functions, 1 << 30);
+        assert_eq!(Config::new().link_padding(0), &Config::new());
+        assert_eq!(
+            x86().build().unwrap().link_options(),
+            crate::module::LinkOptions::default()
+        );
     }
 
     #[test]

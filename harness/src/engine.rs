@@ -15,6 +15,12 @@
 //! architecture's baseline CPU; a CPU preset and named settings can be added (`kiln run
 //! --cpu x86_64-v3 --set regalloc=single_pass`). Each is applied to the compiled engines
 //! whose architecture it belongs to (shared settings to all of them).
+//!
+//! Test-only: [`EngineSettings::link_padding`] (`kiln run --link-padding BYTES`) links
+//! with that much virtual padding between functions (recorded in the compiler with
+//! [`kiln::CompilerBuilder::link_padding`] and read back through
+//! [`kiln::Compiler::link_options`]), so that calls between functions go through far-call
+//! veneers while the image stays sparse (the padding is never mapped).
 
 use crate::exec::{CodeImage, Executor};
 use crate::filetest::{HeapDecl, TestFile};
@@ -168,6 +174,8 @@ pub struct EngineSettings {
     /// `(name, value)` settings, applied in order after the preset: shared ones to every
     /// compiled engine, ISA ones to the engine of their architecture.
     pub settings: Vec<(String, String)>,
+    /// Test-only: bytes of virtual padding between linked functions (0: dense).
+    pub link_padding: u64,
 }
 
 impl EngineSettings {
@@ -202,6 +210,7 @@ impl EngineSettings {
                 b.set(name, value).map_err(|e| e.to_string())?;
             }
         }
+        b.link_padding(self.link_padding);
         Ok(b)
     }
 
@@ -210,9 +219,12 @@ impl EngineSettings {
     pub fn validate(&self, engines: &[EngineKind]) -> Result<(), String> {
         let archs: Vec<Arch> = engines.iter().filter_map(|e| e.arch()).collect();
         let names: Vec<&str> = archs.iter().map(|a| a.name()).collect();
-        if archs.is_empty() && (self.cpu.is_some() || !self.settings.is_empty()) {
+        if archs.is_empty()
+            && (self.cpu.is_some() || !self.settings.is_empty() || self.link_padding != 0)
+        {
             return Err(
-                "settings and --cpu apply to compiled engines, but none is selected".into(),
+                "settings, --cpu and --link-padding apply to compiled engines, but none is selected"
+                    .into(),
             );
         }
         if let Some(cpu) = &self.cpu {
@@ -334,7 +346,7 @@ impl Engine for CompiledEngine {
                 code,
             })
             .collect();
-        let text = link_text(self.arch, &inputs)
+        let text = link_text(self.arch, &inputs, &compiler.link_options())
             .map_err(|e| PrepareError::Failed(format!("link error: {e}")))?;
         let symbols = file
             .functions
@@ -408,6 +420,7 @@ mod tests {
                 ("has_lse".into(), "true".into()),
                 ("regalloc".into(), "single_pass".into()),
             ],
+            link_padding: 1 << 20,
         };
         s.validate(EngineKind::ALL).unwrap();
         let x = s.builder(Arch::X86_64).unwrap();
@@ -417,18 +430,19 @@ mod tests {
         let a = s.builder(Arch::Aarch64).unwrap();
         assert!(a.settings().isa().has("has_lse"));
         assert_eq!(a.settings().get("regalloc"), Some("single_pass"));
+        assert_eq!(a.link_options().pad_between_functions, 1 << 20);
 
         let e = s.validate(&[EngineKind::X86_64]).unwrap_err();
         assert!(e.contains("`has_lse`") && e.contains("aarch64"), "{e}");
         let bad = EngineSettings {
             cpu: Some("pentium".into()),
-            settings: vec![],
+            ..EngineSettings::default()
         };
         let e = bad.validate(EngineKind::ALL).unwrap_err();
         assert!(e.contains("`pentium`") && e.contains("x86_64-v2"), "{e}");
         let bad = EngineSettings {
-            cpu: None,
             settings: vec![("opt_level".into(), "max".into())],
+            ..EngineSettings::default()
         };
         let e = bad.validate(&[EngineKind::X86_64]).unwrap_err();
         assert!(e.contains("`max`"), "{e}");

@@ -93,7 +93,7 @@ fn aarch64_passes_every_filetest() {
 fn x86_64_preset_passes_every_filetest(cpu: &str) {
     let settings = EngineSettings {
         cpu: Some(cpu.to_string()),
-        settings: Vec::new(),
+        ..EngineSettings::default()
     };
     let s = run_engine_with(EngineKind::X86_64, settings);
     assert_eq!(s.skipped, 0, "[x86_64 {cpu}] nothing may be skipped");

@@ -20,8 +20,9 @@ pub(crate) mod x64;
 pub mod fuzzing;
 
 use crate::ir::Function;
+use crate::machinst::buffer::RelocKind;
 use crate::machinst::{
-    CodegenError, CompileContext, CompileOptions, CompiledCodeBase, LowerBackend, Stencil,
+    CodegenError, CompileContext, CompileOptions, CompiledCodeBase, LabelUse, LowerBackend, Stencil,
 };
 use crate::settings::{IsaFlags, Settings};
 use core::fmt;
@@ -170,6 +171,98 @@ pub(crate) fn lookup(settings: &Settings) -> Box<dyn TargetIsa> {
     }
 }
 
+/// How the linker can redirect an out-of-range PC-relative call through a veneer: the
+/// ISA-neutral face of each backend's own far-branch veneer ([`LabelUse::generate_veneer`]
+/// of x86_64 `JmpRel32` / AArch64 `Branch26`), so that `crate::module` never names an ISA
+/// type.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct FarCallVeneer {
+    /// Bytes of one veneer.
+    pub size: u32,
+    /// Required alignment of a veneer's start.
+    pub align: u32,
+    /// A call relocation with target address `S` and addend `A` transfers control to
+    /// `S + A + dest_bias` (x86_64 `call rel32`: 4, since `A` compensates for the CPU
+    /// measuring from the end of the 4-byte field; AArch64 `bl`: 0).
+    pub dest_bias: i64,
+}
+
+/// The far-call veneer for a call relocation of `kind` on `arch`, or `None` when `kind` is
+/// not a call that a veneer can serve (e.g. x86_64 `X86PCRel4`, a `lea` that computes an
+/// address: a veneer is code, not the callee's address).
+pub(crate) fn far_call_veneer(arch: Arch, kind: RelocKind) -> Option<FarCallVeneer> {
+    match (arch, kind) {
+        (Arch::X86_64, RelocKind::X86CallPCRel4) => {
+            let u = x64_call_use();
+            Some(FarCallVeneer {
+                size: u.veneer_size(),
+                align: x64::label_use::X64LabelUse::veneer_align(),
+                dest_bias: 4,
+            })
+        }
+        (Arch::Aarch64, RelocKind::Arm64Call) => {
+            let u = aarch64::label_use::AArch64LabelUse::Branch26;
+            Some(FarCallVeneer {
+                size: u.veneer_size(),
+                align: aarch64::label_use::AArch64LabelUse::veneer_align(),
+                dest_bias: 0,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The x86_64 label use of a `call rel32` (its field is at instruction offset 1).
+fn x64_call_use() -> x64::label_use::X64LabelUse {
+    x64::label_use::X64LabelUse::JmpRel32 {
+        field_offset: x64::label_use::JMP_FIELD_OFFSET,
+    }
+}
+
+/// Write the far-call veneer for `kind` on `arch` into `buf` (exactly
+/// [`FarCallVeneer::size`] bytes, to be placed at section offset `at`) so that it jumps to
+/// section offset `dest`: the ISA's own `generate_veneer`, then its inner label use
+/// (`PCRel64`) patched with the ISA's own `patch`. Returns `false` — writing nothing
+/// meaningful — when `kind` has no veneer on `arch`, `buf` has the wrong size, or the
+/// veneer cannot reach `dest`.
+pub(crate) fn write_far_call_veneer(
+    arch: Arch,
+    kind: RelocKind,
+    buf: &mut [u8],
+    at: u64,
+    dest: u64,
+) -> bool {
+    match (arch, kind) {
+        (Arch::X86_64, RelocKind::X86CallPCRel4) => write_veneer(x64_call_use(), buf, at, dest),
+        (Arch::Aarch64, RelocKind::Arm64Call) => {
+            write_veneer(aarch64::label_use::AArch64LabelUse::Branch26, buf, at, dest)
+        }
+        _ => false,
+    }
+}
+
+fn write_veneer<U: LabelUse>(kind: U, buf: &mut [u8], at: u64, dest: u64) -> bool {
+    if !kind.supports_veneer() || buf.len() != kind.veneer_size() as usize {
+        return false;
+    }
+    let (rel, inner) = kind.generate_veneer(buf, at);
+    let use_at = at.wrapping_add(u64::from(rel));
+    let reaches = if dest >= use_at {
+        dest - use_at <= inner.max_pos_range()
+    } else {
+        use_at - dest <= inner.max_neg_range()
+    };
+    let start = rel as usize;
+    let end = start + inner.patch_size() as usize;
+    match buf.get_mut(start..end) {
+        Some(field) if reaches => {
+            inner.patch(field, use_at, dest);
+            true
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +296,35 @@ mod tests {
                 "{}",
                 info.name
             );
+        }
+    }
+
+    #[test]
+    fn far_call_veneers_exist_for_calls_only() {
+        for (arch, kind) in [
+            (Arch::X86_64, RelocKind::X86CallPCRel4),
+            (Arch::Aarch64, RelocKind::Arm64Call),
+        ] {
+            let v = far_call_veneer(arch, kind).unwrap();
+            assert_eq!(v.size, 24);
+            let mut buf = vec![0u8; v.size as usize];
+            assert!(write_far_call_veneer(
+                arch,
+                kind,
+                &mut buf,
+                1 << 20,
+                5 << 30
+            ));
+            assert!(!write_far_call_veneer(arch, kind, &mut buf[1..], 0, 0));
+        }
+        for (arch, kind) in [
+            (Arch::X86_64, RelocKind::X86PCRel4),
+            (Arch::X86_64, RelocKind::Arm64Call),
+            (Arch::Aarch64, RelocKind::X86CallPCRel4),
+            (Arch::Aarch64, RelocKind::Abs8),
+        ] {
+            assert_eq!(far_call_veneer(arch, kind), None);
+            assert!(!write_far_call_veneer(arch, kind, &mut [0; 24], 0, 0));
         }
     }
 

@@ -7,8 +7,10 @@
 //!   function and print its machine code (hex, or a disassembly through llvm-mc), with its
 //!   relocations and trap sites.
 //! - `kiln run <file-or-dir>... [--engine LIST] [--fuel N] [--cpu PRESET] [--set K=V]...
-//!   [--enable K]... [--verbose]`: run every `; run:` directive in `.kir` files on the chosen
-//!   engines (the preset and settings apply to the compiled engines); ends with
+//!   [--enable K]... [--link-padding BYTES] [--verbose]`: run every `; run:` directive in
+//!   `.kir` files on the chosen engines (the preset and settings apply to the compiled
+//!   engines; `--link-padding` is test-only: virtual padding between linked functions, so
+//!   that calls between them go through far-call veneers); ends with
 //!   `N passed, M failed` (and `, K skipped` when an engine cannot compile a file yet) and
 //!   exits non-zero when anything failed.
 //! - `kiln settings [--target TRIPLE]`: list every setting of the target with its values,
@@ -68,6 +70,11 @@ enum Command {
         fuel: u64,
         #[command(flatten)]
         settings: SettingArgs,
+        /// Test-only: link the compiled engines' functions with this much virtual padding
+        /// between them (bytes, or with a K, M or G suffix: 200M, 2560M), so that calls
+        /// between functions need far-call veneers. The padding is never mapped.
+        #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+        link_padding: Option<u64>,
         /// Print every check, not only failures.
         #[arg(long, short)]
         verbose: bool,
@@ -110,8 +117,25 @@ impl SettingArgs {
         Ok(EngineSettings {
             cpu: self.cpu.clone(),
             settings,
+            link_padding: 0,
         })
     }
+}
+
+/// A byte count: digits with an optional `K`, `M` or `G` suffix (powers of 1024).
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("bad byte count `{text}` (expected e.g. 4096, 200M, 2G)"))
 }
 
 fn main() -> ExitCode {
@@ -145,12 +169,14 @@ fn real_main() -> Result<ExitCode> {
             engine,
             fuel,
             settings,
+            link_padding,
             verbose,
         } => {
             let engines = EngineKind::parse_list(&engine)
                 .map_err(anyhow::Error::msg)
                 .context("bad --engine")?;
-            let settings = settings.engine_settings(None)?;
+            let mut settings = settings.engine_settings(None)?;
+            settings.link_padding = link_padding.unwrap_or(0);
             settings
                 .validate(&engines)
                 .map_err(anyhow::Error::msg)

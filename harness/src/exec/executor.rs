@@ -1,8 +1,10 @@
 //! The [`Executor`]: one unicorn instance, reused for every image and call.
 //!
 //! Invariants (beyond those in the module docs of `exec`):
-//! - `code_mapped` is the size of the mapping at [`CODE_BASE`] (0: none); `loaded` is
-//!   `Some` only while that mapping holds exactly `loaded.image` relocated;
+//! - `code_mapped` lists the mappings of the code image (`(address, length)`, one per
+//!   segment, page-rounded; empty: none) and `code_extent` the image's reserved extent
+//!   from [`CODE_BASE`] (page-rounded virtual size; heaps may not overlap it); `loaded` is
+//!   `Some` only while those mappings hold exactly `loaded.image` relocated;
 //! - `heaps_mapped` lists exactly the heap mappings that exist, and the hook state's
 //!   `guards` the guard bytes inside them; `guard_hook` is installed iff `guards` is
 //!   non-empty, and the translation cache was flushed after each change of either;
@@ -10,9 +12,9 @@
 
 use super::abi::{self, Loc, Plan};
 use super::{
-    libcall, Arch, CodeImage, ExecError, CODE_BASE, LIBCALL_STUB_STRIDE, MAX_CODE_SIZE, PAGE_SIZE,
-    RETURN_SENTINEL, RUNTIME_CODE_BASE, RUNTIME_DATA_BASE, STACK_CHUNK, STACK_LIMIT,
-    STACK_LIMIT_ADDR, STACK_LOW, STACK_SIZE, STACK_TOP,
+    libcall, Arch, CodeImage, ExecError, TextSegment, CODE_BASE, LIBCALL_STUB_STRIDE,
+    MAX_CODE_SIZE, PAGE_SIZE, RETURN_SENTINEL, RUNTIME_CODE_BASE, RUNTIME_DATA_BASE, STACK_CHUNK,
+    STACK_LIMIT, STACK_LIMIT_ADDR, STACK_LOW, STACK_SIZE, STACK_TOP,
 };
 use crate::interp::Heap;
 use crate::outcome::Outcome;
@@ -59,7 +61,8 @@ pub struct Executor {
     arch: Arch,
     pristine: Context,
     loaded: Option<Loaded>,
-    code_mapped: u64,
+    code_mapped: Vec<(u64, u64)>,
+    code_extent: u64,
     heaps_mapped: Vec<(u64, u64)>,
     guard_hook: Option<UcHookId>,
     /// `STACK_CHUNK` zero bytes, for clearing the stack and code tails.
@@ -331,7 +334,8 @@ impl Executor {
             arch,
             pristine,
             loaded: None,
-            code_mapped: 0,
+            code_mapped: Vec::new(),
+            code_extent: 0,
             heaps_mapped: Vec::new(),
             guard_hook: None,
             zeros: vec![0; STACK_CHUNK as usize],
@@ -344,8 +348,8 @@ impl Executor {
     }
 
     /// Map `image` at [`CODE_BASE`] (replacing the previous image) and resolve its
-    /// relocations. Loading the image that is already loaded does nothing. On error no
-    /// image is loaded.
+    /// relocations: each segment on its own pages, the padding between them unmapped.
+    /// Loading the image that is already loaded does nothing. On error no image is loaded.
     pub fn load(&mut self, image: &CodeImage) -> Result<(), ExecError> {
         if image.arch != self.arch {
             return Err(ExecError::WrongArch {
@@ -357,50 +361,58 @@ impl Executor {
             return Ok(());
         }
         self.loaded = None;
-        let len = image.code.len();
-        if len == 0 || len as u64 > MAX_CODE_SIZE {
-            return Err(ExecError::CodeSize { size: len as u64 });
-        }
+        let regions = check_segments(image)?;
         for f in &image.functions {
-            if f.offset as usize >= len {
+            if !image.segments.iter().any(|s| s.contains(f.offset)) {
                 return Err(ExecError::FunctionOutOfBounds {
                     name: f.name.clone(),
                     offset: f.offset,
-                    code_len: len,
+                    code_len: image.size,
                 });
             }
         }
         if let Some(w) = image.traps.windows(2).find(|w| w[0].0 > w[1].0) {
             return Err(ExecError::TrapsUnsorted { offset: w[1].0 });
         }
-        let mut code = image.code.clone();
+        let mut segments = image.segments.clone();
         for r in &image.relocs {
-            apply_reloc(&mut code, image, r)?;
+            apply_reloc(&mut segments, image, r)?;
         }
-        let size = page_up(len as u64).unwrap_or(MAX_CODE_SIZE);
-        if size != self.code_mapped {
-            if self.code_mapped != 0 {
+        if regions != self.code_mapped {
+            for &(a, l) in &self.code_mapped {
                 self.emu
-                    .mem_unmap(CODE_BASE, self.code_mapped)
+                    .mem_unmap(a, l)
                     .map_err(uc("unmap the previous code image"))?;
-                self.code_mapped = 0;
             }
-            self.emu
-                .mem_map(CODE_BASE, size, Prot::READ | Prot::EXEC)
-                .map_err(uc("map the code image"))?;
-            self.code_mapped = size;
+            self.code_mapped.clear();
+            for &(a, l) in &regions {
+                self.emu
+                    .mem_map(a, l, Prot::READ | Prot::EXEC)
+                    .map_err(uc("map a code segment"))?;
+                self.code_mapped.push((a, l));
+            }
         }
-        self.emu
-            .mem_write(CODE_BASE, &code)
-            .map_err(uc("write the code image"))?;
-        let tail = (size - len as u64) as usize;
-        self.emu
-            .mem_write(CODE_BASE + len as u64, &self.zeros[..tail])
-            .map_err(uc("clear the code image's last page"))?;
-        // Translations of the previous image at the same addresses must not run again.
-        self.emu
-            .ctl_remove_cache(CODE_BASE, CODE_BASE + size)
-            .map_err(uc("drop stale translations"))?;
+        self.code_extent = page_up(image.size).unwrap_or(MAX_CODE_SIZE);
+        for (seg, &(a, l)) in segments.iter().zip(&regions) {
+            let start = CODE_BASE + u64::from(seg.offset);
+            let end = start + seg.bytes.len() as u64;
+            // Zero the page bytes around the segment (at most a page on each side).
+            let head = (start - a) as usize;
+            let tail = (a + l - end) as usize;
+            self.emu
+                .mem_write(a, &self.zeros[..head])
+                .map_err(uc("clear a code segment's first page"))?;
+            self.emu
+                .mem_write(start, &seg.bytes)
+                .map_err(uc("write a code segment"))?;
+            self.emu
+                .mem_write(end, &self.zeros[..tail])
+                .map_err(uc("clear a code segment's last page"))?;
+            // Translations of the previous image at the same addresses must not run again.
+            self.emu
+                .ctl_remove_cache(a, a + l)
+                .map_err(uc("drop stale translations"))?;
+        }
         let plans = image
             .functions
             .iter()
@@ -466,14 +478,14 @@ impl Executor {
             }
         }
         let entry = CODE_BASE + u64::from(func.offset);
-        let code_len = loaded.image.code.len() as u64;
+        let code_len = loaded.image.size;
         let rets = &sig.returns;
 
         map_heaps(
             &mut self.emu,
             &mut self.heaps_mapped,
             &mut self.guard_hook,
-            self.code_mapped,
+            self.code_extent,
             heaps,
         )?;
         // (Normally done at the end of the previous call, unless that one failed midway.)
@@ -740,8 +752,47 @@ fn read_results(
     Ok(Outcome::Returned(out))
 }
 
-/// Patch one relocation into `code` (mapped at [`CODE_BASE`]).
-fn apply_reloc(code: &mut [u8], image: &CodeImage, r: &TextReloc) -> Result<(), ExecError> {
+/// Check the image's size and segments; their page-rounded mappings `(address, length)`.
+fn check_segments(image: &CodeImage) -> Result<Vec<(u64, u64)>, ExecError> {
+    if image.size == 0 || image.size > MAX_CODE_SIZE {
+        return Err(ExecError::CodeSize { size: image.size });
+    }
+    let mut regions: Vec<(u64, u64)> = Vec::with_capacity(image.segments.len());
+    let bad = |offset, problem| Err(ExecError::Segment { offset, problem });
+    for s in &image.segments {
+        if s.bytes.is_empty() {
+            return bad(s.offset, "empty segment");
+        }
+        if s.end() > image.size {
+            return bad(s.offset, "the segment ends beyond the image size");
+        }
+        let start = CODE_BASE + u64::from(s.offset);
+        let a = start - start % PAGE_SIZE;
+        let Some(e) = page_up(CODE_BASE + s.end()) else {
+            return bad(s.offset, "the segment ends beyond the address space");
+        };
+        if let Some(&(pa, pl)) = regions.last() {
+            if a < pa + pl {
+                return bad(
+                    s.offset,
+                    "segments must be sorted and must not share a page",
+                );
+            }
+        }
+        regions.push((a, e - a));
+    }
+    if regions.is_empty() {
+        return Err(ExecError::CodeSize { size: 0 });
+    }
+    Ok(regions)
+}
+
+/// Patch one relocation into the segment holding its field (mapped at [`CODE_BASE`]).
+fn apply_reloc(
+    segments: &mut [TextSegment],
+    image: &CodeImage,
+    r: &TextReloc,
+) -> Result<(), ExecError> {
     let err = |problem: String| ExecError::Reloc {
         offset: r.offset,
         kind: r.kind,
@@ -752,16 +803,23 @@ fn apply_reloc(code: &mut [u8], image: &CodeImage, r: &TextReloc) -> Result<(), 
         .target_address(r.target)
         .ok_or_else(|| err("the target does not exist in this image".to_string()))?;
     let p = CODE_BASE + u64::from(r.offset);
-    kiln::module::apply_reloc(image.arch, code, r.offset, r.kind, p, s, r.addend).map_err(|e| {
-        err(match e {
-            PatchError::OutOfRange(v) => format!("value {v:#x} does not fit"),
-            PatchError::Malformed => format!(
-                "the field does not fit the {}-byte image or the kind is not for {}",
-                code.len(),
-                image.arch
-            ),
-        })
-    })
+    let seg = segments
+        .iter_mut()
+        .find(|seg| seg.contains(r.offset))
+        .ok_or_else(|| err("the field is not inside a code segment".to_string()))?;
+    let local = r.offset - seg.offset;
+    kiln::module::apply_reloc(image.arch, &mut seg.bytes, local, r.kind, p, s, r.addend).map_err(
+        |e| {
+            err(match e {
+                PatchError::OutOfRange(v) => format!("value {v:#x} does not fit"),
+                PatchError::Malformed => format!(
+                    "the field does not fit its {}-byte segment or the kind is not for {}",
+                    seg.bytes.len(),
+                    image.arch
+                ),
+            })
+        },
+    )
 }
 
 /// Map `heaps` (reusing the mappings when the layout is unchanged), copy their bytes in,
@@ -770,7 +828,7 @@ fn map_heaps(
     emu: &mut Emu,
     mapped: &mut Vec<(u64, u64)>,
     guard_hook: &mut Option<UcHookId>,
-    code_mapped: u64,
+    code_extent: u64,
     heaps: &[Heap],
 ) -> Result<(), String> {
     let mut want = Vec::with_capacity(heaps.len());
@@ -801,7 +859,7 @@ fn map_heaps(
     let fixed = [
         ("the runtime code page", RUNTIME_CODE_BASE, PAGE_SIZE),
         ("the runtime data page", RUNTIME_DATA_BASE, PAGE_SIZE),
-        ("the code image", CODE_BASE, code_mapped.max(PAGE_SIZE)),
+        ("the code image", CODE_BASE, code_extent.max(PAGE_SIZE)),
         ("the stack", STACK_LOW - PAGE_SIZE, STACK_SIZE + PAGE_SIZE),
     ];
     for (i, &(s, l)) in want.iter().enumerate() {

@@ -14,11 +14,21 @@
 //!
 //! | region | address | permissions |
 //! |---|---|---|
-//! | runtime code: libcall stubs, the return sentinel | [`RUNTIME_CODE_BASE`] (one page) | r-x |
-//! | runtime data: the stack-limit value | [`RUNTIME_DATA_BASE`] (one page) | r-- |
-//! | code image | [`CODE_BASE`], the image rounded up to pages | r-x |
-//! | heaps | each [`Heap::base`](crate::interp::Heap) rounded down to a page, up to the end rounded up | rw- |
-//! | stack | [`STACK_LOW`] .. [`STACK_TOP`] (1 MiB, mapped on demand); below it an unmapped guard | rw- |
+//! | runtime code: libcall stubs, the return sentinel | [`RUNTIME_CODE_BASE`] = `0x3fe0_0000` (one page) | r-x |
+//! | runtime data: the stack-limit value | [`RUNTIME_DATA_BASE`] = `0x3ff0_0000` (one page) | r-- |
+//! | code image | [`CODE_BASE`] = `0x4000_0000` + each segment, rounded out to pages; reserved up to `CODE_BASE + MAX_CODE_SIZE` = `0x1_4000_0000` | r-x |
+//! | heaps | each [`Heap::base`](crate::interp::Heap) (from `0x10_0000_0000`, 4 GiB apart) rounded down to a page, up to the end rounded up | rw- |
+//! | stack | [`STACK_LOW`] = `0x7ff0_0000_0000` .. [`STACK_TOP`] (1 MiB, mapped on demand); below it an unmapped guard | rw- |
+//!
+//! A code image is *sparse* ([`CodeImage::segments`], from the linker's
+//! [`TextSection`]): each segment is mapped on its own pages and
+//! the virtual padding between segments stays **unmapped** — never allocated, copied or
+//! zeroed (unicorn only allocates what is mapped) — so an image of several GiB with a few
+//! KiB of code costs a few pages, and a jump into the padding is a fetch `MemoryFault`
+//! (stricter than trapping pad bytes). Segments must not share a page (the linker starts
+//! each padded segment on a 4 KiB boundary). The whole image, up to [`MAX_CODE_SIZE`]
+//! (4 GiB: enough for a >2 GiB x86_64 image and a >128 MiB AArch64 one, the far-call
+//! veneer tests), lies below the heaps.
 //!
 //! Heap bytes that are mapped only because of page rounding (before `base`, after
 //! `base + len`; a heap ending on a page boundary gets one whole extra page) are *guard
@@ -72,9 +82,9 @@
 //! code).
 //!
 //! Invariants: an [`Executor`] belongs to one thread (unicorn is `!Send`); after
-//! [`Executor::load`] returns `Ok` the mapped code is exactly the relocated image followed
-//! by zero bytes up to the page end, and no stale translation of an earlier image can run;
-//! nothing in this module panics.
+//! [`Executor::load`] returns `Ok` the mapped code is exactly the relocated segments, each
+//! surrounded by zero bytes to its page boundaries, the padding unmapped, and no stale
+//! translation of an earlier image can run; nothing in this module panics.
 
 mod abi;
 mod executor;
@@ -87,17 +97,19 @@ pub use executor::Executor;
 use kiln::ir::{LibCall, Signature, TrapCode};
 pub use kiln::isa::Arch;
 pub use kiln::machinst::buffer::RelocKind;
+pub use kiln::module::TextSegment;
 use kiln::module::{TextReloc, TextRelocTarget, TextSection};
 
 /// Page granularity of every mapping.
 pub const PAGE_SIZE: u64 = 0x1000;
 /// Where the code image is mapped.
 pub const CODE_BASE: u64 = 0x4000_0000;
-/// Largest code image [`Executor::load`] accepts.
-pub const MAX_CODE_SIZE: u64 = 1 << 32;
+/// Largest (virtual) code image [`Executor::load`] accepts: every section offset is a `u32`.
+pub const MAX_CODE_SIZE: u64 = kiln::module::MAX_TEXT_SIZE;
 /// The runtime code page: libcall stubs ([`LIBCALL_STUB_STRIDE`] bytes apart, in
 /// [`LibCall::ALL`] order) and the return sentinel. 2 MiB below the code, so that
-/// `X86PcRel4` and `Arm64Call26` reach it from images up to 126 MiB.
+/// `X86PcRel4` and `Arm64Call26` reach it from the first 126 MiB of an image (Kiln's
+/// backends call libcalls through `Abs8` addresses, which reach it from anywhere).
 pub const RUNTIME_CODE_BASE: u64 = CODE_BASE - 0x20_0000;
 /// Distance between libcall stubs.
 pub const LIBCALL_STUB_STRIDE: u64 = 16;
@@ -105,7 +117,7 @@ pub const LIBCALL_STUB_STRIDE: u64 = 16;
 pub const RETURN_SENTINEL: u64 = RUNTIME_CODE_BASE + 0x800;
 /// The runtime data page (read-only to the code).
 pub const RUNTIME_DATA_BASE: u64 = CODE_BASE - 0x10_0000;
-/// Address of the 8-byte stack-limit value ([`RelocTarget::StackLimit`]).
+/// Address of the 8-byte stack-limit value ([`TextRelocTarget::StackLimit`]).
 pub const STACK_LIMIT_ADDR: u64 = RUNTIME_DATA_BASE;
 /// Lowest stack address; the page below it is never mapped (stack guard).
 pub const STACK_LOW: u64 = 0x7ff0_0000_0000;
@@ -119,12 +131,18 @@ pub const STACK_TOP: u64 = STACK_LOW + STACK_SIZE;
 /// The stack limit stored at [`STACK_LIMIT_ADDR`]: the stack bottom plus 64 KiB headroom.
 pub const STACK_LIMIT: u64 = STACK_LOW + (64 << 10);
 
+// The address map's order: runtime pages, the whole code image, heaps, stack.
+const _: () = assert!(RUNTIME_DATA_BASE + PAGE_SIZE <= CODE_BASE);
+const _: () = assert!(CODE_BASE + MAX_CODE_SIZE <= crate::filetest::HEAP_BASE);
+// (Room for 256 heaps of `HEAP_STRIDE` below the stack guard.)
+const _: () = assert!(STACK_LOW - PAGE_SIZE > crate::filetest::HEAP_BASE + (1 << 40));
+
 /// A function in a [`CodeImage`].
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct FunctionSymbol {
     /// Name, for messages.
     pub name: String,
-    /// Offset of its first instruction in [`CodeImage::code`].
+    /// Image offset of its first instruction (inside a segment).
     pub offset: u32,
     /// Its signature (Kiln's calling convention).
     pub signature: Signature,
@@ -132,14 +150,18 @@ pub struct FunctionSymbol {
 
 /// A linked image ready to run.
 ///
-/// Invariants checked by [`Executor::load`]: functions and relocated fields lie inside
-/// `code`; `traps` is sorted by offset.
+/// Invariants checked by [`Executor::load`]: `segments` are non-empty, sorted, inside
+/// `size` and share no page; functions and relocated fields lie inside segments; `traps`
+/// is sorted by offset.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct CodeImage {
     /// The instruction set.
     pub arch: Arch,
-    /// The code, mapped at [`CODE_BASE`].
-    pub code: Vec<u8>,
+    /// The code: bytes at image offsets; the image is mapped at [`CODE_BASE`] and the
+    /// padding between segments is left unmapped.
+    pub segments: Vec<TextSegment>,
+    /// The virtual size of the image (at least the end of the last segment).
+    pub size: u64,
     /// Where each function starts; [`Executor::call`] takes an index into this.
     pub functions: Vec<FunctionSymbol>,
     /// Trap sites: `(offset of the trapping instruction, code)`, sorted by offset.
@@ -150,6 +172,22 @@ pub struct CodeImage {
 }
 
 impl CodeImage {
+    /// A dense image: `code` as one segment at offset 0, no functions, traps or
+    /// relocations yet.
+    pub fn dense(arch: Arch, code: Vec<u8>) -> Self {
+        CodeImage {
+            arch,
+            size: code.len() as u64,
+            segments: vec![TextSegment {
+                offset: 0,
+                bytes: code,
+            }],
+            functions: Vec::new(),
+            traps: Vec::new(),
+            relocs: Vec::new(),
+        }
+    }
+
     /// The trap code of the instruction at `offset`, if it is a trap site.
     pub fn trap_at(&self, offset: u32) -> Option<TrapCode> {
         self.traps
@@ -174,7 +212,8 @@ impl CodeImage {
             .collect();
         CodeImage {
             arch,
-            code: text.code,
+            segments: text.segments,
+            size: text.len,
             functions,
             traps: text.traps,
             relocs: text.relocs,
@@ -222,15 +261,23 @@ pub enum ExecError {
         /// Its size.
         size: u64,
     },
-    /// A function starts outside the code.
-    #[error("function `{name}` starts at offset {offset}, outside the {code_len}-byte image")]
+    /// The segments are empty, unsorted, overlap, share a page, or lie outside the image.
+    #[error("bad code segment at offset {offset}: {problem}")]
+    Segment {
+        /// The segment's offset.
+        offset: u32,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// A function starts outside every segment.
+    #[error("function `{name}` starts at offset {offset}, outside the code of the {code_len}-byte image")]
     FunctionOutOfBounds {
         /// Its name.
         name: String,
         /// Its offset.
         offset: u32,
-        /// The code size.
-        code_len: usize,
+        /// The image size.
+        code_len: u64,
     },
     /// The trap table is not sorted by offset.
     #[error("trap records are not sorted by offset (at offset {offset})")]

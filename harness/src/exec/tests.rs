@@ -11,21 +11,17 @@ use crate::value::DataValue;
 use kiln::ir::types::Type;
 use kiln::module::{TextReloc, TextRelocTarget};
 
-/// Builds a [`CodeImage`] function by function.
+/// Builds a dense [`CodeImage`] function by function.
 struct Builder {
     image: CodeImage,
+    code: Vec<u8>,
 }
 
 impl Builder {
     fn new(arch: Arch) -> Self {
         Builder {
-            image: CodeImage {
-                arch,
-                code: Vec::new(),
-                functions: Vec::new(),
-                traps: Vec::new(),
-                relocs: Vec::new(),
-            },
+            image: CodeImage::dense(arch, Vec::new()),
+            code: Vec::new(),
         }
     }
 
@@ -35,11 +31,11 @@ impl Builder {
             Arch::X86_64 => 0xcc, // int3
             Arch::Aarch64 => 0,   // udf #0
         };
-        while !self.image.code.len().is_multiple_of(16) {
-            self.image.code.push(fill);
+        while !self.code.len().is_multiple_of(16) {
+            self.code.push(fill);
         }
-        let offset = self.image.code.len() as u32;
-        self.image.code.extend_from_slice(bytes);
+        let offset = self.code.len() as u32;
+        self.code.extend_from_slice(bytes);
         self.image.functions.push(FunctionSymbol {
             name: name.to_string(),
             offset,
@@ -63,6 +59,8 @@ impl Builder {
 
     fn finish(mut self) -> CodeImage {
         self.image.traps.sort_by_key(|t| t.0);
+        self.image.size = self.code.len() as u64;
+        self.image.segments[0].bytes = self.code;
         self.image
     }
 }
@@ -768,7 +766,7 @@ fn bad_calls_are_errors() {
         ));
         let mut bad = test_image(arch);
         bad.relocs.push(TextReloc {
-            offset: bad.code.len() as u32 - 4,
+            offset: bad.size as u32 - 4,
             kind: RelocKind::Abs8,
             target: TextRelocTarget::StackLimit,
             addend: 0,
@@ -843,5 +841,114 @@ fn reuse_and_fresh_translations_after_reload() {
                 );
             }
         }
+    }
+}
+
+/// A sparse image: a function in a segment 3 GiB into the image runs; a jump into the
+/// unmapped padding is a fetch fault at the jump's target; loading costs nothing for the
+/// padding; malformed segment lists are refused by name.
+#[test]
+fn sparse_images_leave_the_padding_unmapped() {
+    const FAR: u32 = 3 << 30;
+    for arch in ARCHES {
+        let (jump, two): (&[u8], &[u8]) = match arch {
+            // jmp +0x2000 (rel32 = 0x2000 - 5) / mov eax, 2; ret
+            Arch::X86_64 => (
+                &[0xe9, 0xfb, 0x1f, 0x00, 0x00],
+                &[0xb8, 0x02, 0x00, 0x00, 0x00, 0xc3],
+            ),
+            // b #0x2000 / mov w0, #2; ret
+            Arch::Aarch64 => (
+                &0x1400_0800u32.to_le_bytes(),
+                &[0x40, 0x00, 0x80, 0x52, 0xc0, 0x03, 0x5f, 0xd6],
+            ),
+        };
+        let image = CodeImage {
+            arch,
+            segments: vec![
+                TextSegment {
+                    offset: 0,
+                    bytes: jump.to_vec(),
+                },
+                TextSegment {
+                    offset: FAR,
+                    bytes: two.to_vec(),
+                },
+            ],
+            size: u64::from(FAR) + two.len() as u64,
+            functions: vec![
+                FunctionSymbol {
+                    name: "jump".into(),
+                    offset: 0,
+                    signature: Signature::new(&[], &[]),
+                },
+                FunctionSymbol {
+                    name: "two".into(),
+                    offset: FAR,
+                    signature: Signature::new(&[], &[I32]),
+                },
+            ],
+            traps: Vec::new(),
+            relocs: Vec::new(),
+        };
+        let mut ex = Executor::new(arch).unwrap();
+        let t = std::time::Instant::now();
+        ex.load(&image).unwrap();
+        assert!(
+            t.elapsed().as_secs() < 2,
+            "{arch}: the padding is not touched"
+        );
+        assert_eq!(ex.call(1, &[], &mut [], FUEL), ret(&[DataValue::I32(2)]));
+        match ex.call(0, &[], &mut [], FUEL) {
+            Outcome::MemoryFault { addr, write, .. } => {
+                assert_eq!(addr, CODE_BASE + 0x2000, "{arch}");
+                assert!(!write);
+            }
+            o => panic!("{arch}: a jump into the padding must fault, got {o}"),
+        }
+        // A dense image after the sparse one (remapping), and back.
+        let (mut ex2, dense) = setup(arch);
+        ex2.load(&image).unwrap();
+        ex2.load(&dense).unwrap();
+        assert!(run(
+            &mut ex2,
+            &dense,
+            "two",
+            &[DataValue::I64(1), DataValue::I64(2)]
+        )
+        .is_returned());
+        ex2.load(&image).unwrap();
+        assert_eq!(ex2.call(1, &[], &mut [], FUEL), ret(&[DataValue::I32(2)]));
+
+        // Refused: segments sharing a page, unsorted, outside the size; a function in the
+        // padding; an empty or oversized image.
+        let mut shared = image.clone();
+        shared.segments[1].offset = 16;
+        shared.functions[1].offset = 16;
+        assert!(matches!(
+            ex.load(&shared),
+            Err(ExecError::Segment { offset: 16, .. })
+        ));
+        let mut unsorted = image.clone();
+        unsorted.segments.swap(0, 1);
+        assert!(matches!(ex.load(&unsorted), Err(ExecError::Segment { .. })));
+        let mut short = image.clone();
+        short.size = u64::from(FAR);
+        assert!(matches!(ex.load(&short), Err(ExecError::Segment { .. })));
+        let mut lost = image.clone();
+        lost.functions[1].offset = 0x2000;
+        let e = ex.load(&lost).unwrap_err().to_string();
+        assert!(e.contains("`two`") && e.contains("8192"), "{e}");
+        let mut empty = image.clone();
+        empty.segments.clear();
+        assert!(matches!(
+            ex.load(&empty),
+            Err(ExecError::CodeSize { size: 0 })
+        ));
+        let mut huge = image.clone();
+        huge.size = MAX_CODE_SIZE + 1;
+        assert!(matches!(ex.load(&huge), Err(ExecError::CodeSize { .. })));
+        // Nothing is loaded after a refused image.
+        assert!(matches!(ex.call(1, &[], &mut [], FUEL), Outcome::Error(_)));
     }
 }
