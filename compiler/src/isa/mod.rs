@@ -18,6 +18,8 @@ pub(crate) mod aarch64;
 pub(crate) mod x64;
 
 pub mod fuzzing;
+#[cfg(test)]
+mod test_util;
 
 use crate::ir::Function;
 use crate::machinst::buffer::RelocKind;

@@ -17,8 +17,6 @@ use crate::isa::aarch64::regs::{
 };
 use crate::machinst::{CodeSink, LabelUse, MachLabel};
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 use Size::{S32, S64};
 
@@ -54,41 +52,16 @@ pub(crate) fn llvm_mc_decode(words: &[u32]) -> (Vec<String>, String) {
         }
         input.push('\n');
     }
-    let child = ["llvm-mc", "llvm-mc-14"].iter().find_map(|exe| {
-        Command::new(exe)
-            .args(["-triple=aarch64", "-mattr=+neon,+fp-armv8", "-disassemble"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .ok()
-    });
-    let Some(mut child) = child else {
-        panic!(
-            "llvm-mc not found: the AArch64 encoder tests need LLVM's disassembler. \
-             Install the `llvm` Debian package (apt-get install llvm) and rerun."
-        );
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write to llvm-mc");
-    let out = child.wait_with_output().expect("llvm-mc ran");
-    assert!(
-        out.status.success(),
-        "llvm-mc failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let (text, stderr) = crate::isa::test_util::run_llvm_mc(
+        &["-triple=aarch64", "-mattr=+neon,+fp-armv8", "-disassemble"],
+        &input,
     );
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     // `<stdin>:LINE:COL: warning: invalid instruction encoding`
     let invalid: Vec<usize> = stderr
         .lines()
         .filter(|l| l.contains("invalid instruction encoding"))
         .filter_map(|l| l.strip_prefix("<stdin>:")?.split(':').next()?.parse().ok())
         .collect();
-    let text = String::from_utf8_lossy(&out.stdout);
     let mut decoded = text.lines().filter_map(|line| {
         let line = line.split("//").next().unwrap_or("");
         let norm = line.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -16,8 +16,6 @@ use crate::isa::x64::label_use::X64LabelUse;
 use crate::isa::x64::regs::{Gpr, OperandSize, Xmm};
 use crate::machinst::{CodeSink, LabelUse, MachLabel};
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 use OperandSize::{S16, S32, S64, S8};
 
@@ -56,34 +54,10 @@ pub(crate) fn llvm_mc_decode(chunks: &[&[u8]]) -> (Vec<Vec<String>>, String) {
         // into `cdqe` (REX.W), `cbw` (66) or `rep cwde` (F3), which the parser reports.
         input.push_str("\n0x98 0xf4\n");
     }
-    let child = ["llvm-mc", "llvm-mc-14"].iter().find_map(|exe| {
-        Command::new(exe)
-            .args(["-triple=x86_64", "-disassemble", "-output-asm-variant=1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .ok()
-    });
-    let Some(mut child) = child else {
-        panic!(
-            "llvm-mc not found: the x86_64 encoder tests need LLVM's disassembler. \
-             Install the `llvm` Debian package (apt-get install llvm) and rerun."
-        );
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write to llvm-mc");
-    let out = child.wait_with_output().expect("llvm-mc ran");
-    assert!(
-        out.status.success(),
-        "llvm-mc failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let (text, stderr) = crate::isa::test_util::run_llvm_mc(
+        &["-triple=x86_64", "-disassemble", "-output-asm-variant=1"],
+        &input,
     );
-    let text = String::from_utf8_lossy(&out.stdout);
     let mut result = vec![Vec::new()];
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("");
@@ -103,7 +77,7 @@ pub(crate) fn llvm_mc_decode(chunks: &[&[u8]]) -> (Vec<Vec<String>>, String) {
         }
     }
     result.pop(); // after the last separator
-    (result, String::from_utf8_lossy(&out.stderr).into_owned())
+    (result, stderr)
 }
 
 fn hex(bytes: &[u8]) -> String {
