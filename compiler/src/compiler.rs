@@ -17,7 +17,12 @@
 //!   compiling the same function twice, or with two compilers of equal settings, gives
 //!   byte-identical code;
 //! - a function that uses a vector type on a compiler with `enable_simd` off is
-//!   [`CodegenError::SimdDisabled`], never a crash.
+//!   [`CodegenError::SimdDisabled`], never a crash;
+//! - caching never changes results: [`Compiler::compile_function_cached`] returns what
+//!   [`Compiler::compile_function`] returns, and a compiler built with a cache store
+//!   ([`CompilerBuilder::cache_store`]) goes through it for every `compile_function`. The
+//!   cache key covers the triple, the settings fingerprint and the stencil; a compiler
+//!   computes the triple-and-settings part once, when it is built.
 //!
 //! ```
 //! use kiln::compiler::CompilerBuilder;
@@ -30,12 +35,14 @@
 //! assert!(b.set("has_lse", "true").unwrap_err().to_string().contains("aarch64"));
 //! ```
 
-use crate::ir::{Function, Type};
+use crate::cache::{CacheKey, CacheStore, CacheStoreRef, CachedCode, KeyPrefix};
+use crate::ir::{Function, FunctionStencil, Type};
 use crate::isa::{Arch, TargetIsa};
 use crate::machinst::{CodegenError, CompileOptions, CompiledCode, CompiledCodeStencil};
 use crate::module::LinkOptions;
 use crate::settings::{SettingError, Settings};
 use core::str::FromStr;
+use std::sync::Arc;
 pub use target_lexicon::Triple;
 
 /// A configured backend. Shareable across threads; see the module docs.
@@ -62,10 +69,36 @@ pub trait Compiler: Send + Sync {
         func: &Function,
     ) -> Result<CompiledCodeStencil, CodegenError>;
 
-    /// Compile one function and apply its parameters.
+    /// Compile one function and apply its parameters. Goes through the compiler's cache
+    /// store when it has one ([`Compiler::cache_store`]).
     fn compile_function(&self, func: &Function) -> Result<CompiledCode, CodegenError> {
+        if let Some(store) = self.cache_store() {
+            return Ok(self.compile_function_cached(func, &*store.0)?.code);
+        }
         self.compile_function_stencil(func)?
             .apply_params(&func.params)
+    }
+
+    /// The cache key of `stencil` for this compiler (see [`crate::cache::key`]).
+    fn cache_key(&self, stencil: &FunctionStencil) -> CacheKey {
+        KeyPrefix::new(self.triple(), self.settings()).key(stencil)
+    }
+
+    /// The cache store this compiler was built with, if any.
+    fn cache_store(&self) -> Option<&CacheStoreRef> {
+        None
+    }
+
+    /// Compile one function through `store`: a hit is decoded and finalized with the
+    /// function's parameters, a miss compiled and stored. The result equals
+    /// [`Compiler::compile_function`]'s; [`CachedCode::hit`] says where it came from.
+    /// See [`crate::cache`] for how bad entries and verify mode are handled.
+    fn compile_function_cached(
+        &self,
+        func: &Function,
+        store: &dyn CacheStore,
+    ) -> Result<CachedCode, CodegenError> {
+        crate::cache::compile_cached(self, func, store)
     }
 }
 
@@ -115,6 +148,7 @@ pub struct CompilerBuilder {
     triple: Triple,
     settings: Settings,
     link: LinkOptions,
+    cache: Option<CacheStoreRef>,
 }
 
 impl CompilerBuilder {
@@ -125,6 +159,7 @@ impl CompilerBuilder {
             triple,
             settings: Settings::new(arch),
             link: LinkOptions::default(),
+            cache: None,
         })
     }
 
@@ -175,6 +210,13 @@ impl CompilerBuilder {
         self
     }
 
+    /// Compile every function through `store` (`None`: no cache, the default). Does not
+    /// change the settings or the code.
+    pub fn cache_store(&mut self, store: Option<Arc<dyn CacheStore>>) -> &mut Self {
+        self.cache = store.map(CacheStoreRef);
+        self
+    }
+
     /// The link options the compiler will report.
     pub fn link_options(&self) -> LinkOptions {
         self.link
@@ -195,6 +237,8 @@ impl CompilerBuilder {
             });
         }
         Ok(Box::new(BuiltCompiler {
+            key_prefix: KeyPrefix::new(&self.triple, &self.settings),
+            cache: self.cache.clone(),
             triple: self.triple.clone(),
             settings: self.settings,
             options: self.settings.shared().compile_options(),
@@ -211,6 +255,9 @@ struct BuiltCompiler {
     options: CompileOptions,
     link: LinkOptions,
     isa: Box<dyn TargetIsa>,
+    /// The key's triple-and-settings part, hashed once.
+    key_prefix: KeyPrefix,
+    cache: Option<CacheStoreRef>,
 }
 
 impl Compiler for BuiltCompiler {
@@ -224,6 +271,14 @@ impl Compiler for BuiltCompiler {
 
     fn link_options(&self) -> LinkOptions {
         self.link
+    }
+
+    fn cache_key(&self, stencil: &FunctionStencil) -> CacheKey {
+        self.key_prefix.key(stencil)
+    }
+
+    fn cache_store(&self) -> Option<&CacheStoreRef> {
+        self.cache.as_ref()
     }
 
     fn compile_function_stencil(

@@ -9,7 +9,9 @@
 //! 2. the CPU preset, if one was chosen (it replaces the ISA flags);
 //! 3. the named settings, in name order (each names a distinct setting, so the order
 //!    among them cannot matter);
-//! 4. the test-only link options ([`Config::link_padding`]), which only the linker reads;
+//! 4. the test-only link options ([`Config::link_padding`]), which only the linker reads,
+//!    and the cache store ([`Config::cache_store`]), which changes where code comes from,
+//!    never what it is;
 //! 5. validation: settings no backend implements, and `enable_simd` on x86_64 without
 //!    SSSE3 and SSE4.1 (an error that names the missing flags and the `x86_64-v2` preset);
 //!    AArch64 always has NEON.
@@ -24,6 +26,10 @@
 //!   target, the preset, or one setting name);
 //! - calls to different setters commute — including `target(...)` called after settings,
 //!   which are kept and validated against the final target.
+//!
+//! Cache stores are compared by identity: recording the same `Arc` twice is one call
+//! (idempotent), a different `Arc` is a different choice even if both stores hold the same
+//! entries ([`CacheStoreRef`] equality is [`Arc::ptr_eq`]).
 //!
 //! ```
 //! use kiln::{Config, OptLevel};
@@ -44,10 +50,12 @@
 //! assert!(err.contains("has_sse41") && err.contains("x86_64-v2"));
 //! ```
 
+use crate::cache::{CacheStore, CacheStoreRef};
 use crate::compiler::{parse_triple, Compiler, CompilerBuilder, Triple};
 use crate::machinst::RegallocAlgorithm;
 use crate::settings::{shared::regalloc_name, OptLevel, SettingError, Settings};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The recorded choices of a [`Config`]: plain data, compared by value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,6 +68,9 @@ pub struct CompilerConfig {
     pub settings: BTreeMap<String, String>,
     /// Test-only: bytes of virtual padding between functions when linking (0: none).
     pub link_padding: u64,
+    /// The cache store every compile goes through (`None`: no cache). Compared by
+    /// identity ([`Arc::ptr_eq`]).
+    pub cache_store: Option<CacheStoreRef>,
 }
 
 /// An idempotent, order-independent compiler configuration. See the module docs.
@@ -137,6 +148,14 @@ impl Config {
         self
     }
 
+    /// Compile every function through `store` ([`crate::cache`]): hits are decoded and
+    /// finalized instead of compiled. The last store given wins; giving the same `Arc`
+    /// again changes nothing.
+    pub fn cache_store(&mut self, store: Arc<dyn CacheStore>) -> &mut Self {
+        self.config.cache_store = Some(CacheStoreRef(store));
+        self
+    }
+
     /// The triple this configuration targets.
     pub fn triple(&self) -> Result<Triple, SettingError> {
         match &self.config.target {
@@ -156,6 +175,7 @@ impl Config {
             builder.set(name, value)?;
         }
         builder.link_padding(self.config.link_padding);
+        builder.cache_store(self.config.cache_store.as_ref().map(|s| s.0.clone()));
         validate(builder.settings())?;
         Ok(builder)
     }
@@ -295,6 +315,43 @@ mod tests {
             x86().build().unwrap().link_options(),
             crate::module::LinkOptions::default()
         );
+    }
+
+    #[test]
+    fn cache_store_obeys_the_laws_and_is_used_by_the_compiler() {
+        use crate::cache::MemoryStore;
+        let s1: Arc<dyn CacheStore> = Arc::new(MemoryStore::new());
+        let s2: Arc<dyn CacheStore> = Arc::new(MemoryStore::new());
+        // Idempotent (same Arc), last wins, commutes with the other setters.
+        let mut a = x86();
+        a.cache_store(s1.clone()).simd(true).cpu("x86_64-v2");
+        let mut b = Config::new();
+        b.cpu("x86_64-v2")
+            .cache_store(s2.clone())
+            .cache_store(s1.clone())
+            .cache_store(s1.clone())
+            .simd(true)
+            .target("x86_64-unknown-linux-gnu");
+        assert_eq!(a, b);
+        let mut c = a.clone();
+        c.cache_store(s2.clone());
+        assert_ne!(a, c, "a different store is a different choice");
+        assert_ne!(a, x86().simd(true).cpu("x86_64-v2").clone());
+        assert!(format!("{a:?}").contains("memory store"));
+        // The built compiler compiles through the store, with unchanged results.
+        let f = &crate::ir::text::parse_functions(
+            "function %f(i32) -> i32 {\nblock0(v0: i32):\n    v1 = iadd v0, v0\n    return v1\n}\n",
+        )
+        .unwrap()[0];
+        let plain = x86().simd(true).cpu("x86_64-v2").build().unwrap();
+        let cached = a.build().unwrap();
+        assert_eq!(cached.settings(), plain.settings());
+        let fresh = plain.compile_function(f).unwrap();
+        assert_eq!(cached.compile_function(f).unwrap(), fresh);
+        assert_eq!(cached.compile_function(f).unwrap(), fresh);
+        let st = s1.stats().snapshot();
+        assert_eq!((st.lookups, st.hits, st.misses, st.inserts), (2, 1, 1, 1));
+        assert_eq!(s2.stats().snapshot().lookups, 0);
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! - [`compiler`]: [`CompilerBuilder`] and [`Compiler`], the one way to reach a backend
 //!   (the concrete ISA backends are private to [`isa`]).
 //! - [`config`]: [`Config`], the idempotent, order-independent configuration embedders use.
+//! - [`cache`]: the compilation cache (content-addressed stencil-form code; in-memory and
+//!   on-disk stores).
 //! - [`machinst`]: the ISA-independent backend pipeline and compiled code; [`module`]:
 //!   linking compiled functions into a text section.
 //!
@@ -59,6 +61,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod compiler;
 pub mod config;
 pub mod dominator_tree;

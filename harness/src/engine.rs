@@ -34,6 +34,26 @@ use kiln::settings::{find_setting, isa::preset_archs, SettingScope};
 use kiln::{Compiler, CompilerBuilder};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+/// The compilation cache every compiled engine built from now on compiles through
+/// (`kiln diff --cache DIR`): process-wide, so that every worker thread and every
+/// reconfigured engine shares one store. `None` (the default): no cache.
+static ENGINE_CACHE: RwLock<Option<Arc<dyn kiln::cache::CacheStore>>> = RwLock::new(None);
+
+/// Set the compilation cache of the compiled engines built from now on (see
+/// [`EngineSettings::builder`]); a cache never changes what they compute.
+pub fn set_engine_cache(store: Option<Arc<dyn kiln::cache::CacheStore>>) {
+    *ENGINE_CACHE.write().unwrap_or_else(|p| p.into_inner()) = store;
+}
+
+/// The compiled engines' compilation cache, if one was set.
+pub fn engine_cache() -> Option<Arc<dyn kiln::cache::CacheStore>> {
+    ENGINE_CACHE
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
 
 /// Why an engine cannot run a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +85,14 @@ pub trait Engine {
     fn prepare(&mut self, file: &TestFile) -> Result<(), PrepareError> {
         let _ = file;
         Ok(())
+    }
+
+    /// Use `settings` for the files prepared from now on (the compiled engines rebuild
+    /// their compiler when the settings changed, and keep their emulator: the differential
+    /// checker varies settings per case without paying for a new unicorn instance). A
+    /// compiler that cannot be built makes every later `prepare` fail with the reason.
+    fn reconfigure(&mut self, settings: &EngineSettings) {
+        let _ = settings;
     }
 
     /// Run `file.functions[func_index]` with `args`; `heaps` are fresh copies of the file's
@@ -211,6 +239,7 @@ impl EngineSettings {
             }
         }
         b.link_padding(self.link_padding);
+        b.cache_store(engine_cache());
         Ok(b)
     }
 
@@ -288,6 +317,8 @@ impl Engine for InterpEngine {
 struct CompiledEngine {
     arch: Arch,
     fuel: u64,
+    /// The settings `compiler` was built from.
+    settings: EngineSettings,
     /// The compiler, or why it could not be built (every file then fails with it).
     compiler: Result<Box<dyn Compiler>, String>,
     /// Created on first use (unicorn instances are not free).
@@ -302,6 +333,7 @@ impl CompiledEngine {
         CompiledEngine {
             arch,
             fuel,
+            settings: settings.clone(),
             compiler,
             executor: None,
         }
@@ -322,6 +354,15 @@ fn classify(func: &str, e: CodegenError) -> PrepareError {
 impl Engine for CompiledEngine {
     fn name(&self) -> &'static str {
         self.arch.name()
+    }
+
+    fn reconfigure(&mut self, settings: &EngineSettings) {
+        if *settings != self.settings {
+            self.compiler = settings
+                .builder(self.arch)
+                .and_then(|b| b.build().map_err(|e| e.to_string()));
+            self.settings = settings.clone();
+        }
     }
 
     fn prepare(&mut self, file: &TestFile) -> Result<(), PrepareError> {

@@ -450,3 +450,119 @@ mod machbuffer_tests {
         }
     }
 }
+
+/// `icache`: the cache checks of [`crate::cache_check`] on one input. The input picks an
+/// ISA, whether stencil mutations are also compiled, positions for corrupting the entry,
+/// and either a generated case (`crate::gen`, from the rest of the input) or a filetest;
+/// every function is checked (fresh equals cached, parameter-only changes hit, stencil
+/// changes miss, corrupt entries are refused and overwritten) and the case's calls (the
+/// file's run directives, or the generated entry call) are executed on the fresh and the
+/// cached image.
+pub fn icache(data: &[u8]) {
+    use crate::cache_check::{
+        check_compilers, check_test_file, load_filetests, CheckOptions, CheckStats,
+    };
+    use crate::filetest::TestFile;
+    static FILES: OnceLock<Vec<TestFile>> = OnceLock::new();
+    static COMPILERS: OnceLock<crate::cache_check::ArchCompilers> = OnceLock::new();
+    let files = FILES.get_or_init(|| load_filetests().unwrap_or_else(|e| panic!("filetests: {e}")));
+    let compilers =
+        COMPILERS.get_or_init(|| check_compilers().unwrap_or_else(|e| panic!("compilers: {e}")));
+    let mut u = Unstructured::new(data);
+    let (Ok(a), Ok(generated), Ok(compile_mutations), Ok(pick)) = (
+        u.choose_index(compilers.len()),
+        bool::arbitrary(&mut u),
+        bool::arbitrary(&mut u),
+        u.bytes(8),
+    ) else {
+        return;
+    };
+    let opts = CheckOptions {
+        compile_mutations,
+        corruptions: true,
+        pick: pick.to_vec(),
+    };
+    let mut stats = CheckStats::default();
+    let c = &*compilers[a].1;
+    let result = if generated {
+        // A generated case (the rest of the input drives the generator).
+        let Ok(case) = crate::gen::generate(&mut u, &crate::gen::GenConfig::default()) else {
+            return;
+        };
+        crate::cache_check::check_generated(c, &case, &opts, &mut stats)
+    } else {
+        let Ok(i) = u.choose_index(files.len()) else {
+            return;
+        };
+        check_test_file(c, &files[i], &opts, &mut stats)
+    };
+    if let Err(e) = result {
+        panic!("icache: {e}");
+    }
+}
+
+#[cfg(test)]
+mod icache_tests {
+    #[test]
+    fn icache_runs_on_small_inputs() {
+        let long: Vec<u8> = (0..600u32).map(|i| (i * 31 + 7) as u8).collect();
+        for input in [
+            &b""[..],
+            b"\x00",
+            b"\x01\x07\x01\xff\x00\x10",
+            &[9u8; 40],
+            &[1u8; 300],
+            &long,
+        ] {
+            super::icache(input);
+        }
+    }
+}
+
+/// `fuzzgen`: a random IR case (the `kir` generator) with a compiler variation drawn from
+/// the first bytes, checked like one `kiln diff` case: interpreter, x86_64 and AArch64 must
+/// agree. On a disagreement the case is saved, materialized, to `$KILN_CORPUS_DIR` or
+/// `<repo>/corpora/fuzzgen` (see [`crate::diff::materialize::default_corpus_dir`]), and
+/// the target panics with the replay command. Timeouts are inconclusive, not failures.
+pub fn fuzzgen(data: &[u8]) {
+    use crate::diff::materialize::{default_corpus_dir, save_case, Provenance};
+    use crate::diff::{check_case, with_quiet_panics, Case, DiffOptions, Variation};
+    let mut u = Unstructured::new(data);
+    let variation = Variation::arbitrary(&mut u);
+    let Ok(generated) = crate::gen::generate(&mut u, &crate::gen::GenConfig::default()) else {
+        return;
+    };
+    let case = Case::from(generated);
+    // libFuzzer's panic hook aborts: keep it away from the panics `check_case` catches, so
+    // that a compiler panic is saved as a case like any other disagreement.
+    let result = with_quiet_panics(|| check_case(&case, &variation, &DiffOptions::default()));
+    if !result.verdict.class.is_failure() {
+        return;
+    }
+    let dir = default_corpus_dir();
+    match save_case(&dir, &case, &variation, &result, &Provenance::Fuzz) {
+        Ok(path) => panic!(
+            "fuzzgen: {} ({})\nsaved; replay with: kiln replay {}",
+            result.verdict.class,
+            result.verdict.detail,
+            path.display()
+        ),
+        Err(e) => panic!(
+            "fuzzgen: {} ({}); could not save the case to {}: {e}",
+            result.verdict.class,
+            result.verdict.detail,
+            dir.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod fuzzgen_tests {
+    #[test]
+    fn fuzzgen_runs_on_small_inputs() {
+        for len in [0usize, 1, 16, 300, 2000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 131 + 7) as u8).collect();
+            super::fuzzgen(&data);
+        }
+    }
+}

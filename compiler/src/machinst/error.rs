@@ -52,4 +52,14 @@ pub enum CodegenError {
     /// declare.
     #[error("relocation names {0}, which the function parameters do not declare")]
     UnknownExternalName(UserExternalNameRef),
+    /// Cache verify mode: an entry differs from a fresh compile of the same function
+    /// (always a bug: a key that misses part of what determines the code, or a
+    /// nondeterministic backend). `report` shows both.
+    #[error("cache verify mode: the entry for key {key} differs from a fresh compile; {report}")]
+    CacheMismatch {
+        /// The function's cache key (hex).
+        key: String,
+        /// Which fields differ, and both codes in full.
+        report: String,
+    },
 }

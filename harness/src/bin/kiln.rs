@@ -15,17 +15,39 @@
 //!   exits non-zero when anything failed.
 //! - `kiln settings [--target TRIPLE]`: list every setting of the target with its values,
 //!   default and documentation, and the CPU presets.
+//! - `kiln compile ... --cache DIR [--cache-verify] [--cache-max-size BYTES]`: compile through
+//!   the on-disk compilation cache in `DIR` (each function line says `cache hit` or
+//!   `cache miss`; a summary line gives the cache statistics). `--cache-verify` also
+//!   compiles every hit afresh and fails on a difference.
+//! - `kiln cache stats DIR`: entries, bytes, and how many entries are valid for this build
+//!   of the compiler; `kiln cache clear DIR`: delete every entry (other files are kept).
+//! - `kiln diff --generator kir [--seconds N | --cases N] [--seed S] [--jobs J]
+//!   [--max-insts N] [--corpus DIR] [--cache DIR]`: differential testing of generated IR (interpreter vs
+//!   x86_64 vs AArch64, a compiler variation per case); a progress line on a terminal, a
+//!   summary table and the throughput; each disagreement saved as a `.kir` file with its
+//!   replay command; exits non-zero when any case disagreed (timeouts do not count).
+//!   With `--cache DIR` every compiled engine compiles through that on-disk compilation
+//!   cache (`--cache-verify` also recompiles every hit), so campaigns exercise the cached
+//!   path; the cache statistics go to stderr at the end.
+//! - `kiln replay <file-or-dir>...`: re-run saved cases on every engine under their
+//!   recorded variation; prints each engine's result, the IR and the disassembly of the
+//!   disagreeing engines; exits non-zero when any still disagrees.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use kiln::cache::{CacheStore, DiskStore};
 use kiln::ir::text;
 use kiln::settings::{all_settings, isa::PresetFlags, presets, SettingKind};
 use kiln::CompilerBuilder;
+use kiln_harness::diff::campaign::{run_campaign, stderr_is_terminal, CampaignOptions, Limit};
+use kiln_harness::diff::{replay, DiffOptions};
 use kiln_harness::engine::{EngineKind, EngineSettings};
 use kiln_harness::filetest::runner::{collect_kir_files, run_files, RunOptions, DEFAULT_FUEL};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +78,13 @@ enum Command {
         /// Print a disassembly (through llvm-mc) instead of hex bytes.
         #[arg(long)]
         disasm: bool,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Inspect or clear an on-disk compilation cache.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
     },
     /// Run the `; run:` directives of .kir files (directories are searched recursively).
     Run {
@@ -79,11 +108,87 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Differential testing: generated cases on the interpreter, x86_64 and AArch64.
+    Diff {
+        /// Case generator (only `kir`: random Kiln IR functions).
+        #[arg(long, default_value = "kir")]
+        generator: String,
+        /// Run for this many seconds (the default is 60 when --cases is not given).
+        #[arg(long, conflicts_with = "cases")]
+        seconds: Option<f64>,
+        /// Run exactly this many cases (deterministic for a seed, whatever --jobs is).
+        #[arg(long)]
+        cases: Option<u64>,
+        /// Campaign seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Approximate instructions per generated function.
+        #[arg(long)]
+        max_insts: Option<usize>,
+        /// Where disagreements are saved.
+        #[arg(long, default_value = "corpora/fuzzgen")]
+        corpus: PathBuf,
+        /// Compile through an on-disk compilation cache (exercises the cached path).
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Re-run saved cases on every engine and report (directories are searched).
+    Replay {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// List every setting of a target (values, default, documentation) and its CPU presets.
     Settings {
         /// Target triple (e.g. x86_64-unknown-linux-gnu, aarch64).
         #[arg(long, default_value = "x86_64")]
         target: String,
+    },
+}
+
+/// The on-disk compilation cache options.
+#[derive(clap::Args)]
+struct CacheArgs {
+    /// Compile through the on-disk compilation cache in this directory (created if needed).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Verify mode: also compile every cache hit afresh; a difference is an error.
+    #[arg(long, requires = "cache")]
+    cache_verify: bool,
+    /// Cap the cache's size (bytes, or with a K, M or G suffix); least recently used
+    /// entries are evicted.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, requires = "cache")]
+    cache_max_size: Option<u64>,
+}
+
+impl CacheArgs {
+    /// The store, when `--cache` was given.
+    fn open(&self) -> Result<Option<DiskStore>> {
+        let Some(dir) = &self.cache else {
+            return Ok(None);
+        };
+        let store = DiskStore::open(dir)
+            .context("cannot open the cache")?
+            .with_verify(self.cache_verify)
+            .with_max_bytes(self.cache_max_size);
+        Ok(Some(store))
+    }
+}
+
+#[derive(Subcommand)]
+enum CacheAction {
+    /// Count the entries of a cache directory and check each one.
+    Stats {
+        /// The cache directory.
+        dir: PathBuf,
+    },
+    /// Delete every entry of a cache directory.
+    Clear {
+        /// The cache directory.
+        dir: PathBuf,
     },
 }
 
@@ -157,13 +262,63 @@ fn real_main() -> Result<ExitCode> {
             regalloc,
             settings,
             disasm,
+            cache,
         } => compile(
             &file,
             &target,
             &settings.engine_settings(regalloc.as_deref())?,
             disasm,
+            cache.open()?.as_ref(),
         ),
+        Command::Cache { action } => match action {
+            CacheAction::Stats { dir } => cache_stats(&dir),
+            CacheAction::Clear { dir } => {
+                let store = DiskStore::open_existing(&dir)?;
+                let n = store.clear()?;
+                println!("removed {n} file(s) from {}", dir.display());
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Command::Settings { target } => list_settings(&target),
+        Command::Diff {
+            generator,
+            seconds,
+            cases,
+            seed,
+            jobs,
+            max_insts,
+            corpus,
+            cache,
+        } => {
+            // Every compiled engine of the campaign compiles through the cache.
+            let store = cache.open()?.map(Arc::new);
+            kiln_harness::engine::set_engine_cache(store.clone().map(|s| s as Arc<dyn CacheStore>));
+            let result = diff(generator, seconds, cases, seed, jobs, max_insts, corpus);
+            if let Some(s) = &store {
+                eprintln!("cache {}: {}", s.dir().display(), s.stats().snapshot());
+            }
+            result
+        }
+        Command::Replay { paths } => {
+            let files = collect_kir_files(&paths).map_err(anyhow::Error::msg)?;
+            if files.is_empty() {
+                bail!("no .kir files found in the given paths");
+            }
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            kiln_harness::diff::install_quiet_panic_hook();
+            let s = replay::replay_files(&files, &DiffOptions::default(), &mut out);
+            writeln!(
+                out,
+                "{} file(s) replayed: {} still disagree, {} call(s) timed out",
+                s.files, s.failed, s.timeouts
+            )?;
+            Ok(if s.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Run {
             paths,
             engine,
@@ -217,7 +372,73 @@ fn real_main() -> Result<ExitCode> {
     }
 }
 
-fn compile(path: &Path, target: &str, settings: &EngineSettings, disasm: bool) -> Result<ExitCode> {
+/// `kiln diff`.
+fn diff(
+    generator: String,
+    seconds: Option<f64>,
+    cases: Option<u64>,
+    seed: u64,
+    jobs: Option<usize>,
+    max_insts: Option<usize>,
+    corpus: PathBuf,
+) -> Result<ExitCode> {
+    if generator != "kir" {
+        bail!("unknown generator `{generator}` (expected: kir)");
+    }
+    let limit = match (cases, seconds) {
+        (Some(n), _) => Limit::Cases(n),
+        (None, Some(s)) if s.is_finite() && s > 0.0 => Limit::Time(Duration::from_secs_f64(s)),
+        (None, Some(s)) => bail!("--seconds must be positive, got {s}"),
+        (None, None) => Limit::Time(Duration::from_secs(60)),
+    };
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let mut gen = kiln_harness::gen::GenConfig::default();
+    if let Some(n) = max_insts {
+        gen.max_insts = n.max(1);
+    }
+    let opts = CampaignOptions {
+        seed,
+        limit,
+        jobs,
+        gen,
+        corpus_dir: Some(corpus),
+        progress: stderr_is_terminal(),
+        ..CampaignOptions::default()
+    };
+    kiln_harness::diff::install_quiet_panic_hook();
+    let summary = run_campaign(&opts).map_err(anyhow::Error::msg)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    write!(out, "{}", summary.table())?;
+    for f in &summary.failures {
+        match &f.saved {
+            Ok(p) => writeln!(
+                out,
+                "{} (case {}): {}\n  replay: kiln replay {}",
+                f.class,
+                f.index,
+                f.detail,
+                p.display()
+            )?,
+            Err(e) => writeln!(out, "{} (case {}): {}\n  {e}", f.class, f.index, f.detail)?,
+        }
+    }
+    Ok(if summary.any_failure() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn compile(
+    path: &Path,
+    target: &str,
+    settings: &EngineSettings,
+    disasm: bool,
+    cache: Option<&DiskStore>,
+) -> Result<ExitCode> {
     let mut builder = CompilerBuilder::for_target(target).context("bad --target")?;
     if let Some(cpu) = &settings.cpu {
         builder.preset(cpu).context("bad --cpu")?;
@@ -249,7 +470,13 @@ fn compile(path: &Path, target: &str, settings: &EngineSettings, disasm: bool) -
     let mut failed = 0;
     for f in &funcs {
         let name = &f.params.name;
-        let code = match compiler.compile_function(f) {
+        let result = match cache {
+            Some(store) => compiler
+                .compile_function_cached(f, store)
+                .map(|r| (r.code, if r.hit { ", cache hit" } else { ", cache miss" })),
+            None => compiler.compile_function(f).map(|c| (c, "")),
+        };
+        let (code, how) = match result {
             Ok(c) => c,
             Err(e) => {
                 writeln!(out, "function {name}: error: {e}")?;
@@ -259,7 +486,7 @@ fn compile(path: &Path, target: &str, settings: &EngineSettings, disasm: bool) -
         };
         writeln!(
             out,
-            "function {name} ({arch}): {} bytes, frame {} bytes, {} relocation(s), {} trap site(s)",
+            "function {name} ({arch}): {} bytes, frame {} bytes, {} relocation(s), {} trap site(s){how}",
             code.code.len(),
             code.frame_size,
             code.relocs.len(),
@@ -285,11 +512,73 @@ fn compile(path: &Path, target: &str, settings: &EngineSettings, disasm: bool) -
             writeln!(out, "  trap at {:#x}: {}", t.offset, t.code)?;
         }
     }
+    if let Some(store) = cache {
+        writeln!(
+            out,
+            "cache {}: {}",
+            store.dir().display(),
+            store.stats().snapshot()
+        )?;
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `kiln cache stats DIR`.
+fn cache_stats(dir: &Path) -> Result<ExitCode> {
+    let store = DiskStore::open_existing(dir)?;
+    let entries = store.entries()?;
+    let usage = store.usage()?;
+    let mut valid = 0u64;
+    let mut problems: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut code_bytes = 0u64;
+    for e in &entries {
+        let reason = match std::fs::read(&e.path) {
+            Err(err) => format!("unreadable: {err}"),
+            Ok(bytes) => match kiln::cache::entry::inspect_entry(&bytes) {
+                Ok(info) if info.key == e.key => {
+                    valid += 1;
+                    code_bytes += info.code_len as u64;
+                    continue;
+                }
+                Ok(_) => "stored under another key's name".to_string(),
+                Err(kiln::cache::EntryError::CompilerVersion { .. }) => {
+                    "written by another compiler build".to_string()
+                }
+                Err(err) => format!("invalid: {err}"),
+            },
+        };
+        *problems.entry(reason).or_default() += 1;
+    }
+    let now = std::time::SystemTime::now();
+    let age = |t: std::time::SystemTime| now.duration_since(t).unwrap_or_default().as_secs();
+    println!("cache {}", dir.display());
+    println!("  compiler version {}", kiln::cache::COMPILER_VERSION);
+    println!(
+        "  {} entries, {} bytes ({} bytes of machine code in valid entries)",
+        usage.entries, usage.bytes, code_bytes
+    );
+    println!("  {valid} valid for this compiler");
+    for (why, n) in &problems {
+        println!("  {n} unusable: {why}");
+    }
+    if usage.temp_files > 0 {
+        println!("  {} temporary file(s)", usage.temp_files);
+    }
+    if let (Some(old), Some(new)) = (
+        entries.iter().map(|e| e.modified).min(),
+        entries.iter().map(|e| e.modified).max(),
+    ) {
+        println!(
+            "  least recently used {} s ago, most recently {} s ago",
+            age(old),
+            age(new)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list_settings(target: &str) -> Result<ExitCode> {

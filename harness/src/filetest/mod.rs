@@ -7,7 +7,12 @@
 //! ; run: %f(1, h0+8) == 3, 4
 //! ; run: %f(0) traps int_divz
 //! ; run: %g(5)
+//! ; engine-settings: cpu=x86_64-v3 regalloc=single_pass
 //! ```
+//!
+//! `; engine-settings:` (at most one per file) records the compiler settings a file must
+//! run with (a saved differential case records its compiler variation this way): every
+//! runner uses exactly these settings for the file's compiled engines, instead of its own.
 //!
 //! Invariants of a loaded [`TestFile`]: every function passed the verifier; every run
 //! directive names a function of the file, its arguments match that function's parameter
@@ -16,6 +21,7 @@
 
 pub mod runner;
 
+use crate::engine::EngineSettings;
 use crate::value::DataValue;
 use kiln::ir::text::{self, literals};
 use kiln::ir::{verify_function, Function, TrapCode, Type, UserExternalName, UserFuncName};
@@ -183,6 +189,9 @@ pub struct TestFile {
     pub heaps: Vec<HeapDecl>,
     /// Run directives in file order.
     pub runs: Vec<RunDirective>,
+    /// The file's own compiler settings (`; engine-settings:`), which replace the runner's
+    /// CPU preset and settings for this file.
+    pub engine_settings: Option<EngineSettings>,
 }
 
 impl TestFile {
@@ -228,6 +237,7 @@ impl TestFile {
             functions: parsed.functions,
             heaps: Vec::new(),
             runs: Vec::new(),
+            engine_settings: None,
         };
         // Heaps first: run lines may precede the heap declarations they use.
         let mut heap_lines = Vec::new();
@@ -249,6 +259,17 @@ impl TestFile {
         for c in &parsed.comments {
             let body = c.text.trim_start();
             let col = c.col + 1 + (c.text.len() - body.len()) as u32;
+            if let Some(rest) = body.strip_prefix("engine-settings:") {
+                if file.engine_settings.is_some() {
+                    return Err(err(
+                        c.line,
+                        col,
+                        "more than one `engine-settings:` directive".into(),
+                    ));
+                }
+                let s = parse_engine_settings(rest).map_err(|m| err(c.line, col, m))?;
+                file.engine_settings = Some(s);
+            }
             if let Some(rest) = body.strip_prefix("run:") {
                 let run = parse_run(&file, c.line, rest).map_err(|m| err(c.line, col, m))?;
                 file.runs.push(run);
@@ -273,6 +294,32 @@ fn parse_func_name(s: &str) -> Option<UserFuncName> {
         ns.parse().ok()?,
         idx.parse().ok()?,
     )))
+}
+
+/// `cpu=x86_64-v3 regalloc=single_pass has_popcnt=true`: a CPU preset and named settings,
+/// each name and value checked against Kiln's setting tables.
+fn parse_engine_settings(rest: &str) -> Result<EngineSettings, String> {
+    let mut out = EngineSettings::default();
+    for word in strip_trailing_comment(rest).split_whitespace() {
+        let (name, value) = EngineSettings::parse_assignment(word)?;
+        if name == "cpu" {
+            if kiln::settings::isa::preset_archs(&value).next().is_none() {
+                return Err(format!("unknown CPU preset `{value}` in engine-settings"));
+            }
+            out.cpu = Some(value);
+            continue;
+        }
+        let info = kiln::settings::find_setting(&name)
+            .ok_or_else(|| format!("unknown setting `{name}` in engine-settings"))?;
+        if !info.kind.values().contains(&value.as_str()) {
+            return Err(format!(
+                "bad value `{value}` for `{name}` in engine-settings (expected one of: {})",
+                info.kind.values().join(", ")
+            ));
+        }
+        out.settings.push((name, value));
+    }
+    Ok(out)
 }
 
 /// `h3 size=64 data=0a0b` → (3, decl)
@@ -564,6 +611,40 @@ block0(v0: f32x4):
             !r[1].matches(&DataValue::F32(0x7fc0_0000)),
             "type must match"
         );
+    }
+
+    #[test]
+    fn engine_settings_directive_parses_and_names_bad_input() {
+        let f = load(&format!(
+            "{SRC}; engine-settings: cpu=x86_64-v3 regalloc=single_pass has_lse=true\n"
+        ))
+        .unwrap();
+        let s = f.engine_settings.unwrap();
+        assert_eq!(s.cpu.as_deref(), Some("x86_64-v3"));
+        assert_eq!(
+            s.settings,
+            [
+                ("regalloc".to_string(), "single_pass".to_string()),
+                ("has_lse".to_string(), "true".to_string())
+            ]
+        );
+        assert!(load(SRC).unwrap().engine_settings.is_none());
+        for (line, want) in [
+            (
+                "; engine-settings: cpu=pentium",
+                "unknown CPU preset `pentium`",
+            ),
+            ("; engine-settings: frob=1", "unknown setting `frob`"),
+            ("; engine-settings: regalloc=fast", "bad value `fast`"),
+            ("; engine-settings: regalloc", "expected name=value"),
+            (
+                "; engine-settings: cpu=x86_64\n; engine-settings: cpu=x86_64",
+                "more than one",
+            ),
+        ] {
+            let e = load(&format!("{SRC}{line}\n")).expect_err(line).to_string();
+            assert!(e.contains(want), "{line}: got `{e}`");
+        }
     }
 
     #[test]

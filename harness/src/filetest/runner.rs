@@ -7,6 +7,11 @@
 //! reported, never silently skipped. A file an engine cannot compile for lack of a feature
 //! ([`PrepareError::Unsupported`]) has all its checks on that engine counted as *skipped*,
 //! with one line saying why; any other preparation error fails them.
+//!
+//! A file with an `; engine-settings:` directive runs with exactly its recorded CPU preset
+//! and settings (the runner's own preset and settings are set aside for that file; its
+//! link padding stays), so a saved differential case replays under its recorded compiler
+//! variation wherever it is run.
 
 use super::{Expectation, TestFile};
 use crate::engine::{fresh_heaps, EngineKind, EngineSettings, PrepareError};
@@ -127,6 +132,13 @@ pub fn run_files(files: &[PathBuf], opts: &RunOptions, out: &mut dyn Write) -> S
         };
         if file.runs.is_empty() {
             summary.files_without_runs.push(path.clone());
+        }
+        let file_settings = file.engine_settings.as_ref().map(|s| EngineSettings {
+            link_padding: opts.settings.link_padding,
+            ..s.clone()
+        });
+        for engine in engines.iter_mut() {
+            engine.reconfigure(file_settings.as_ref().unwrap_or(&opts.settings));
         }
         let mut ready = Vec::with_capacity(engines.len());
         for engine in engines.iter_mut() {

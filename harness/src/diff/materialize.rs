@@ -1,0 +1,288 @@
+//! Materialized cases: a failing differential case written as a `.kir` file that every
+//! runner replays (`kiln replay`, `kiln run`, `cargo test` through the corpus).
+//!
+//! File layout (`corpora/fuzzgen/<hash>.kir`):
+//!
+//! ```text
+//! ; fuzzgen case 3f2a9c01b2d4: value mismatch on x86_64
+//! ; x86_64 returned 4; interp returned 3
+//! ; found by: kiln diff --generator kir --seed 1 (case 1234)
+//! ;   interp: returned 3
+//! ;   x86_64: returned 4
+//! ;   aarch64: returned 3
+//! ; replay: kiln replay corpora/fuzzgen/3f2a9c01b2d4.kir
+//! ; engine-settings: cpu=x86_64-v3 regalloc=single_pass opt_level=speed
+//! ; heap: h0 size=64 data=0102
+//! ; run: %f0(1, h0+8) == 3
+//!
+//! function %f0(i32, i64) -> i32 { ... }
+//! ```
+//!
+//! Invariants:
+//! - the `; run:` line expects the *interpreter's* outcome (NaN results written `nan`,
+//!   matching any NaN, unless the variation canonicalizes NaNs, when exact bits are
+//!   written); when the interpreter did not return or trap (it panicked, faulted or
+//!   refused the case) no expectation can be written, and a `; diff-call:` line records the
+//!   call instead, which [`super::replay`] runs;
+//! - `; engine-settings:` records the whole variation, so the file fails (or passes) the
+//!   same way under every runner;
+//! - header lines are single-line comments that no directive parser mistakes for a
+//!   directive (free text is flattened to one line and never starts a comment with a
+//!   directive keyword);
+//! - the file name is [`case_hash`]: the same case and variation always get the same name.
+
+use super::{Case, CaseResult, EngineResult, Variation};
+use crate::filetest::HeapDecl;
+use crate::outcome::Outcome;
+use crate::value::DataValue;
+use kiln::ir::Type;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// How a case was found (for the header).
+#[derive(Clone, Debug)]
+pub enum Provenance {
+    /// `kiln diff` with this seed, case index.
+    Campaign {
+        /// Campaign seed.
+        seed: u64,
+        /// Case index.
+        index: u64,
+    },
+    /// The `fuzzgen` fuzz target.
+    Fuzz,
+    /// Anything else.
+    Other(String),
+}
+
+impl std::fmt::Display for Provenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Provenance::Campaign { seed, index } => {
+                write!(f, "kiln diff --generator kir --seed {seed} (case {index})")
+            }
+            Provenance::Fuzz => f.write_str("cargo +nightly fuzz run fuzzgen"),
+            Provenance::Other(s) => f.write_str(&one_line(s)),
+        }
+    }
+}
+
+/// FNV-1a 64 over bytes.
+fn fnv1a(state: &mut u64, bytes: &[u8]) {
+    for &b in bytes {
+        *state ^= u64::from(b);
+        *state = state.wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+/// A short, stable name for a case under a variation: 12 hex digits of an FNV-1a hash
+/// over the printed functions, the arguments, the heap and the variation.
+pub fn case_hash(case: &Case, variation: &Variation) -> String {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for f in &case.functions {
+        fnv1a(&mut h, f.to_string().as_bytes());
+    }
+    for a in &case.args {
+        fnv1a(&mut h, a.to_string().as_bytes());
+        fnv1a(&mut h, b",");
+    }
+    if let Some(heap) = &case.heap {
+        fnv1a(&mut h, &heap.size.to_le_bytes());
+        fnv1a(&mut h, &heap.data);
+    }
+    fnv1a(&mut h, variation.directive().as_bytes());
+    format!("{:012x}", h >> 16)
+}
+
+/// Free text as one comment-safe line (at most 400 characters).
+fn one_line(s: &str) -> String {
+    let mut out: String = s
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    if out.len() > 400 {
+        let mut cut = 400;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str(" ...");
+    }
+    out
+}
+
+/// An argument in directive syntax: addresses inside heap `h0` as `h0+K`.
+pub fn format_arg(v: &DataValue, heap: Option<&HeapDecl>) -> String {
+    if let (DataValue::I64(x), Some(h)) = (v, heap) {
+        let base = HeapDecl::base(0);
+        let off = (*x as u64).wrapping_sub(base);
+        if (*x as u64) >= base && off <= h.size {
+            return if off == 0 {
+                "h0".to_string()
+            } else {
+                format!("h0+{off}")
+            };
+        }
+    }
+    v.to_string()
+}
+
+/// An expected result in directive syntax: NaNs as `nan` (any NaN) unless `exact_nans`.
+pub fn format_expected(v: &DataValue, exact_nans: bool) -> String {
+    if exact_nans {
+        return v.to_string();
+    }
+    let ty = v.ty();
+    if ty.is_vector() && ty.lane_type().is_float() {
+        let lanes: Vec<String> = (0..ty.lane_count())
+            .map(|i| match v.lane(i) {
+                Some(l) if l.is_nan() => "nan".to_string(),
+                Some(l) => l.to_string(),
+                None => "?".to_string(),
+            })
+            .collect();
+        return format!("[{}]", lanes.join(" "));
+    }
+    if (ty == Type::F32 || ty == Type::F64) && v.is_nan() {
+        return "nan".to_string();
+    }
+    v.to_string()
+}
+
+/// The `.kir` text of a failing case. `path` is where it will be saved (for the replay
+/// line). See the module docs for the layout.
+pub fn render_case(
+    case: &Case,
+    variation: &Variation,
+    result: &CaseResult,
+    provenance: &Provenance,
+    path: &Path,
+) -> String {
+    let hash = case_hash(case, variation);
+    let settings = variation.engine_settings();
+    let exact_nans = super::variation::canonical_nans(&settings);
+    let mut s = String::new();
+    let v = &result.verdict;
+    let on = v.engine.map(|e| format!(" on {e}")).unwrap_or_default();
+    let _ = writeln!(s, "; fuzzgen case {hash}: {}{on}", v.class);
+    let _ = writeln!(s, "; {}", one_line(&v.detail));
+    let _ = writeln!(s, "; found by: {provenance}");
+    for (kind, r) in &result.results {
+        let _ = writeln!(s, ";   {kind}: {}", one_line(&r.to_string()));
+    }
+    let _ = writeln!(s, "; replay: kiln replay {}", path.display());
+    let _ = writeln!(s, "; engine-settings: {}", variation.directive());
+    if let Some(h) = &case.heap {
+        let mut data = h.data.clone();
+        while data.last() == Some(&0) {
+            data.pop();
+        }
+        let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+        if hex.is_empty() {
+            let _ = writeln!(s, "; heap: h0 size={}", h.size);
+        } else {
+            let _ = writeln!(s, "; heap: h0 size={} data={hex}", h.size);
+        }
+    }
+    let entry = case
+        .functions
+        .first()
+        .map(|f| f.params.name.to_string())
+        .unwrap_or_else(|| "%missing".to_string());
+    let args: Vec<String> = case
+        .args
+        .iter()
+        .map(|a| format_arg(a, case.heap.as_ref()))
+        .collect();
+    let call = format!("{entry}({})", args.join(", "));
+    match result.reference() {
+        EngineResult::Ran(Outcome::Returned(vs)) if vs.is_empty() => {
+            let _ = writeln!(s, "; run: {call}");
+        }
+        EngineResult::Ran(Outcome::Returned(vs)) => {
+            let vals: Vec<String> = vs.iter().map(|v| format_expected(v, exact_nans)).collect();
+            let _ = writeln!(s, "; run: {call} == {}", vals.join(", "));
+        }
+        EngineResult::Ran(Outcome::Trapped(c)) => {
+            let _ = writeln!(s, "; run: {call} traps {c}");
+        }
+        other => {
+            let _ = writeln!(
+                s,
+                "; (no run directive: the interpreter's outcome cannot be expected: {})",
+                one_line(&other.to_string())
+            );
+            let _ = writeln!(s, "; diff-call: {call}");
+        }
+    }
+    s.push('\n');
+    for (i, f) in case.functions.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        let _ = write!(s, "{f}");
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// Write the case to `dir/<hash>.kir` (creating `dir`; written to a temporary file and
+/// renamed, so a reader never sees half a file) and return the path.
+pub fn save_case(
+    dir: &Path,
+    case: &Case,
+    variation: &Variation,
+    result: &CaseResult,
+    provenance: &Provenance,
+) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let hash = case_hash(case, variation);
+    let path = dir.join(format!("{hash}.kir"));
+    let text = render_case(case, variation, result, provenance, &path);
+    let tmp = dir.join(format!(".{hash}.kir.tmp{}", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// The corpus directory of `fuzzgen`: `$KILN_CORPUS_DIR` when set, otherwise
+/// `<repo>/corpora/fuzzgen` (the repository this harness was built from).
+pub fn default_corpus_dir() -> PathBuf {
+    match std::env::var_os("KILN_CORPUS_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/fuzzgen"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_and_expectations_use_directive_syntax() {
+        let heap = HeapDecl {
+            size: 64,
+            data: vec![1, 2],
+        };
+        let base = HeapDecl::base(0) as i64;
+        assert_eq!(format_arg(&DataValue::I64(base + 8), Some(&heap)), "h0+8");
+        assert_eq!(format_arg(&DataValue::I64(base), Some(&heap)), "h0");
+        assert_eq!(format_arg(&DataValue::I64(base + 65), Some(&heap)), {
+            (base + 65).to_string()
+        });
+        assert_eq!(format_arg(&DataValue::I64(8), None), "8");
+        assert_eq!(format_expected(&DataValue::F32(0x7fc0_0001), false), "nan");
+        assert_eq!(
+            format_expected(&DataValue::F32(0x7fc0_0001), true),
+            "nan:0x400001"
+        );
+        let v = DataValue::vector_from_lanes(Type::F64X2, &[0x7ff8_0000_0000_0001, 0]).unwrap();
+        assert_eq!(format_expected(&v, false), "[nan 0.0]");
+        assert_eq!(one_line("a\n  b\r\n\nc"), "a | b | c");
+        assert!(one_line(&"x".repeat(1000)).len() < 410);
+    }
+}
