@@ -61,22 +61,27 @@ impl Outcome {
     }
 }
 
+/// `returned 3, 4`, or `returned nothing`: how outcomes and expectations print a return.
+pub fn write_returned<T: fmt::Display>(f: &mut fmt::Formatter<'_>, values: &[T]) -> fmt::Result {
+    if values.is_empty() {
+        return f.write_str("returned nothing");
+    }
+    f.write_str("returned ")?;
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{v}")?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for Outcome {
     /// `returned 3, 4` (`returned nothing` for no values), `trapped int_divz`,
     /// `memory fault reading 4 bytes at 0x10`, `out of fuel`, `error: ...`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Returned(vs) if vs.is_empty() => f.write_str("returned nothing"),
-            Outcome::Returned(vs) => {
-                f.write_str("returned ")?;
-                for (i, v) in vs.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{v}")?;
-                }
-                Ok(())
-            }
+            Outcome::Returned(vs) => write_returned(f, vs),
             Outcome::Trapped(c) => write!(f, "trapped {c}"),
             Outcome::MemoryFault { addr, size, write } => write!(
                 f,

@@ -643,35 +643,49 @@ pub enum InstructionData {
     },
 }
 
+/// Evaluate `$body` with `$op` bound to the opcode field of whichever variant `$data` is
+/// (by value for a value, by reference for a reference): the one list of variants.
+macro_rules! with_opcode {
+    ($data:expr, $op:ident => $body:expr) => {{
+        use InstructionData::*;
+        match $data {
+            UnaryImm { opcode: $op, .. }
+            | UnaryIeee { opcode: $op, .. }
+            | UnaryConst { opcode: $op, .. }
+            | Unary { opcode: $op, .. }
+            | Binary { opcode: $op, .. }
+            | Ternary { opcode: $op, .. }
+            | IntCompare { opcode: $op, .. }
+            | FloatCompare { opcode: $op, .. }
+            | ExtractLane { opcode: $op, .. }
+            | InsertLane { opcode: $op, .. }
+            | Load { opcode: $op, .. }
+            | Store { opcode: $op, .. }
+            | StackLoad { opcode: $op, .. }
+            | StackStore { opcode: $op, .. }
+            | Jump { opcode: $op, .. }
+            | Brif { opcode: $op, .. }
+            | BranchTable { opcode: $op, .. }
+            | MultiAry { opcode: $op, .. }
+            | Trap { opcode: $op, .. }
+            | CondTrap { opcode: $op, .. }
+            | Call { opcode: $op, .. }
+            | CallIndirect { opcode: $op, .. }
+            | FuncAddr { opcode: $op, .. } => $body,
+        }
+    }};
+}
+
 impl InstructionData {
     /// The opcode.
     pub const fn opcode(&self) -> Opcode {
-        use InstructionData::*;
-        match *self {
-            UnaryImm { opcode, .. }
-            | UnaryIeee { opcode, .. }
-            | UnaryConst { opcode, .. }
-            | Unary { opcode, .. }
-            | Binary { opcode, .. }
-            | Ternary { opcode, .. }
-            | IntCompare { opcode, .. }
-            | FloatCompare { opcode, .. }
-            | ExtractLane { opcode, .. }
-            | InsertLane { opcode, .. }
-            | Load { opcode, .. }
-            | Store { opcode, .. }
-            | StackLoad { opcode, .. }
-            | StackStore { opcode, .. }
-            | Jump { opcode, .. }
-            | Brif { opcode, .. }
-            | BranchTable { opcode, .. }
-            | MultiAry { opcode, .. }
-            | Trap { opcode, .. }
-            | CondTrap { opcode, .. }
-            | Call { opcode, .. }
-            | CallIndirect { opcode, .. }
-            | FuncAddr { opcode, .. } => opcode,
-        }
+        with_opcode!(*self, opcode => opcode)
+    }
+
+    /// The opcode, mutably. The caller keeps the invariant that the new opcode has the same
+    /// format (tools that mutate IR, such as the cache checks, use it).
+    pub fn opcode_mut(&mut self) -> &mut Opcode {
+        with_opcode!(self, opcode => opcode)
     }
 
     /// The value operands, excluding block-call arguments (see [`Self::branch_destinations`]).

@@ -90,35 +90,6 @@ fn other_opcode(op: Opcode) -> Option<Opcode> {
     (same.len() > 1).then(|| same[(i + 1) % same.len()])
 }
 
-fn set_opcode(d: &mut InstructionData, new: Opcode) {
-    use InstructionData::*;
-    match d {
-        UnaryImm { opcode, .. }
-        | UnaryIeee { opcode, .. }
-        | UnaryConst { opcode, .. }
-        | Unary { opcode, .. }
-        | Binary { opcode, .. }
-        | Ternary { opcode, .. }
-        | IntCompare { opcode, .. }
-        | FloatCompare { opcode, .. }
-        | ExtractLane { opcode, .. }
-        | InsertLane { opcode, .. }
-        | Load { opcode, .. }
-        | Store { opcode, .. }
-        | StackLoad { opcode, .. }
-        | StackStore { opcode, .. }
-        | Jump { opcode, .. }
-        | Brif { opcode, .. }
-        | BranchTable { opcode, .. }
-        | MultiAry { opcode, .. }
-        | Trap { opcode, .. }
-        | CondTrap { opcode, .. }
-        | Call { opcode, .. }
-        | CallIndirect { opcode, .. }
-        | FuncAddr { opcode, .. } => *opcode = new,
-    }
-}
-
 /// Functions that differ from `f` in one part of the stencil each, named by that part.
 /// Only the mutations that apply to `f` are returned (every function gets at least the
 /// signature, stack-slot and source-location ones).
@@ -133,7 +104,7 @@ pub fn stencil_mutations(f: &Function) -> Vec<(&'static str, Function)> {
         "opcode",
         change_first_inst(f, |d| match other_opcode(d.opcode()) {
             Some(o) => {
-                set_opcode(d, o);
+                *d.opcode_mut() = o;
                 true
             }
             None => false,

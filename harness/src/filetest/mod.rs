@@ -121,17 +121,7 @@ pub enum Expectation {
 impl fmt::Display for Expectation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Expectation::Returns(vs) if vs.is_empty() => f.write_str("returned nothing"),
-            Expectation::Returns(vs) => {
-                f.write_str("returned ")?;
-                for (i, v) in vs.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{v}")?;
-                }
-                Ok(())
-            }
+            Expectation::Returns(vs) => crate::outcome::write_returned(f, vs),
             Expectation::Traps(c) => write!(f, "trapped {c}"),
         }
     }

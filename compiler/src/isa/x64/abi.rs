@@ -28,7 +28,7 @@ use smallvec::SmallVec;
 
 use super::encoding::sse::XmmMov;
 use super::inst::{gpr_preg, xmm_preg, Addr, MInst};
-use super::regs::{Gpr, OperandSize, Xmm};
+use super::regs::{Gpr, OperandSize, Xmm, ALLOCATABLE_CALLEE_SAVED, ALLOCATABLE_CALLER_SAVED};
 use crate::ir::Type;
 use crate::machinst::abi::{AbiSpec, FrameLayout, RetAreaPtr};
 use crate::machinst::Reg;
@@ -95,7 +95,7 @@ impl AbiSpec for X64Abi {
 
     fn callee_saved() -> PRegSet {
         let mut s = PRegSet::empty();
-        for r in [Gpr::Rbx, Gpr::R12, Gpr::R13, Gpr::R14, Gpr::R15] {
+        for r in ALLOCATABLE_CALLEE_SAVED {
             s.add(gpr_preg(r));
         }
         s
@@ -105,19 +105,11 @@ impl AbiSpec for X64Abi {
         static ENV: OnceLock<MachineEnv> = OnceLock::new();
         ENV.get_or_init(|| {
             let mut pi = PRegSet::empty();
-            for r in [
-                Gpr::Rax,
-                Gpr::Rcx,
-                Gpr::Rdx,
-                Gpr::Rsi,
-                Gpr::Rdi,
-                Gpr::R8,
-                Gpr::R9,
-            ] {
+            for r in ALLOCATABLE_CALLER_SAVED {
                 pi.add(gpr_preg(r));
             }
             let mut ni = PRegSet::empty();
-            for r in [Gpr::Rbx, Gpr::R12, Gpr::R13, Gpr::R14, Gpr::R15] {
+            for r in ALLOCATABLE_CALLEE_SAVED {
                 ni.add(gpr_preg(r));
             }
             let mut pf = PRegSet::empty();

@@ -37,7 +37,7 @@ use super::encoding::sse::{
 };
 use super::encoding::{Amode, Cc, GprMem, Scale, XmmMem};
 use super::label_use::X64LabelUse;
-use super::regs::{Gpr, OperandSize, Xmm};
+use super::regs::{Gpr, OperandSize, Xmm, ALLOCATABLE_CALLER_SAVED};
 use crate::ir::{StackSlot, TrapCode};
 use crate::machinst::buffer::{BufferError, ConstantId, MachBuffer, RelocKind, RelocTarget};
 use crate::machinst::{
@@ -943,15 +943,7 @@ fn with_const(
 /// not allocatable).
 fn caller_saved() -> PRegSet {
     let mut s = PRegSet::empty();
-    for r in [
-        Gpr::Rax,
-        Gpr::Rcx,
-        Gpr::Rdx,
-        Gpr::Rsi,
-        Gpr::Rdi,
-        Gpr::R8,
-        Gpr::R9,
-    ] {
+    for r in ALLOCATABLE_CALLER_SAVED {
         s.add(gpr_preg(r));
     }
     for x in Xmm::ALL {

@@ -259,3 +259,37 @@ pub const SYSV_CALLER_SAVED: [Gpr; 9] = [
 /// far-call veneer, see `label_use`). They never carry arguments in Kiln and are
 /// caller-saved in System V.
 pub const SCRATCH: [Gpr; 2] = [Gpr::R10, Gpr::R11];
+
+/// The caller-saved registers the allocator may use: [`SYSV_CALLER_SAVED`] without
+/// [`SCRATCH`]. A call clobbers these (and every XMM register).
+pub const ALLOCATABLE_CALLER_SAVED: [Gpr; 7] = [
+    Gpr::Rax,
+    Gpr::Rcx,
+    Gpr::Rdx,
+    Gpr::Rsi,
+    Gpr::Rdi,
+    Gpr::R8,
+    Gpr::R9,
+];
+/// The callee-saved registers the allocator may use: [`SYSV_CALLEE_SAVED`] without `rbp`,
+/// the frame pointer.
+pub const ALLOCATABLE_CALLEE_SAVED: [Gpr; 5] = [Gpr::Rbx, Gpr::R12, Gpr::R13, Gpr::R14, Gpr::R15];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocatable_sets_are_the_system_v_sets_minus_reserved_registers() {
+        let caller: Vec<Gpr> = SYSV_CALLER_SAVED
+            .into_iter()
+            .filter(|r| !SCRATCH.contains(r))
+            .collect();
+        assert_eq!(caller, ALLOCATABLE_CALLER_SAVED);
+        let callee: Vec<Gpr> = SYSV_CALLEE_SAVED
+            .into_iter()
+            .filter(|&r| r != Gpr::Rbp)
+            .collect();
+        assert_eq!(callee, ALLOCATABLE_CALLEE_SAVED);
+    }
+}
