@@ -39,7 +39,6 @@ use crate::cache::{CacheKey, CacheStore, CacheStoreRef, CachedCode, KeyPrefix};
 use crate::ir::{Function, FunctionStencil, Type};
 use crate::isa::{Arch, TargetIsa};
 use crate::machinst::{CodegenError, CompileOptions, CompiledCode, CompiledCodeStencil};
-use crate::module::LinkOptions;
 use crate::settings::{SettingError, Settings};
 use core::str::FromStr;
 use std::sync::Arc;
@@ -100,6 +99,15 @@ pub trait Compiler: Send + Sync {
     ) -> Result<CachedCode, CodegenError> {
         crate::cache::compile_cached(self, func, store)
     }
+}
+
+/// Options of [`crate::module::link_text`] (owned here because a [`Compiler`] carries
+/// them; the module layer above reads them).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LinkOptions {
+    /// Test-only: bytes of virtual padding inserted between consecutive functions (see
+    /// `crate::module`). 0, the default, gives one dense segment.
+    pub pad_between_functions: u64,
 }
 
 /// Parse a target triple (`x86_64-unknown-linux-gnu`, or just `x86_64`, `aarch64`).

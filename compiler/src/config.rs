@@ -141,7 +141,7 @@ impl Config {
     }
 
     /// Test-only: link with `bytes` of virtual padding between consecutive functions
-    /// ([`crate::module::LinkOptions::pad_between_functions`]), so that calls between them
+    /// ([`crate::compiler::LinkOptions::pad_between_functions`]), so that calls between them
     /// need far-call veneers without gigabytes of real code. 0 (the default) links densely.
     pub fn link_padding(&mut self, bytes: u64) -> &mut Self {
         self.config.link_padding = bytes;
@@ -313,7 +313,7 @@ mod tests {
         assert_eq!(Config::new().link_padding(0), &Config::new());
         assert_eq!(
             x86().build().unwrap().link_options(),
-            crate::module::LinkOptions::default()
+            crate::compiler::LinkOptions::default()
         );
     }
 

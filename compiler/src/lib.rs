@@ -72,6 +72,7 @@ pub mod isa;
 pub mod machinst;
 pub mod module;
 pub mod settings;
+pub mod wasm;
 
 pub use compiler::{Compiler, CompilerBuilder, Triple};
 pub use config::{CompilerConfig, Config};

@@ -50,6 +50,11 @@
 //! `relocs` is a PC-relative one to a function of the section. Linking never panics: every
 //! failure is a [`LinkError`] naming the function and the relocation kind.
 
+pub mod compile;
+pub mod elf;
+
+pub use compile::{compile_module, translate_module, CompiledModule, ModuleError, ModuleStats};
+
 use crate::ir::{LibCall, TrapCode, UserFuncName};
 use crate::isa::{far_call_veneer, write_far_call_veneer, Arch};
 use crate::machinst::buffer::RelocKind;
@@ -67,13 +72,7 @@ pub const SEGMENT_ALIGN: u64 = 4096;
 /// Largest virtual size of a text section: every offset fits a `u32`.
 pub const MAX_TEXT_SIZE: u64 = 1 << 32;
 
-/// Options of [`link_text`].
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct LinkOptions {
-    /// Test-only: bytes of virtual padding inserted between consecutive functions (see the
-    /// module docs). 0, the default, gives one dense segment.
-    pub pad_between_functions: u64,
-}
+pub use crate::compiler::LinkOptions;
 
 /// One function to place.
 #[derive(Clone, Copy, Debug)]

@@ -1,0 +1,326 @@
+//! Compiling a whole Wasm module: parse and validate it, translate and compile every
+//! defined function in parallel, and link them into one text section.
+//!
+//! [`compile_module`] is the entry point. Functions are translated and compiled
+//! independently (rayon; each worker reuses one translator), each through the compiler's
+//! cache store when it has one, then linked in function order with [`link_text`], which
+//! turns every call between the module's functions into a relative call (`call rel32` /
+//! `bl`, through a far-call veneer when out of range).
+//!
+//! Invariants: the output depends only on the module bytes and the compiler's settings,
+//! never on the number of threads (results are collected in function order before
+//! linking); the text section has no relocation for a call between the module's own
+//! functions; every error names the function index and, for Wasm errors, the byte offset.
+
+use super::{link_text, LinkError, LinkInput, TextRelocTarget, TextSection};
+use crate::compiler::Compiler;
+use crate::ir::{Function, Signature, SourceLoc, TrapCode, UserFuncName};
+use crate::isa::Arch;
+use crate::machinst::compiled::FinalRelocTarget;
+use crate::machinst::{CodegenError, CompiledCode};
+use crate::wasm::translate::{ir_signature, translate_function, FuncTranslator};
+use crate::wasm::{parse_module, FunctionInput, ModuleInfo, WasmError};
+use rayon::prelude::*;
+use std::time::{Duration, Instant};
+
+/// Why a module could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// The module is malformed, invalid or uses an unsupported feature.
+    #[error(transparent)]
+    Wasm(#[from] WasmError),
+    /// The backend refused a function.
+    #[error("function {func} ({name}): {error}")]
+    Codegen {
+        /// Function index.
+        func: u32,
+        /// Its display name.
+        name: String,
+        /// The backend's error.
+        error: CodegenError,
+    },
+    /// Linking failed.
+    #[error("linking: {0}")]
+    Link(#[from] LinkError),
+    /// The worker pool could not be created.
+    #[error("could not start {jobs} worker threads: {message}")]
+    Threads {
+        /// Requested thread count.
+        jobs: usize,
+        /// The reason.
+        message: String,
+    },
+}
+
+/// A defined function in a [`CompiledModule`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleFunction {
+    /// Index in the module's function space.
+    pub index: u32,
+    /// Name-section name, or `wasm_function_<index>`.
+    pub name: String,
+    /// The IR signature (vmctx first).
+    pub signature: Signature,
+    /// Offset of its first instruction in the text section.
+    pub offset: u32,
+    /// Its code size in bytes (without the island after it).
+    pub len: u32,
+}
+
+/// A trap site of the text section with the Wasm byte offset it came from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TrapSite {
+    /// Offset of the trapping instruction in the text section.
+    pub text_offset: u32,
+    /// The trap.
+    pub code: TrapCode,
+    /// Byte offset of the Wasm operator in the module (`None`: no location, e.g. the
+    /// prologue's stack check).
+    pub wasm_offset: Option<u32>,
+}
+
+/// Counts and timings of one module compilation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModuleStats {
+    /// Defined functions compiled.
+    pub functions: usize,
+    /// Size of the module in bytes.
+    pub wasm_bytes: usize,
+    /// Size of the text section (materialized bytes).
+    pub code_bytes: u64,
+    /// Calls between the module's own functions resolved to relative calls.
+    pub relative_calls: usize,
+    /// Relocations left for the loader (libcalls, the stack limit).
+    pub relocs_left: usize,
+    /// Far-call veneers inserted.
+    pub veneers: usize,
+    /// Cache hits and misses (both 0 without a cache store).
+    pub cache_hits: usize,
+    /// Cache misses.
+    pub cache_misses: usize,
+    /// Parsing and module-level validation (wall time).
+    pub parse_time: Duration,
+    /// Translation to IR, summed over all functions (CPU time across threads).
+    pub translate_time: Duration,
+    /// Backend compilation (including cache lookups), summed over all functions.
+    pub codegen_time: Duration,
+    /// Linking (wall time).
+    pub link_time: Duration,
+    /// The whole compilation (wall time).
+    pub total_time: Duration,
+}
+
+/// A compiled module: linked code plus everything a runtime needs to instantiate it.
+#[derive(Clone, Debug)]
+pub struct CompiledModule {
+    /// The target.
+    pub arch: Arch,
+    /// Module-level facts (types, imports, exports, memory, tables, globals, segments).
+    pub info: ModuleInfo,
+    /// The linked code; `text.functions[i]` is where defined function `i` starts.
+    pub text: TextSection,
+    /// Each defined function, in order.
+    pub functions: Vec<ModuleFunction>,
+    /// Trap sites with Wasm offsets, sorted by text offset.
+    pub traps: Vec<TrapSite>,
+    /// Counts and timings.
+    pub stats: ModuleStats,
+}
+
+impl CompiledModule {
+    /// The defined function with function index `f`, if `f` is defined (not imported).
+    pub fn defined(&self, f: u32) -> Option<&ModuleFunction> {
+        let i = f.checked_sub(self.info.num_imported_funcs)?;
+        self.functions.get(i as usize)
+    }
+}
+
+/// Options of [`compile_module`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModuleOptions {
+    /// Worker threads (`None`: rayon's global pool, one per core).
+    pub jobs: Option<usize>,
+}
+
+/// Run `f` on a pool of `jobs` threads (or the global pool).
+fn in_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, ModuleError> {
+    match jobs {
+        None => Ok(f()),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| ModuleError::Threads {
+                    jobs: n,
+                    message: e.to_string(),
+                })?;
+            Ok(pool.install(f))
+        }
+    }
+}
+
+/// Translate every defined function of `wasm` to IR (validating the whole module), in
+/// parallel. Function `i` of the result is defined function `i`, named `u0:<index>`.
+pub fn translate_module(
+    wasm: &[u8],
+    jobs: Option<usize>,
+) -> Result<(ModuleInfo, Vec<Function>), ModuleError> {
+    let (info, inputs) = parse_module(wasm)?;
+    let info_ref = &info;
+    let funcs: Result<Vec<Function>, WasmError> = in_pool(jobs, move || {
+        inputs
+            .into_par_iter()
+            .map_init(FuncTranslator::new, |tr, input| {
+                translate_function(info_ref, input, tr)
+            })
+            .collect()
+    })?;
+    let funcs = funcs?;
+    Ok((info, funcs))
+}
+
+struct Compiled {
+    code: CompiledCode,
+    hit: Option<bool>,
+    translate: Duration,
+    codegen: Duration,
+}
+
+fn compile_one(
+    compiler: &dyn Compiler,
+    info: &ModuleInfo,
+    input: FunctionInput<'_>,
+    tr: &mut FuncTranslator,
+) -> Result<Compiled, ModuleError> {
+    let index = input.index;
+    let t0 = Instant::now();
+    let func = translate_function(info, input, tr)?;
+    let t1 = Instant::now();
+    let codegen_err = |error| ModuleError::Codegen {
+        func: index,
+        name: info.func_display_name(index),
+        error,
+    };
+    let (code, hit) = match compiler.cache_store() {
+        Some(store) => {
+            let c = compiler
+                .compile_function_cached(&func, &*store.0)
+                .map_err(codegen_err)?;
+            (c.code, Some(c.hit))
+        }
+        None => (compiler.compile_function(&func).map_err(codegen_err)?, None),
+    };
+    Ok(Compiled {
+        code,
+        hit,
+        translate: t1 - t0,
+        codegen: t1.elapsed(),
+    })
+}
+
+/// Compile a Wasm module with `compiler` (see the module docs).
+pub fn compile_module(
+    compiler: &dyn Compiler,
+    wasm: &[u8],
+    options: &ModuleOptions,
+) -> Result<CompiledModule, ModuleError> {
+    let start = Instant::now();
+    let (info, inputs) = parse_module(wasm)?;
+    let parse_time = start.elapsed();
+    let info_ref = &info;
+    let compiled: Result<Vec<Compiled>, ModuleError> = in_pool(options.jobs, move || {
+        inputs
+            .into_par_iter()
+            .map_init(FuncTranslator::new, |tr, input| {
+                compile_one(compiler, info_ref, input, tr)
+            })
+            .collect()
+    })?;
+    let compiled = compiled?;
+
+    let t_link = Instant::now();
+    let first = info.num_imported_funcs;
+    let names: Vec<UserFuncName> = (0..compiled.len() as u32)
+        .map(|i| UserFuncName::User(crate::wasm::translate::func_name(first + i)))
+        .collect();
+    let inputs: Vec<LinkInput<'_>> = compiled
+        .iter()
+        .zip(&names)
+        .map(|(c, name)| LinkInput {
+            name,
+            code: &c.code,
+        })
+        .collect();
+    let text = link_text(compiler.arch(), &inputs, &compiler.link_options())?;
+    let link_time = t_link.elapsed();
+
+    let mut stats = ModuleStats {
+        functions: compiled.len(),
+        wasm_bytes: wasm.len(),
+        code_bytes: text.segments.iter().map(|s| s.bytes.len() as u64).sum(),
+        relocs_left: text.relocs.len(),
+        veneers: text.veneers.len(),
+        parse_time,
+        link_time,
+        ..ModuleStats::default()
+    };
+    let mut functions = Vec::with_capacity(compiled.len());
+    let mut traps = Vec::new();
+    for (i, c) in compiled.iter().enumerate() {
+        let index = first + i as u32;
+        stats.translate_time += c.translate;
+        stats.codegen_time += c.codegen;
+        match c.hit {
+            Some(true) => stats.cache_hits += 1,
+            Some(false) => stats.cache_misses += 1,
+            None => {}
+        }
+        stats.relative_calls += c
+            .code
+            .relocs
+            .iter()
+            .filter(|r| matches!(r.target, FinalRelocTarget::User(_)))
+            .count();
+        let offset = text.functions[i];
+        let type_index = info.funcs[index as usize];
+        functions.push(ModuleFunction {
+            index,
+            name: info.func_display_name(index),
+            signature: ir_signature(&info.types[type_index as usize]),
+            offset,
+            len: c.code.code.len() as u32,
+        });
+        for t in &c.code.traps {
+            traps.push(TrapSite {
+                text_offset: offset + t.offset as u32,
+                code: t.code,
+                wasm_offset: wasm_offset_at(&c.code, t.offset as u32),
+            });
+        }
+    }
+    // User relocations left would be calls the linker could not resolve inside the module.
+    debug_assert!(!text
+        .relocs
+        .iter()
+        .any(|r| matches!(r.target, TextRelocTarget::Function(_))));
+    traps.sort_by_key(|t| t.text_offset);
+    stats.total_time = start.elapsed();
+    Ok(CompiledModule {
+        arch: compiler.arch(),
+        info,
+        text,
+        functions,
+        traps,
+        stats,
+    })
+}
+
+/// The source location of the code at `offset` of a function.
+fn wasm_offset_at(code: &CompiledCode, offset: u32) -> Option<u32> {
+    code.srclocs
+        .iter()
+        .find(|s| s.start <= offset && offset < s.end)
+        .map(|s| s.loc)
+        .filter(|l: &SourceLoc| !l.is_default())
+        .map(|l| l.bits())
+}
