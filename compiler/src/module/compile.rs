@@ -21,6 +21,7 @@ use crate::machinst::{CodegenError, CompiledCode};
 use crate::wasm::translate::{ir_signature, translate_function, FuncTranslator};
 use crate::wasm::{parse_module, FunctionInput, ModuleInfo, WasmError};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Why a module could not be compiled.
@@ -136,10 +137,12 @@ impl CompiledModule {
 }
 
 /// Options of [`compile_module`].
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct ModuleOptions {
+#[derive(Copy, Clone, Debug, Default)]
+pub struct ModuleOptions<'a> {
     /// Worker threads (`None`: rayon's global pool, one per core).
     pub jobs: Option<usize>,
+    /// Incremented once per function compiled (for a progress display).
+    pub progress: Option<&'a AtomicUsize>,
 }
 
 /// Run `f` on a pool of `jobs` threads (or the global pool).
@@ -222,17 +225,22 @@ fn compile_one(
 pub fn compile_module(
     compiler: &dyn Compiler,
     wasm: &[u8],
-    options: &ModuleOptions,
+    options: &ModuleOptions<'_>,
 ) -> Result<CompiledModule, ModuleError> {
     let start = Instant::now();
     let (info, inputs) = parse_module(wasm)?;
     let parse_time = start.elapsed();
     let info_ref = &info;
+    let progress = options.progress;
     let compiled: Result<Vec<Compiled>, ModuleError> = in_pool(options.jobs, move || {
         inputs
             .into_par_iter()
             .map_init(FuncTranslator::new, |tr, input| {
-                compile_one(compiler, info_ref, input, tr)
+                let r = compile_one(compiler, info_ref, input, tr);
+                if let Some(p) = progress {
+                    p.fetch_add(1, Ordering::Relaxed);
+                }
+                r
             })
             .collect()
     })?;

@@ -216,7 +216,7 @@ pub fn write_elf(m: &CompiledModule) -> Result<Vec<u8>, ElfError> {
             value: u64::from(f.offset),
             size: u64::from(f.len),
             kind: SymbolKind::Text,
-            scope: SymbolScope::Linkage,
+            scope: SymbolScope::Dynamic,
             weak: false,
             section: SymbolSection::Section(text_id),
             flags: SymbolFlags::None,

@@ -53,7 +53,10 @@
 pub mod compile;
 pub mod elf;
 
-pub use compile::{compile_module, translate_module, CompiledModule, ModuleError, ModuleStats};
+pub use compile::{
+    compile_module, translate_module, CompiledModule, ModuleError, ModuleFunction, ModuleOptions,
+    ModuleStats, TrapSite,
+};
 
 use crate::ir::{LibCall, TrapCode, UserFuncName};
 use crate::isa::{far_call_veneer, write_far_call_veneer, Arch};

@@ -49,6 +49,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "kiln/compile_wasm.rs"]
+mod compile_wasm;
+
 #[derive(Parser)]
 #[command(
     name = "kiln",
@@ -62,10 +65,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compile the functions of a .kir file and print their machine code.
+    /// Compile a Wasm module (binary `.wasm`) or the functions of a `.kir` file (decided by
+    /// content, not extension). A module is compiled in parallel and linked; a summary is
+    /// printed, `-o` writes an ELF object.
     Compile {
-        /// The .kir file.
+        /// The .wasm module or .kir file.
         file: PathBuf,
+        /// Wasm only: write a relocatable ELF object here.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Wasm only: worker threads (default: one per core).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+        jobs: Option<u32>,
         /// Target triple (e.g. x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu, or just
         /// x86_64, aarch64).
         #[arg(long, default_value = "x86_64")]
@@ -75,9 +86,11 @@ enum Command {
         regalloc: Option<String>,
         #[command(flatten)]
         settings: SettingArgs,
-        /// Print a disassembly (through llvm-mc) instead of hex bytes.
-        #[arg(long)]
-        disasm: bool,
+        /// Print a disassembly (through llvm-mc). For a .kir file, of every function
+        /// (instead of hex bytes); for a module, of the function named FUNC (name-section
+        /// name, export name, `wasm_function_N`, or index N), or of every function without FUNC.
+        #[arg(long, value_name = "FUNC", num_args = 0..=1, default_missing_value = "")]
+        disasm: Option<String>,
         #[command(flatten)]
         cache: CacheArgs,
     },
@@ -258,18 +271,45 @@ fn real_main() -> Result<ExitCode> {
     match cli.command {
         Command::Compile {
             file,
+            output,
+            jobs,
             target,
             regalloc,
             settings,
             disasm,
             cache,
-        } => compile(
-            &file,
-            &target,
-            &settings.engine_settings(regalloc.as_deref())?,
-            disasm,
-            cache.open()?.as_ref(),
-        ),
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let settings = settings.engine_settings(regalloc.as_deref())?;
+            let store = cache.open()?;
+            if bytes.starts_with(b"\0asm") {
+                let opts = compile_wasm::WasmCompileArgs {
+                    path: &file,
+                    wasm: &bytes,
+                    target: &target,
+                    settings: &settings,
+                    disasm: disasm.as_deref(),
+                    output: output.as_deref(),
+                    jobs: jobs.map(|j| j as usize),
+                    cache: store.map(Arc::new),
+                };
+                return compile_wasm::compile_wasm(&opts);
+            }
+            if output.is_some() || jobs.is_some() {
+                bail!(
+                    "{}: -o and --jobs apply to Wasm modules only (this file has no \\0asm header)",
+                    file.display()
+                );
+            }
+            let src = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!(
+                    "{} is neither a Wasm module (no \\0asm header) nor UTF-8 .kir text",
+                    file.display()
+                )
+            })?;
+            compile(&file, &src, &target, &settings, disasm.is_some(), store.as_ref())
+        }
         Command::Cache { action } => match action {
             CacheAction::Stats { dir } => cache_stats(&dir),
             CacheAction::Clear { dir } => {
@@ -432,13 +472,8 @@ fn diff(
     })
 }
 
-fn compile(
-    path: &Path,
-    target: &str,
-    settings: &EngineSettings,
-    disasm: bool,
-    cache: Option<&DiskStore>,
-) -> Result<ExitCode> {
+/// A compiler builder for `target` with the command line's preset and settings.
+fn cli_builder(target: &str, settings: &EngineSettings) -> Result<CompilerBuilder> {
     let mut builder = CompilerBuilder::for_target(target).context("bad --target")?;
     if let Some(cpu) = &settings.cpu {
         builder.preset(cpu).context("bad --cpu")?;
@@ -448,12 +483,22 @@ fn compile(
             .set(name, value)
             .with_context(|| format!("bad setting {name}={value}"))?;
     }
+    Ok(builder)
+}
+
+fn compile(
+    path: &Path,
+    src: &str,
+    target: &str,
+    settings: &EngineSettings,
+    disasm: bool,
+    cache: Option<&DiskStore>,
+) -> Result<ExitCode> {
+    let builder = cli_builder(target, settings)?;
     let compiler = builder.build().context("cannot build the compiler")?;
     let arch = compiler.arch();
-    let src =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let funcs =
-        text::parse_functions(&src).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+        text::parse_functions(src).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let fp: String = compiler.settings().fingerprint()[..8]
