@@ -1,0 +1,244 @@
+//! Module compilation on real and hand-made modules: every module of
+//! `../shared/testdata/wasm/` on x86_64 (baseline and x86_64-v3) and AArch64 with both
+//! register allocators and the regalloc checker; byte-identical output for 1 and 2
+//! threads; no relocation left for calls inside a module; ELF objects that llvm-objdump
+//! and readelf read back byte for byte; bad input as named errors.
+
+use kiln::module::elf::write_elf;
+use kiln::module::{compile_module, CompiledModule, ModuleError, ModuleOptions, TextRelocTarget};
+use kiln::wasm::WasmError;
+use kiln::{Compiler, CompilerBuilder};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/wasm")
+}
+
+fn modules() -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(testdata())
+        .expect("../shared/testdata/wasm is present")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    assert!(v.len() >= 13, "testdata modules missing");
+    v
+}
+
+fn compiler(target: &str, cpu: Option<&str>, regalloc: &str) -> Box<dyn Compiler> {
+    let mut b = CompilerBuilder::for_target(target).unwrap();
+    if let Some(c) = cpu {
+        b.preset(c).unwrap();
+    }
+    b.set("regalloc", regalloc).unwrap();
+    b.set("regalloc_checker", "true").unwrap();
+    b.build().unwrap()
+}
+
+fn compile(c: &dyn Compiler, wasm: &[u8], jobs: usize) -> Result<CompiledModule, ModuleError> {
+    compile_module(
+        c,
+        wasm,
+        &ModuleOptions {
+            jobs: Some(jobs),
+            progress: None,
+        },
+    )
+}
+
+/// SIMD is its own issue: the one SIMD module must be refused with a named error.
+fn is_simd(name: &str) -> bool {
+    name.contains("simd")
+}
+
+#[test]
+fn every_testdata_module_compiles_on_every_target_and_allocator() {
+    let configs = [
+        ("x86_64", Some("x86_64"), "backtracking"),
+        ("x86_64", Some("x86_64"), "single_pass"),
+        ("x86_64", Some("x86_64-v3"), "backtracking"),
+        ("x86_64", Some("x86_64-v3"), "single_pass"),
+        ("aarch64", None, "backtracking"),
+        ("aarch64", None, "single_pass"),
+    ];
+    let mut compiled = 0;
+    for (target, cpu, ra) in configs {
+        let c = compiler(target, cpu, ra);
+        for (name, wasm) in modules() {
+            let r = compile(&*c, &wasm, 2);
+            if is_simd(&name) {
+                let e = r.expect_err("SIMD is not translated yet");
+                let msg = e.to_string();
+                assert!(msg.contains("SIMD") && msg.contains("function"), "{msg}");
+                continue;
+            }
+            let m = r.unwrap_or_else(|e| panic!("{name} on {target} {cpu:?} {ra}: {e}"));
+            assert_eq!(m.stats.functions as u32, m.info.num_defined_funcs());
+            assert!(
+                !m.text
+                    .relocs
+                    .iter()
+                    .any(|r| matches!(r.target, TextRelocTarget::Function(_))),
+                "{name}: a call inside the module was left for the loader"
+            );
+            assert!(m.stats.code_bytes > 0);
+            compiled += 1;
+        }
+    }
+    assert_eq!(compiled, 6 * 13);
+}
+
+#[test]
+fn output_is_identical_with_one_and_two_threads() {
+    for (target, cpu) in [("x86_64", Some("x86_64-v3")), ("aarch64", None)] {
+        let c = compiler(target, cpu, "backtracking");
+        for (name, wasm) in modules() {
+            if is_simd(&name) {
+                continue;
+            }
+            let one = compile(&*c, &wasm, 1).unwrap();
+            let two = compile(&*c, &wasm, 2).unwrap();
+            assert_eq!(one.text, two.text, "{name} on {target}");
+            assert_eq!(one.functions, two.functions, "{name} on {target}");
+            assert_eq!(one.traps, two.traps, "{name} on {target}");
+        }
+    }
+}
+
+/// llvm-objdump's disassembly of each function symbol covers exactly Kiln's bytes.
+#[test]
+fn elf_objects_read_back_with_llvm_objdump_and_readelf() {
+    let wasm = std::fs::read(testdata().join("tree-sitter-wasms-0.1.13--tree-sitter-lua.wasm"))
+        .unwrap();
+    for target in ["x86_64", "aarch64"] {
+        let c = compiler(target, None, "backtracking");
+        let m = compile(&*c, &wasm, 2).unwrap();
+        let obj = write_elf(&m).unwrap();
+        let dir = std::env::temp_dir().join(format!("kiln-elf-{}-{target}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.o");
+        std::fs::write(&path, &obj).unwrap();
+
+        let syms = Command::new("readelf").arg("-sW").arg(&path).output();
+        let syms = String::from_utf8_lossy(&syms.expect("readelf runs").stdout).into_owned();
+        for f in &m.functions {
+            let line = syms
+                .lines()
+                .find(|l| l.split_whitespace().last() == Some(f.name.as_str()))
+                .unwrap_or_else(|| panic!("{target}: no symbol {} in\n{syms}", f.name));
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(u64::from_str_radix(cols[1], 16).unwrap(), u64::from(f.offset));
+            assert_eq!(cols[2].parse::<u32>().unwrap(), f.len);
+            assert_eq!(cols[3], "FUNC");
+        }
+
+        // -z: show blocks of zeros too (literal pools), instead of "...".
+        let dump = Command::new("llvm-objdump")
+            .args(["-d", "-z"])
+            .arg(&path)
+            .output()
+            .expect("llvm-objdump runs");
+        assert!(dump.status.success(), "llvm-objdump failed");
+        let dump = String::from_utf8_lossy(&dump.stdout).into_owned();
+        // Collect the bytes objdump shows per function, and compare with the text section.
+        let mut current: Option<usize> = None;
+        let mut bytes: Vec<Vec<u8>> = vec![Vec::new(); m.functions.len()];
+        for line in dump.lines() {
+            if let Some(name) = line.strip_suffix(">:").and_then(|l| l.split('<').nth(1)) {
+                current = m.functions.iter().position(|f| f.name == name);
+                continue;
+            }
+            let (Some(i), Some((_, rest))) = (current, line.split_once(':')) else {
+                continue;
+            };
+            // "  addr: aa bb cc dd \tmnemonic" — hex byte groups up to the tab.
+            let hex = rest.split('\t').next().unwrap_or("");
+            for tok in hex.split_whitespace() {
+                if tok.len() % 2 == 0 && tok.chars().all(|c| c.is_ascii_hexdigit()) {
+                    // AArch64 objdump prints one 32-bit word in byte order as 4 pairs.
+                    for k in (0..tok.len()).step_by(2) {
+                        bytes[i].push(u8::from_str_radix(&tok[k..k + 2], 16).unwrap());
+                    }
+                }
+            }
+        }
+        for (f, got) in m.functions.iter().zip(&bytes) {
+            let want = m.text.bytes_at(f.offset, f.len as usize).unwrap();
+            assert!(
+                got.len() >= want.len() && &got[..want.len()] == want,
+                "{target} {}: objdump shows {} bytes that differ from Kiln's {}",
+                f.name,
+                got.len(),
+                want.len()
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+fn error_of(wasm: &[u8]) -> WasmError {
+    let c = compiler("x86_64", None, "backtracking");
+    match compile(&*c, wasm, 1) {
+        Err(ModuleError::Wasm(e)) => e,
+        Err(e) => panic!("expected a Wasm error, got {e}"),
+        Ok(_) => panic!("expected an error"),
+    }
+}
+
+#[test]
+fn bad_modules_are_named_errors() {
+    let good = wat::parse_str(
+        r#"(module (func (export "f") (param i32) (result i32)
+             local.get 0 i32.const 1 i32.add))"#,
+    )
+    .unwrap();
+    // Truncated at every length: never a panic; a truncated header or a cut inside the
+    // code section (the last section) is an error naming an offset.
+    let code_start = good.len() - 9;
+    for n in 0..good.len() {
+        let c = compiler("x86_64", None, "backtracking");
+        let r = compile(&*c, &good[..n], 1);
+        if n < 8 || n > code_start {
+            let e = r.err().unwrap_or_else(|| panic!("prefix of {n} bytes accepted"));
+            assert!(e.to_string().contains("offset"), "{e}");
+        }
+    }
+    // Corrupt: every single-byte change is either still a valid module or a named error.
+    for i in 8..good.len() {
+        for x in [0x00u8, 0x7f, 0xff] {
+            let mut m = good.clone();
+            m[i] = x;
+            let c = compiler("aarch64", None, "single_pass");
+            if let Err(e) = compile(&*c, &m, 1) {
+                assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+    // Invalid: a type error inside function 1 names the function and the offset.
+    let invalid = wat::parse_str(
+        r#"(module (func) (func (result i32) i64.const 1))"#,
+    )
+    .unwrap();
+    let e = error_of(&invalid);
+    assert!(matches!(e, WasmError::Invalid { func: Some(1), .. }), "{e}");
+    assert!(e.to_string().contains("function 1") && e.offset() > 0, "{e}");
+    // Unsupported proposal: tail calls, named by the validator's message.
+    let tail = wat::parse_str(r#"(module (func $f return_call $f))"#).unwrap();
+    let e = error_of(&tail);
+    assert!(matches!(e, WasmError::Unsupported { func: Some(0), .. }), "{e}");
+    assert!(e.to_string().contains("tail call"), "{e}");
+    // Multi-memory is refused at module level.
+    let mm = wat::parse_str(r#"(module (memory 1) (memory 1))"#).unwrap();
+    let e = error_of(&mm);
+    assert!(e.to_string().contains("multiple memories"), "{e}");
+    // Not Wasm at all.
+    let e = error_of(b"\x00asm\x02\x00\x00\x00");
+    assert!(e.to_string().contains("offset"), "{e}");
+}
