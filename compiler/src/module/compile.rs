@@ -7,6 +7,31 @@
 //! turns every call between the module's functions into a relative call (`call rel32` /
 //! `bl`, through a far-call veneer when out of range).
 //!
+//! ```
+//! use kiln::module::{compile_module, elf::write_elf, ModuleOptions};
+//! use kiln::wasm::info::EntityIndex;
+//!
+//! let wasm = wat::parse_str(r#"
+//!     (module
+//!       (memory 1)
+//!       (func $sq (param i32) (result i32) local.get 0 local.get 0 i32.mul)
+//!       (func (export "sum_sq") (param i32 i32) (result i32)
+//!         local.get 0 call $sq local.get 1 call $sq i32.add))
+//! "#).unwrap();
+//! let mut config = kiln::Config::new();
+//! config.target("aarch64").set("regalloc", "backtracking");
+//! let compiler = config.build().unwrap();
+//! let module = compile_module(&*compiler, &wasm, &ModuleOptions::default()).unwrap();
+//! assert_eq!(module.functions.len(), 2);
+//! assert_eq!(module.stats.relative_calls, 2); // both calls to $sq are `bl`s
+//! let export = &module.info.exports[0];
+//! assert_eq!((export.name.as_str(), export.index), ("sum_sq", EntityIndex::Func(1)));
+//! let f = module.defined(1).unwrap(); // where it is in `module.text`, and its signature
+//! assert_eq!(f.signature.params.len(), 3); // vmctx, then the two i32s
+//! let object: Vec<u8> = write_elf(&module).unwrap(); // a relocatable ELF64 object
+//! assert_eq!(&object[..4], b"\x7fELF");
+//! ```
+//!
 //! Invariants: the output depends only on the module bytes and the compiler's settings,
 //! never on the number of threads (results are collected in function order before
 //! linking); the text section has no relocation for a call between the module's own
