@@ -115,8 +115,8 @@ fn output_is_identical_with_one_and_two_threads() {
 /// llvm-objdump's disassembly of each function symbol covers exactly Kiln's bytes.
 #[test]
 fn elf_objects_read_back_with_llvm_objdump_and_readelf() {
-    let wasm = std::fs::read(testdata().join("tree-sitter-wasms-0.1.13--tree-sitter-lua.wasm"))
-        .unwrap();
+    let wasm =
+        std::fs::read(testdata().join("tree-sitter-wasms-0.1.13--tree-sitter-lua.wasm")).unwrap();
     for target in ["x86_64", "aarch64"] {
         let c = compiler(target, None, "backtracking");
         let m = compile(&*c, &wasm, 2).unwrap();
@@ -134,7 +134,10 @@ fn elf_objects_read_back_with_llvm_objdump_and_readelf() {
                 .find(|l| l.split_whitespace().last() == Some(f.name.as_str()))
                 .unwrap_or_else(|| panic!("{target}: no symbol {} in\n{syms}", f.name));
             let cols: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(u64::from_str_radix(cols[1], 16).unwrap(), u64::from(f.offset));
+            assert_eq!(
+                u64::from_str_radix(cols[1], 16).unwrap(),
+                u64::from(f.offset)
+            );
             assert_eq!(cols[2].parse::<u32>().unwrap(), f.len);
             assert_eq!(cols[3], "FUNC");
         }
@@ -206,7 +209,9 @@ fn bad_modules_are_named_errors() {
         let c = compiler("x86_64", None, "backtracking");
         let r = compile(&*c, &good[..n], 1);
         if n < 8 || n > code_start {
-            let e = r.err().unwrap_or_else(|| panic!("prefix of {n} bytes accepted"));
+            let e = r
+                .err()
+                .unwrap_or_else(|| panic!("prefix of {n} bytes accepted"));
             assert!(e.to_string().contains("offset"), "{e}");
         }
     }
@@ -222,17 +227,20 @@ fn bad_modules_are_named_errors() {
         }
     }
     // Invalid: a type error inside function 1 names the function and the offset.
-    let invalid = wat::parse_str(
-        r#"(module (func) (func (result i32) i64.const 1))"#,
-    )
-    .unwrap();
+    let invalid = wat::parse_str(r#"(module (func) (func (result i32) i64.const 1))"#).unwrap();
     let e = error_of(&invalid);
     assert!(matches!(e, WasmError::Invalid { func: Some(1), .. }), "{e}");
-    assert!(e.to_string().contains("function 1") && e.offset() > 0, "{e}");
+    assert!(
+        e.to_string().contains("function 1") && e.offset() > 0,
+        "{e}"
+    );
     // Unsupported proposal: tail calls, named by the validator's message.
     let tail = wat::parse_str(r#"(module (func $f return_call $f))"#).unwrap();
     let e = error_of(&tail);
-    assert!(matches!(e, WasmError::Unsupported { func: Some(0), .. }), "{e}");
+    assert!(
+        matches!(e, WasmError::Unsupported { func: Some(0), .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("tail call"), "{e}");
     // Multi-memory is refused at module level.
     let mm = wat::parse_str(r#"(module (memory 1) (memory 1))"#).unwrap();

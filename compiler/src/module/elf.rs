@@ -44,8 +44,8 @@ use crate::machinst::buffer::RelocKind;
 use crate::wasm::info::{ConstExpr, ElemMode, EntityIndex};
 use object::write::{Object, Relocation, Symbol, SymbolSection};
 use object::{
-    Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags,
-    SymbolKind, SymbolScope,
+    Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
+    SymbolScope,
 };
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -75,7 +75,7 @@ pub fn escape(s: &str) -> String {
         }
     }
     if out.is_empty() {
-        out.push_str("%");
+        out.push('%');
     }
     out
 }
@@ -105,7 +105,10 @@ fn types_list(ts: &[crate::wasm::WasmType]) -> String {
     if ts.is_empty() {
         return "-".into();
     }
-    ts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(",")
+    ts.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The metadata text and the data-segment bytes of `m`.
@@ -117,15 +120,32 @@ pub fn metadata(m: &CompiledModule) -> (String, Vec<u8>) {
     let _ = writeln!(s, "arch {}", m.arch);
     let _ = writeln!(s, "vmctx_size {}", info.vm_offsets().size());
     for (i, t) in info.types.iter().enumerate() {
-        let _ = writeln!(s, "type {i} {} {}", types_list(&t.params), types_list(&t.results));
+        let _ = writeln!(
+            s,
+            "type {i} {} {}",
+            types_list(&t.params),
+            types_list(&t.results)
+        );
     }
     for imp in &info.imports {
         let (k, i) = entity(&imp.index);
-        let _ = writeln!(s, "import {k} {i} {} {}", escape(&imp.module), escape(&imp.name));
+        let _ = writeln!(
+            s,
+            "import {k} {i} {} {}",
+            escape(&imp.module),
+            escape(&imp.name)
+        );
     }
     for f in &m.functions {
         let ty = info.funcs.get(f.index as usize).copied().unwrap_or(0);
-        let _ = writeln!(s, "func {} {} {} {ty} {}", f.index, f.offset, f.len, escape(&f.name));
+        let _ = writeln!(
+            s,
+            "func {} {} {} {ty} {}",
+            f.index,
+            f.offset,
+            f.len,
+            escape(&f.name)
+        );
     }
     for (i, t) in info.tables.iter().enumerate() {
         let max = t.max.map_or("-".to_string(), |m| m.to_string());
@@ -202,7 +222,12 @@ pub fn write_elf(m: &CompiledModule) -> Result<Vec<u8>, ElfError> {
     };
     let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
     let text_id = obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
-    let text = m.text.segments.first().map(|s| s.bytes.as_slice()).unwrap_or(&[]);
+    let text = m
+        .text
+        .segments
+        .first()
+        .map(|s| s.bytes.as_slice())
+        .unwrap_or(&[]);
     obj.append_section_data(text_id, text, 16);
     let mut seen = HashSet::new();
     for f in &m.functions {
@@ -262,7 +287,11 @@ pub fn write_elf(m: &CompiledModule) -> Result<Vec<u8>, ElfError> {
     let (meta, data) = metadata(m);
     let meta_id = obj.add_section(Vec::new(), b".kiln.module".to_vec(), SectionKind::Metadata);
     obj.append_section_data(meta_id, meta.as_bytes(), 1);
-    let data_id = obj.add_section(Vec::new(), b".kiln.data".to_vec(), SectionKind::ReadOnlyData);
+    let data_id = obj.add_section(
+        Vec::new(),
+        b".kiln.data".to_vec(),
+        SectionKind::ReadOnlyData,
+    );
     obj.append_section_data(data_id, &data, 16);
     obj.write().map_err(|e| ElfError::Object(e.to_string()))
 }

@@ -351,8 +351,7 @@ pub fn parse_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_>>),
                         return Err(WasmError::Unsupported {
                             func: None,
                             offset: 0,
-                            message: "table initializer expressions (function references)"
-                                .into(),
+                            message: "table initializer expressions (function references)".into(),
                         });
                     }
                     info.tables.push(table_decl(&t.ty));

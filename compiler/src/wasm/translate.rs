@@ -30,7 +30,7 @@ use super::info::{FunctionInput, ModuleInfo};
 use super::vmctx::{self, Builtin, VmOffsets};
 use super::{WasmError, WasmType};
 use crate::ir::{
-    Block, FuncRef, Function, FunctionBuilder, FunctionBuilderContext, IntCC, FloatCC, MemFlags,
+    Block, FloatCC, FuncRef, Function, FunctionBuilder, FunctionBuilderContext, IntCC, MemFlags,
     SigRef, Signature, SourceLoc, TrapCode, Type, UserExternalName, UserFuncName, Value, Variable,
 };
 use std::collections::HashMap;
@@ -85,10 +85,8 @@ pub fn translate_function(
     let mut validator = input
         .validator
         .into_validator(tr.allocs.take().unwrap_or_default());
-    let mut func = Function::with_name_signature(
-        UserFuncName::User(func_name(index)),
-        ir_signature(ty),
-    );
+    let mut func =
+        Function::with_name_signature(UserFuncName::User(func_name(index)), ir_signature(ty));
     let mut ctx = core::mem::take(&mut tr.builder_ctx);
     let result = (|| {
         let mut b = FunctionBuilder::new(&mut func, &mut ctx);
@@ -125,7 +123,9 @@ pub fn translate_function(
         for _ in 0..locals.get_count() {
             let offset = locals.original_position();
             let (count, vt) = locals.read().map_err(e)?;
-            validator.define_locals(offset as u64, count, vt).map_err(e)?;
+            validator
+                .define_locals(offset, count, vt)
+                .map_err(e)?;
             let t = WasmType::from(vt);
             for _ in 0..count {
                 let var = b.declare_var(t.ir_type());
@@ -473,9 +473,7 @@ impl State<'_> {
     fn table_elem_addr(&mut self, b: &mut FunctionBuilder<'_>, t: u32, index: Value) -> Value {
         let (base, len) = self.table(b, t);
         let idx = b.ins().uextend(Type::I64, index);
-        let oob = b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, idx, len);
+        let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, idx, len);
         b.ins().trapnz(oob, TrapCode::TableOutOfBounds);
         let three = b.ins().iconst(Type::I64, 3);
         let scaled = b.ins().ishl(idx, three);
@@ -495,7 +493,12 @@ impl State<'_> {
     }
 
     /// Emit a branch to frame `depth` (0 = innermost) carrying its arity's top values.
-    fn br(&mut self, b: &mut FunctionBuilder<'_>, depth: u32, offset: usize) -> Result<(), WasmError> {
+    fn br(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        depth: u32,
+        offset: usize,
+    ) -> Result<(), WasmError> {
         let i = self
             .frames
             .len()
@@ -736,14 +739,26 @@ impl State<'_> {
             O::F64Load { ref memarg } => self.load(b, memarg, Type::F64, LoadKind::Full, offset)?,
             O::I32Load8S { ref memarg } => self.load(b, memarg, Type::I32, LoadKind::S8, offset)?,
             O::I32Load8U { ref memarg } => self.load(b, memarg, Type::I32, LoadKind::U8, offset)?,
-            O::I32Load16S { ref memarg } => self.load(b, memarg, Type::I32, LoadKind::S16, offset)?,
-            O::I32Load16U { ref memarg } => self.load(b, memarg, Type::I32, LoadKind::U16, offset)?,
+            O::I32Load16S { ref memarg } => {
+                self.load(b, memarg, Type::I32, LoadKind::S16, offset)?
+            }
+            O::I32Load16U { ref memarg } => {
+                self.load(b, memarg, Type::I32, LoadKind::U16, offset)?
+            }
             O::I64Load8S { ref memarg } => self.load(b, memarg, Type::I64, LoadKind::S8, offset)?,
             O::I64Load8U { ref memarg } => self.load(b, memarg, Type::I64, LoadKind::U8, offset)?,
-            O::I64Load16S { ref memarg } => self.load(b, memarg, Type::I64, LoadKind::S16, offset)?,
-            O::I64Load16U { ref memarg } => self.load(b, memarg, Type::I64, LoadKind::U16, offset)?,
-            O::I64Load32S { ref memarg } => self.load(b, memarg, Type::I64, LoadKind::S32, offset)?,
-            O::I64Load32U { ref memarg } => self.load(b, memarg, Type::I64, LoadKind::U32, offset)?,
+            O::I64Load16S { ref memarg } => {
+                self.load(b, memarg, Type::I64, LoadKind::S16, offset)?
+            }
+            O::I64Load16U { ref memarg } => {
+                self.load(b, memarg, Type::I64, LoadKind::U16, offset)?
+            }
+            O::I64Load32S { ref memarg } => {
+                self.load(b, memarg, Type::I64, LoadKind::S32, offset)?
+            }
+            O::I64Load32U { ref memarg } => {
+                self.load(b, memarg, Type::I64, LoadKind::U32, offset)?
+            }
             O::I32Store { ref memarg } | O::F32Store { ref memarg } => {
                 self.store(b, memarg, 4, offset)?
             }
@@ -981,7 +996,12 @@ impl State<'_> {
         Ok(())
     }
 
-    fn call(&mut self, b: &mut FunctionBuilder<'_>, f: u32, offset: usize) -> Result<(), WasmError> {
+    fn call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        f: u32,
+        offset: usize,
+    ) -> Result<(), WasmError> {
         let type_index = *self
             .info
             .funcs
@@ -1046,7 +1066,9 @@ impl State<'_> {
         let expected = self.vm_load(b, Type::I32, vmctx, sig_off);
         let mismatch = b.ins().icmp(IntCC::NotEqual, actual, expected);
         b.ins().trapnz(mismatch, TrapCode::BadSignature);
-        let code = b.ins().load(Type::I64, VM, fref, vmctx::FUNC_REF_CODE as i32);
+        let code = b
+            .ins()
+            .load(Type::I64, VM, fref, vmctx::FUNC_REF_CODE as i32);
         let callee_vmctx = b
             .ins()
             .load(Type::I64, VM, fref, vmctx::FUNC_REF_VMCTX as i32);
@@ -1077,7 +1099,12 @@ impl State<'_> {
         Ok(())
     }
 
-    fn icmp(&mut self, b: &mut FunctionBuilder<'_>, cc: IntCC, offset: usize) -> Result<(), WasmError> {
+    fn icmp(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        cc: IntCC,
+        offset: usize,
+    ) -> Result<(), WasmError> {
         let (x, y) = self.pop2(offset)?;
         let c = b.ins().icmp(cc, x, y);
         let v = Self::bool_to_i32(b, c);
@@ -1085,7 +1112,12 @@ impl State<'_> {
         Ok(())
     }
 
-    fn fcmp(&mut self, b: &mut FunctionBuilder<'_>, cc: FloatCC, offset: usize) -> Result<(), WasmError> {
+    fn fcmp(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        cc: FloatCC,
+        offset: usize,
+    ) -> Result<(), WasmError> {
         let (x, y) = self.pop2(offset)?;
         let c = b.ins().fcmp(cc, x, y);
         let v = Self::bool_to_i32(b, c);
@@ -1093,7 +1125,12 @@ impl State<'_> {
         Ok(())
     }
 
-    fn eqz(&mut self, b: &mut FunctionBuilder<'_>, ty: Type, offset: usize) -> Result<(), WasmError> {
+    fn eqz(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        ty: Type,
+        offset: usize,
+    ) -> Result<(), WasmError> {
         let x = self.pop(offset)?;
         let zero = b.ins().iconst(ty, 0);
         let c = b.ins().icmp(IntCC::Equal, x, zero);
@@ -1103,7 +1140,13 @@ impl State<'_> {
     }
 
     /// `extendN_s`: sign-extend the low `from` bits within `ty`.
-    fn extend_s(&mut self, b: &mut FunctionBuilder<'_>, ty: Type, from: Type, offset: usize) -> Result<(), WasmError> {
+    fn extend_s(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        ty: Type,
+        from: Type,
+        offset: usize,
+    ) -> Result<(), WasmError> {
         let x = self.pop(offset)?;
         let n = b.ins().ireduce(from, x);
         let v = b.ins().sextend(ty, n);

@@ -171,7 +171,11 @@ impl Builtin {
     pub fn signature(self) -> Signature {
         let mut params = vec![Type::I64];
         params.extend_from_slice(self.operand_types());
-        let returns: &[Type] = if self.returns_i32() { &[Type::I32] } else { &[] };
+        let returns: &[Type] = if self.returns_i32() {
+            &[Type::I32]
+        } else {
+            &[]
+        };
         Signature::new(&params, returns)
     }
 }

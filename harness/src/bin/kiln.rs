@@ -308,7 +308,14 @@ fn real_main() -> Result<ExitCode> {
                     file.display()
                 )
             })?;
-            compile(&file, &src, &target, &settings, disasm.is_some(), store.as_ref())
+            compile(
+                &file,
+                &src,
+                &target,
+                &settings,
+                disasm.is_some(),
+                store.as_ref(),
+            )
         }
         Command::Cache { action } => match action {
             CacheAction::Stats { dir } => cache_stats(&dir),

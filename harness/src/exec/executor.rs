@@ -2,26 +2,41 @@
 //!
 //! Invariants (beyond those in the module docs of `exec`):
 //! - `code_mapped` lists the mappings of the code image (`(address, length)`, one per
-//!   segment, page-rounded; empty: none) and `code_extent` the image's reserved extent
-//!   from [`CODE_BASE`] (page-rounded virtual size; heaps may not overlap it); `loaded` is
-//!   `Some` only while those mappings hold exactly `loaded.image` relocated;
-//! - `heaps_mapped` lists exactly the heap mappings that exist, and the hook state's
-//!   `guards` the guard bytes inside them; `guard_hook` is installed iff `guards` is
-//!   non-empty, and the translation cache was flushed after each change of either;
+//!   segment, page-rounded; empty: none) and the hook state's `code_extent` the image's
+//!   reserved extent from [`CODE_BASE`] (page-rounded virtual size; heaps may not overlap
+//!   it); `loaded` is `Some` only while those mappings hold exactly `loaded.image`
+//!   relocated;
+//! - the hook state's `heaps_mapped` lists exactly the heap mappings that exist (as
+//!   `(start, length)` ranges; after a host call resized a heap, one range may consist of
+//!   several adjacent unicorn regions) and `guards` the guard bytes inside them;
+//!   `guard_hook` is installed iff `guards` is non-empty, watching exactly
+//!   [`guard_hook_range`]`(guards)`. unicorn's generated code depends only on whether some
+//!   memory hook exists (then every load and store takes the slow path, which checks hook
+//!   ranges and reads `guards` at run time): outside emulation the translation cache is
+//!   flushed after each change of the guards or the hook; inside a host call (heaps exist,
+//!   so guards exist before and after) the new hook is added before the old one is removed
+//!   and nothing is flushed;
+//! - the hook state's `host` is `Some` only inside the `emu_start` of a call (see
+//!   [`HostLink`] for why that is sound);
 //! - `pristine` is the register snapshot every call starts from.
 
 use super::abi::{self, Loc, Plan};
 use super::{
-    libcall, Arch, CodeImage, ExecError, TextSegment, CODE_BASE, LIBCALL_STUB_STRIDE,
-    MAX_CODE_SIZE, PAGE_SIZE, RETURN_SENTINEL, RUNTIME_CODE_BASE, RUNTIME_DATA_BASE, STACK_CHUNK,
-    STACK_LIMIT, STACK_LIMIT_ADDR, STACK_LOW, STACK_SIZE, STACK_TOP,
+    libcall, Arch, CodeImage, ExecError, TextSegment, CODE_BASE, HOST_STUB_BASE, HOST_STUB_STRIDE,
+    LIBCALL_STUB_STRIDE, MAX_CODE_SIZE, PAGE_SIZE, RETURN_SENTINEL, RUNTIME_CODE_BASE,
+    RUNTIME_DATA_BASE, STACK_CHUNK, STACK_LIMIT, STACK_LIMIT_ADDR, STACK_LOW, STACK_SIZE,
+    STACK_TOP,
 };
+use crate::host::{HostCalls, NoHost, MAX_HOST_FUNCTIONS};
 use crate::interp::Heap;
 use crate::outcome::Outcome;
 use crate::value::DataValue;
 use kiln::ir::{LibCall, Type};
 use kiln::module::{PatchError, TextReloc};
+use std::any::Any;
 use std::fmt::Write as _;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
 use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, MemType, Mode, Prot};
 use unicorn_engine::{uc_error, Context, RegisterARM64, RegisterX86, UcHookId, Unicorn};
 
@@ -32,11 +47,78 @@ struct HookState {
     fault: Option<Fault>,
     /// Something a hook could not do (reported as `Outcome::Error`).
     hook_error: Option<String>,
+    /// The `Err(outcome)` a host function ended the current run with.
+    host_outcome: Option<Outcome>,
+    /// A host function's panic, resumed once the emulator has stopped and cleaned up.
+    host_panic: Option<Box<dyn Any + Send>>,
+    /// The host and heaps of the running call; `None` outside its `emu_start`.
+    host: Option<HostLink>,
     /// Guard bytes `[start, end)` of the current heaps.
     guards: Vec<(u64, u64)>,
+    /// The heap mappings that exist, `(start, length)`, page-aligned.
+    heaps_mapped: Vec<(u64, u64)>,
+    /// The heap guard hook, if installed.
+    guard_hook: Option<GuardHook>,
+    /// The loaded image's reserved extent from [`CODE_BASE`] (0: none loaded).
+    code_extent: u64,
     /// The lowest mapped stack address (the stack is mapped on demand, from the top, in
     /// [`STACK_CHUNK`]s).
     stack_low: u64,
+}
+
+/// The installed heap guard hook and the addresses it watches (inclusive).
+#[derive(Copy, Clone, Debug)]
+struct GuardHook {
+    id: UcHookId,
+    range: (u64, u64),
+}
+
+/// The host and the heaps of the running [`Executor::call_with_host`], for the host-stub
+/// hook, as raw pointers (the hook state is `'static`, the borrows are not).
+///
+/// Safety argument: `call_inner` makes a link from its `host: &mut dyn HostCalls` and
+/// `heaps: &mut [Heap]` immediately before `emu_start` and removes it from the hook state
+/// immediately after, using neither borrow in between; nothing in between can return early
+/// or unwind (`emu_start` returns a `Result`; a panic cannot unwind out of a hook through
+/// unicorn's C frames, and [`host_hook`] catches the host's). Hooks run only inside
+/// `emu_start`, so every dereference happens while both borrows are live and used by no
+/// one else. Only [`host_hook`] dereferences the link, once per host call, and it is not
+/// re-entered meanwhile (the host has no access to the emulator, and the hook's own
+/// emulator calls — register and memory accesses, mapping changes, adding and removing a
+/// memory hook — run no guest code). The `'static` bound of the stored trait object is
+/// never relied on: the pointer does not outlive the call.
+#[derive(Copy, Clone)]
+struct HostLink {
+    host: NonNull<dyn HostCalls>,
+    heaps: NonNull<[Heap]>,
+}
+
+impl HostLink {
+    fn new(host: &mut dyn HostCalls, heaps: &mut [Heap]) -> Self {
+        let host: NonNull<dyn HostCalls + '_> = NonNull::from(host);
+        // SAFETY: only the trait object's lifetime bound changes (same pointer, same
+        // vtable); see the type's docs for why the pointer is never used after the borrow
+        // it came from ends.
+        let host = unsafe {
+            std::mem::transmute::<NonNull<dyn HostCalls + '_>, NonNull<dyn HostCalls + 'static>>(
+                host,
+            )
+        };
+        HostLink {
+            host,
+            heaps: NonNull::from(heaps),
+        }
+    }
+
+    /// The host and the heaps.
+    ///
+    /// # Safety
+    /// Only inside the `emu_start` this link was made for, and only while no other
+    /// reference obtained from it is live (see the type's docs).
+    unsafe fn get<'a>(self) -> (&'a mut dyn HostCalls, &'a mut [Heap]) {
+        // SAFETY: the caller's contract; both pointers come from live exclusive borrows.
+        unsafe { (&mut *self.host.as_ptr(), &mut *self.heaps.as_ptr()) }
+    }
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -62,9 +144,6 @@ pub struct Executor {
     pristine: Context,
     loaded: Option<Loaded>,
     code_mapped: Vec<(u64, u64)>,
-    code_extent: u64,
-    heaps_mapped: Vec<(u64, u64)>,
-    guard_hook: Option<UcHookId>,
     /// `STACK_CHUNK` zero bytes, for clearing the stack and code tails.
     zeros: Vec<u8>,
 }
@@ -176,22 +255,28 @@ fn page_up(x: u64) -> Option<u64> {
     x.checked_next_multiple_of(PAGE_SIZE)
 }
 
-/// The runtime code page: trap filler, a `ret` per libcall stub.
+/// The runtime code page: trap filler, a `ret` per libcall stub and per host stub.
 fn runtime_code_page(arch: Arch) -> Vec<u8> {
     let mut page = vec![0u8; PAGE_SIZE as usize];
+    let stubs = (0..LibCall::ALL.len() as u64)
+        .map(|i| i * LIBCALL_STUB_STRIDE)
+        .chain(
+            (0..u64::from(MAX_HOST_FUNCTIONS))
+                .map(|n| HOST_STUB_BASE - RUNTIME_CODE_BASE + n * HOST_STUB_STRIDE),
+        );
     match arch {
         Arch::X86_64 => {
             page.fill(0xcc); // int3
-            for i in 0..LibCall::ALL.len() {
-                page[i * LIBCALL_STUB_STRIDE as usize] = 0xc3; // ret
+            for o in stubs {
+                page[o as usize] = 0xc3; // ret
             }
         }
         Arch::Aarch64 => {
             for w in page.chunks_exact_mut(4) {
                 w.copy_from_slice(&0xd420_0000u32.to_le_bytes()); // brk #0
             }
-            for i in 0..LibCall::ALL.len() {
-                let o = i * LIBCALL_STUB_STRIDE as usize;
+            for o in stubs {
+                let o = o as usize;
                 page[o..o + 4].copy_from_slice(&0xd65f_03c0u32.to_le_bytes()); // ret
             }
         }
@@ -300,6 +385,11 @@ impl Executor {
             libcall_hook(emu, arch, addr)
         })
         .map_err(uc("add the libcall hook"))?;
+        let host_stubs_end = HOST_STUB_BASE + u64::from(MAX_HOST_FUNCTIONS) * HOST_STUB_STRIDE - 1;
+        emu.add_code_hook(HOST_STUB_BASE, host_stubs_end, move |emu, addr, _| {
+            host_hook(emu, arch, addr)
+        })
+        .map_err(uc("add the host-function hook"))?;
 
         // The pristine register state.
         match arch {
@@ -335,9 +425,6 @@ impl Executor {
             pristine,
             loaded: None,
             code_mapped: Vec::new(),
-            code_extent: 0,
-            heaps_mapped: Vec::new(),
-            guard_hook: None,
             zeros: vec![0; STACK_CHUNK as usize],
         })
     }
@@ -392,7 +479,7 @@ impl Executor {
                 self.code_mapped.push((a, l));
             }
         }
-        self.code_extent = page_up(image.size).unwrap_or(MAX_CODE_SIZE);
+        self.emu.get_data_mut().code_extent = page_up(image.size).unwrap_or(MAX_CODE_SIZE);
         for (seg, &(a, l)) in segments.iter().zip(&regions) {
             let start = CODE_BASE + u64::from(seg.offset);
             let end = start + seg.bytes.len() as u64;
@@ -427,7 +514,7 @@ impl Executor {
 
     /// Call function `index` of the loaded image with `args`, the `heaps` mapped at their
     /// bases (their contents are copied in before and back after the call, whatever the
-    /// outcome), running at most `fuel` instructions.
+    /// outcome), running at most `fuel` instructions. No host functions ([`NoHost`]).
     pub fn call(
         &mut self,
         index: usize,
@@ -435,10 +522,31 @@ impl Executor {
         heaps: &mut [Heap],
         fuel: u64,
     ) -> Outcome {
-        match self.call_inner(index, args, heaps, fuel) {
+        self.call_with_host(index, args, heaps, fuel, &mut NoHost)
+    }
+
+    /// [`Self::call`] with `host`'s functions at their stubs
+    /// ([`super::host_function_address`]). The heaps are read back at the lengths the
+    /// host left them. A panic of the host propagates out of this call (after the
+    /// executor has cleaned up, so it stays usable).
+    pub fn call_with_host(
+        &mut self,
+        index: usize,
+        args: &[DataValue],
+        heaps: &mut [Heap],
+        fuel: u64,
+        host: &mut dyn HostCalls,
+    ) -> Outcome {
+        let out = match self.call_inner(index, args, heaps, fuel, host) {
             Ok(o) => o,
             Err(e) => Outcome::Error(e),
+        };
+        let st = self.emu.get_data_mut();
+        st.host = None;
+        if let Some(p) = st.host_panic.take() {
+            std::panic::resume_unwind(p);
         }
+        out
     }
 
     fn call_inner(
@@ -447,6 +555,7 @@ impl Executor {
         args: &[DataValue],
         heaps: &mut [Heap],
         fuel: u64,
+        host: &mut dyn HostCalls,
     ) -> Result<Outcome, String> {
         let arch = self.arch;
         let loaded = self.loaded.as_ref().ok_or("no code image is loaded")?;
@@ -481,13 +590,7 @@ impl Executor {
         let code_len = loaded.image.size;
         let rets = &sig.returns;
 
-        map_heaps(
-            &mut self.emu,
-            &mut self.heaps_mapped,
-            &mut self.guard_hook,
-            self.code_extent,
-            heaps,
-        )?;
+        map_heaps(&mut self.emu, heaps, false)?;
         // (Normally done at the end of the previous call, unless that one failed midway.)
         shrink_stack(&mut self.emu)?;
         let emu = &mut self.emu;
@@ -565,13 +668,18 @@ impl Executor {
             let st = emu.get_data_mut();
             st.fault = None;
             st.hook_error = None;
+            st.host_outcome = None;
+            st.host_panic = None;
         }
 
         let outcome = if fuel == 0 {
             Outcome::OutOfFuel
         } else {
             let count = usize::try_from(fuel).unwrap_or(usize::MAX);
+            // `host` and `heaps` are not used until the link is gone again (see `HostLink`).
+            emu.get_data_mut().host = Some(HostLink::new(host, heaps));
             let res = emu.emu_start(entry, RETURN_SENTINEL, 0, count);
+            emu.get_data_mut().host = None;
             let pc = emu
                 .pc_read()
                 .map_err(|e| format!("could not read the PC: {e:?}"))?;
@@ -584,6 +692,10 @@ impl Executor {
                 }
             } else if let Some(e) = st.hook_error.take() {
                 Outcome::Error(e)
+            } else if let Some(o) = st.host_outcome.take() {
+                o
+            } else if st.host_panic.is_some() {
+                Outcome::Error("a host function panicked".to_string())
             } else {
                 match res {
                     Ok(()) if pc == RETURN_SENTINEL => {
@@ -627,11 +739,17 @@ impl Executor {
         };
 
         shrink_stack(&mut self.emu)?;
+        // At the lengths the host functions left them (mapped accordingly, unless mapping
+        // them failed: then the outcome is already that error, which is kept).
         for h in heaps.iter_mut() {
             if !h.bytes.is_empty() {
-                self.emu
-                    .mem_read(h.base, &mut h.bytes)
-                    .map_err(|e| format!("could not read back the heap at {:#x}: {e:?}", h.base))?;
+                let r = self.emu.mem_read(h.base, &mut h.bytes);
+                if let (Err(e), false) = (r, matches!(outcome, Outcome::Error(_))) {
+                    return Err(format!(
+                        "could not read back the heap at {:#x}: {e:?}",
+                        h.base
+                    ));
+                }
             }
         }
         Ok(outcome)
@@ -822,15 +940,42 @@ fn apply_reloc(
     )
 }
 
+/// The addresses (inclusive) the guard hook must watch for `guards`: accesses are at most
+/// 16 bytes, so one starting 15 bytes before a guard can still touch it.
+fn guard_hook_range(guards: &[(u64, u64)]) -> Option<(u64, u64)> {
+    let lo = guards.iter().map(|g| g.0).min()?;
+    let hi = guards.iter().map(|g| g.1).max()?;
+    Some((lo.saturating_sub(15), hi - 1))
+}
+
+fn add_guard_hook(
+    emu: &mut Unicorn<'_, HookState>,
+    range: (u64, u64),
+) -> Result<GuardHook, String> {
+    let id = emu
+        .add_mem_hook(
+            HookType::MEM_READ | HookType::MEM_WRITE,
+            range.0,
+            range.1,
+            guard_hook_fn,
+        )
+        .map_err(|e| format!("could not add the heap guard hook: {e:?}"))?;
+    Ok(GuardHook { id, range })
+}
+
 /// Map `heaps` (reusing the mappings when the layout is unchanged), copy their bytes in,
 /// and install the guard hook for bytes mapped only because of page rounding.
+///
+/// `in_hook`: called from the host-stub hook after a host call, with the same heaps (same
+/// number, same bases) as the `map_heaps` before the run: a heap whose length changed gets
+/// pages mapped or unmapped at its end, and the guard hook is replaced without flushing
+/// anything (see the invariants in the module docs).
 fn map_heaps(
-    emu: &mut Emu,
-    mapped: &mut Vec<(u64, u64)>,
-    guard_hook: &mut Option<UcHookId>,
-    code_extent: u64,
+    emu: &mut Unicorn<'_, HookState>,
     heaps: &[Heap],
+    in_hook: bool,
 ) -> Result<(), String> {
+    let code_extent = emu.get_data().code_extent;
     let mut want = Vec::with_capacity(heaps.len());
     let mut guards = Vec::new();
     for h in heaps {
@@ -879,16 +1024,20 @@ fn map_heaps(
             }
         }
     }
-    if *mapped != want {
-        for &(s, l) in mapped.iter() {
-            emu.mem_unmap(s, l)
-                .map_err(|e| format!("could not unmap the heap at {s:#x}: {e:?}"))?;
-        }
-        mapped.clear();
-        for &(s, l) in &want {
-            emu.mem_map(s, l, Prot::READ | Prot::WRITE)
-                .map_err(|e| format!("could not map a heap at {s:#x} ({l} bytes): {e:?}"))?;
-            mapped.push((s, l));
+    if emu.get_data().heaps_mapped != want {
+        if in_hook {
+            resize_heap_mappings(emu, &want)?;
+        } else {
+            while let Some(&(s, l)) = emu.get_data().heaps_mapped.last() {
+                emu.mem_unmap(s, l)
+                    .map_err(|e| format!("could not unmap the heap at {s:#x}: {e:?}"))?;
+                emu.get_data_mut().heaps_mapped.pop();
+            }
+            for &(s, l) in &want {
+                emu.mem_map(s, l, Prot::READ | Prot::WRITE)
+                    .map_err(|e| format!("could not map a heap at {s:#x} ({l} bytes): {e:?}"))?;
+                emu.get_data_mut().heaps_mapped.push((s, l));
+            }
         }
     }
     for h in heaps {
@@ -898,32 +1047,228 @@ fn map_heaps(
         }
     }
     if emu.get_data().guards != guards {
-        if let Some(id) = guard_hook.take() {
-            emu.remove_hook(id)
-                .map_err(|e| format!("could not remove the heap guard hook: {e:?}"))?;
-        }
-        if let (Some(lo), Some(hi)) = (
-            guards.iter().map(|g| g.0).min(),
-            guards.iter().map(|g| g.1).max(),
-        ) {
-            // Accesses are at most 16 bytes: one starting 15 bytes before a guard can
-            // still touch it.
-            let id = emu
-                .add_mem_hook(
-                    HookType::MEM_READ | HookType::MEM_WRITE,
-                    lo.saturating_sub(15),
-                    hi - 1,
-                    guard_hook_fn,
-                )
-                .map_err(|e| format!("could not add the heap guard hook: {e:?}"))?;
-            *guard_hook = Some(id);
+        let range = guard_hook_range(&guards);
+        let installed = emu.get_data().guard_hook;
+        if installed.map(|g| g.range) != range {
+            if in_hook {
+                // A memory hook must exist throughout: code translated with unicorn's slow
+                // path for loads and stores then stays valid. (A hook removed inside a hook
+                // is only marked deleted until the emulation ends.)
+                let (Some(range), Some(old)) = (range, installed) else {
+                    return Err("a host call cannot add or remove every heap".to_string());
+                };
+                let new = add_guard_hook(emu, range)?;
+                emu.get_data_mut().guard_hook = Some(new);
+                emu.remove_hook(old.id)
+                    .map_err(|e| format!("could not remove the heap guard hook: {e:?}"))?;
+            } else {
+                if let Some(old) = emu.get_data_mut().guard_hook.take() {
+                    emu.remove_hook(old.id)
+                        .map_err(|e| format!("could not remove the heap guard hook: {e:?}"))?;
+                }
+                if let Some(range) = range {
+                    let new = add_guard_hook(emu, range)?;
+                    emu.get_data_mut().guard_hook = Some(new);
+                }
+            }
         }
         emu.get_data_mut().guards = guards;
-        // Memory hooks change the generated code: drop every translation and TLB entry.
-        emu.ctl_flush_tb()
-            .map_err(|e| format!("could not flush translations: {e:?}"))?;
-        emu.ctl_flush_tlb()
-            .map_err(|e| format!("could not flush the TLB: {e:?}"))?;
+        if !in_hook {
+            // Memory hooks change the generated code: drop every translation and TLB entry.
+            emu.ctl_flush_tb()
+                .map_err(|e| format!("could not flush translations: {e:?}"))?;
+            emu.ctl_flush_tlb()
+                .map_err(|e| format!("could not flush the TLB: {e:?}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// In a host call: make each heap mapping `want[i]` by mapping or unmapping pages at the
+/// end of the existing one (a host never adds, removes or moves heaps).
+fn resize_heap_mappings(
+    emu: &mut Unicorn<'_, HookState>,
+    want: &[(u64, u64)],
+) -> Result<(), String> {
+    if emu.get_data().heaps_mapped.len() != want.len() {
+        return Err("the number of heaps changed during a host call".to_string());
+    }
+    for (i, &(s, l2)) in want.iter().enumerate() {
+        let (s1, l1) = emu.get_data().heaps_mapped[i];
+        if s1 != s {
+            return Err(format!(
+                "the heap mapped at {s1:#x} moved to {s:#x} during a host call"
+            ));
+        }
+        if l2 > l1 {
+            emu.mem_map(s + l1, l2 - l1, Prot::READ | Prot::WRITE)
+                .map_err(|e| {
+                    format!(
+                        "could not grow the heap at {s:#x} from {l1} to {l2} mapped bytes: {e:?}"
+                    )
+                })?;
+        } else if l2 < l1 {
+            emu.mem_unmap(s + l2, l1 - l2).map_err(|e| {
+                format!("could not shrink the heap at {s:#x} from {l1} to {l2} mapped bytes: {e:?}")
+            })?;
+        }
+        emu.get_data_mut().heaps_mapped[i].1 = l2;
+    }
+    Ok(())
+}
+
+/// Runs before each host stub's `ret`: call host function `n` (see the module docs of
+/// `exec`). Whatever stops the run is recorded in the hook state.
+fn host_hook(emu: &mut Unicorn<'_, HookState>, arch: Arch, addr: u64) {
+    let off = addr.wrapping_sub(HOST_STUB_BASE);
+    if !off.is_multiple_of(HOST_STUB_STRIDE)
+        || off / HOST_STUB_STRIDE >= u64::from(MAX_HOST_FUNCTIONS)
+    {
+        return;
+    }
+    let n = (off / HOST_STUB_STRIDE) as u32;
+    if let Err(stop) = host_call(emu, arch, n) {
+        let st = emu.get_data_mut();
+        match stop {
+            HostStop::Error(e) => st.hook_error = Some(format!("host function {n}: {e}")),
+            HostStop::Outcome(o) => st.host_outcome = Some(o),
+            HostStop::Panic(p) => st.host_panic = Some(p),
+        }
+        let _ = emu.emu_stop();
+    }
+}
+
+/// Why a host call ends the run.
+enum HostStop {
+    /// The call could not be made or its results not delivered.
+    Error(String),
+    /// The host returned `Err(outcome)`.
+    Outcome(Outcome),
+    /// The host panicked (resumed after the run).
+    Panic(Box<dyn Any + Send>),
+}
+
+impl From<String> for HostStop {
+    fn from(e: String) -> Self {
+        HostStop::Error(e)
+    }
+}
+
+/// The body of [`host_hook`].
+fn host_call(emu: &mut Unicorn<'_, HookState>, arch: Arch, n: u32) -> Result<(), HostStop> {
+    let Some(link) = emu.get_data().host else {
+        return Err("called outside a run".to_string().into());
+    };
+    // SAFETY: a hook runs inside the `emu_start` the link was made for, and this is the
+    // only use of the link during this hook (see `HostLink`).
+    let (host, heaps) = unsafe { link.get() };
+    let sig = host
+        .signature(n)
+        .cloned()
+        .ok_or_else(|| "there is no such host function".to_string())?;
+    let plan = abi::plan(arch, &sig);
+
+    // The arguments, as the calling convention placed them for the stub.
+    let sp = match arch {
+        Arch::X86_64 => emu.reg_read(RegisterX86::RSP),
+        Arch::Aarch64 => emu.reg_read(RegisterARM64::SP),
+    }
+    .map_err(|e| format!("could not read the stack pointer: {e:?}"))?;
+    // On x86_64 the call pushed the return address.
+    let stack_args = match arch {
+        Arch::X86_64 => sp.wrapping_add(8),
+        Arch::Aarch64 => sp,
+    };
+    let mut args = Vec::with_capacity(sig.params.len());
+    for (&ty, loc) in sig.params.iter().zip(&plan.args) {
+        let size = ty.bytes() as usize;
+        let v = match *loc {
+            Loc::Int(r) => emu
+                .reg_read(int_arg_reg(arch, r))
+                .ok()
+                .and_then(|bits| DataValue::from_int(ty, bits)),
+            Loc::Vec(r) => emu
+                .reg_read_long(vec_reg(arch, r))
+                .ok()
+                .and_then(|b| DataValue::from_le_bytes(ty, b.get(..size)?)),
+            Loc::Mem(off) => {
+                let mut b = [0u8; 16];
+                emu.mem_read(stack_args.wrapping_add(u64::from(off)), &mut b[..size])
+                    .ok()
+                    .and_then(|()| DataValue::from_le_bytes(ty, &b[..size]))
+            }
+        };
+        args.push(
+            v.ok_or_else(|| format!("could not read an argument of type {ty} from {loc:?}"))?,
+        );
+    }
+    let ret_area = if plan.has_ret_area() {
+        let reg = match arch {
+            Arch::X86_64 => RegisterX86::RDI.into(),
+            Arch::Aarch64 => a64_x(8),
+        };
+        emu.reg_read(reg)
+            .map_err(|e| format!("could not read the return-area pointer: {e:?}"))?
+    } else {
+        0
+    };
+
+    // The heaps as the code left them.
+    for h in heaps.iter_mut() {
+        if !h.bytes.is_empty() {
+            emu.mem_read(h.base, &mut h.bytes)
+                .map_err(|e| format!("could not read the heap at {:#x}: {e:?}", h.base))?;
+        }
+    }
+    let bases: Vec<u64> = heaps.iter().map(|h| h.base).collect();
+    let result = match catch_unwind(AssertUnwindSafe(|| host.call(n, &args, heaps))) {
+        Ok(r) => r,
+        Err(p) => return Err(HostStop::Panic(p)),
+    };
+    let mut moved = false;
+    for (h, &b) in heaps.iter_mut().zip(&bases) {
+        moved |= h.base != b;
+        h.base = b;
+    }
+    // The heaps as the host left them (at their own bases), also when it ends the run:
+    // they are read back after it.
+    map_heaps(emu, heaps, true)?;
+    if moved {
+        return Err("the host moved a heap (changed its base)"
+            .to_string()
+            .into());
+    }
+    let results = result.map_err(HostStop::Outcome)?;
+
+    if results.len() != sig.returns.len()
+        || results.iter().zip(&sig.returns).any(|(v, t)| v.ty() != *t)
+    {
+        return Err(format!(
+            "returned ({}), which does not match {sig}",
+            results
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into());
+    }
+    for (v, loc) in results.iter().zip(&plan.rets) {
+        let bytes = v.to_le_bytes();
+        let mut b = [0u8; 16];
+        b[..bytes.len()].copy_from_slice(&bytes);
+        let r = match *loc {
+            Loc::Int(r) => emu.reg_write(int_ret_reg(arch, r), v.scalar_bits().unwrap_or(0)),
+            Loc::Vec(r) => emu.reg_write_long(vec_reg(arch, r), &b),
+            Loc::Mem(off) => {
+                let slot = if v.ty().is_vector() { 16 } else { 8 };
+                let at = ret_area.wrapping_add(u64::from(off));
+                // The caller's frame may lie in a stack chunk not mapped yet.
+                grow_stack(emu, MemType::WRITE_UNMAPPED, at);
+                emu.mem_write(at, &b[..slot])
+            }
+        };
+        r.map_err(|e| format!("could not write the result {v} to {loc:?}: {e:?}"))?;
     }
     Ok(())
 }

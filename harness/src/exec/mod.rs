@@ -3,9 +3,9 @@
 //! Owns: the interface between a linker and the emulator ([`CodeImage`]: code bytes, function
 //! symbols, trap sites, relocations still to resolve), the emulated address space, the
 //! caller side of Kiln's calling convention (`docs/abi.md`) for both ISAs, libcalls
-//! implemented in Rust behind hooks, trap mapping, and the instruction budget. The
-//! [`Executor`] is the only entry point: `new(arch)` → `load(&image)` → `call(..)` any number
-//! of times.
+//! implemented in Rust behind hooks, host functions ([`crate::host`]) behind hooks, trap
+//! mapping, and the instruction budget. The [`Executor`] is the only entry point:
+//! `new(arch)` → `load(&image)` → `call(..)` / `call_with_host(..)` any number of times.
 //!
 //! # Address space
 //!
@@ -14,10 +14,10 @@
 //!
 //! | region | address | permissions |
 //! |---|---|---|
-//! | runtime code: libcall stubs, the return sentinel | [`RUNTIME_CODE_BASE`] = `0x3fe0_0000` (one page) | r-x |
+//! | runtime code: libcall stubs at `+0`, host stubs at [`HOST_STUB_BASE`] = `+0x100` ([`MAX_HOST_FUNCTIONS`] × 16 bytes), the return sentinel at `+0x800` | [`RUNTIME_CODE_BASE`] = `0x3fe0_0000` (one page) | r-x |
 //! | runtime data: the stack-limit value | [`RUNTIME_DATA_BASE`] = `0x3ff0_0000` (one page) | r-- |
 //! | code image | [`CODE_BASE`] = `0x4000_0000` + each segment, rounded out to pages; reserved up to `CODE_BASE + MAX_CODE_SIZE` = `0x1_4000_0000` | r-x |
-//! | heaps | each [`Heap::base`](crate::interp::Heap) (from `0x10_0000_0000`, 4 GiB apart) rounded down to a page, up to the end rounded up | rw- |
+//! | heaps | each [`Heap::base`](crate::interp::Heap) (from `0x10_0000_0000`, 4 GiB apart) rounded down to a page, up to the end rounded up (a host call may move the end) | rw- |
 //! | stack | [`STACK_LOW`] = `0x7ff0_0000_0000` .. [`STACK_TOP`] (1 MiB, mapped on demand); below it an unmapped guard | rw- |
 //!
 //! A code image is *sparse* ([`CodeImage::segments`], from the linker's
@@ -62,6 +62,26 @@
 //! `x19`–`x29`, `sp` and `d8`–`d15`) must still hold their entry values, otherwise the
 //! outcome is an [`Outcome::Error`](crate::outcome::Outcome) naming the register.
 //!
+//! # Host functions
+//!
+//! [`Executor::call_with_host`] makes a [`HostCalls`](crate::host::HostCalls) reachable:
+//! host function `n` is the stub at [`host_function_address`]`(n)`, a `ret` whose code hook
+//! runs first. The hook reads the arguments where [`HostCalls::signature`](crate::host::HostCalls::signature)`(n)`
+//! puts them under the calling convention (the stub is entered by a call: stack arguments
+//! start at `rsp + 8` / `sp`), copies every heap's current emulator contents into the
+//! caller's [`Heap`](crate::interp::Heap)s, calls the host, then writes the heaps back —
+//! mapping or unmapping pages at a heap's end when the host changed its length, and moving
+//! its guard bytes (see below) — and writes the results zero-extended into the result
+//! registers or the caller's return area; the `ret` then returns to the code. A missing
+//! function, results that do not match the signature, a moved heap or a heap grown into
+//! another heap's page stop the run with an `Error`; `Err(outcome)` from the host stops it
+//! with `outcome` (the heaps as the host left them are read back either way); a panic of
+//! the host stops it and propagates out of `call_with_host` once the executor has cleaned
+//! up. The hook reaches the host and the heaps through raw pointers that exist only while
+//! `call_with_host` runs the emulator (see `HostLink` in `executor.rs` for the safety
+//! argument). [`Executor::call`] uses [`NoHost`](crate::host::NoHost): every stub is an
+//! `Error` there.
+//!
 //! # Traps, faults, budget
 //!
 //! - An invalid-instruction exception (x86 `ud2`, AArch64 `udf`, also `int3`/`brk`) at a PC
@@ -84,7 +104,9 @@
 //! Invariants: an [`Executor`] belongs to one thread (unicorn is `!Send`); after
 //! [`Executor::load`] returns `Ok` the mapped code is exactly the relocated segments, each
 //! surrounded by zero bytes to its page boundaries, the padding unmapped, and no stale
-//! translation of an earlier image can run; nothing in this module panics.
+//! translation of an earlier image can run; nothing in this module panics (a host
+//! function's panic propagates); `HostLink` in `executor.rs` and its one use in the
+//! host-stub hook are the only `unsafe` code.
 
 mod abi;
 mod executor;
@@ -94,6 +116,7 @@ mod tests;
 
 pub use executor::Executor;
 
+use crate::host::MAX_HOST_FUNCTIONS;
 use kiln::ir::{LibCall, Signature, TrapCode};
 pub use kiln::isa::Arch;
 pub use kiln::machinst::buffer::RelocKind;
@@ -113,6 +136,11 @@ pub const MAX_CODE_SIZE: u64 = kiln::module::MAX_TEXT_SIZE;
 pub const RUNTIME_CODE_BASE: u64 = CODE_BASE - 0x20_0000;
 /// Distance between libcall stubs.
 pub const LIBCALL_STUB_STRIDE: u64 = 16;
+/// The first host-function stub ([`HOST_STUB_STRIDE`] bytes apart, one per host function
+/// `n <` [`MAX_HOST_FUNCTIONS`]), after the libcall stubs.
+pub const HOST_STUB_BASE: u64 = RUNTIME_CODE_BASE + 0x100;
+/// Distance between host-function stubs.
+pub const HOST_STUB_STRIDE: u64 = 16;
 /// The return address of every call: emulation stops when the PC gets here.
 pub const RETURN_SENTINEL: u64 = RUNTIME_CODE_BASE + 0x800;
 /// The runtime data page (read-only to the code).
@@ -131,11 +159,23 @@ pub const STACK_TOP: u64 = STACK_LOW + STACK_SIZE;
 /// The stack limit stored at [`STACK_LIMIT_ADDR`]: the stack bottom plus 64 KiB headroom.
 pub const STACK_LIMIT: u64 = STACK_LOW + (64 << 10);
 
+// The runtime code page: libcall stubs, then host stubs, then the return sentinel.
+const _: () =
+    assert!(RUNTIME_CODE_BASE + LibCall::ALL.len() as u64 * LIBCALL_STUB_STRIDE <= HOST_STUB_BASE);
+const _: () =
+    assert!(HOST_STUB_BASE + MAX_HOST_FUNCTIONS as u64 * HOST_STUB_STRIDE <= RETURN_SENTINEL);
+const _: () = assert!(RETURN_SENTINEL < RUNTIME_CODE_BASE + PAGE_SIZE);
 // The address map's order: runtime pages, the whole code image, heaps, stack.
 const _: () = assert!(RUNTIME_DATA_BASE + PAGE_SIZE <= CODE_BASE);
 const _: () = assert!(CODE_BASE + MAX_CODE_SIZE <= crate::filetest::HEAP_BASE);
 // (Room for 256 heaps of `HEAP_STRIDE` below the stack guard.)
 const _: () = assert!(STACK_LOW - PAGE_SIZE > crate::filetest::HEAP_BASE + (1 << 40));
+
+/// The emulator's address of host function `n` ([`crate::host`]): its stub in the runtime
+/// code page (callable when `n <` [`MAX_HOST_FUNCTIONS`]).
+pub fn host_function_address(n: u32) -> u64 {
+    HOST_STUB_BASE + HOST_STUB_STRIDE * u64::from(n)
+}
 
 /// A function in a [`CodeImage`].
 #[derive(Clone, PartialEq, Eq, Debug)]

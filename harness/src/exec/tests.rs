@@ -1,7 +1,8 @@
 //! Executor tests on hand-assembled code for both ISAs. Every byte sequence below was
 //! assembled from the assembly in its comment with `llvm-mc` (x86: Intel syntax) and
 //! checked with `llvm-mc -disassemble`; the same functions exist for both ISAs, in the
-//! same order, so each test runs on both.
+//! same order, so each test runs on both. The host-function tests at the end instead
+//! compile `.kir` with Kiln and compare both executors with the interpreter.
 
 use super::*;
 use crate::filetest::HEAP_BASE;
@@ -951,4 +952,507 @@ fn sparse_images_leave_the_padding_unmapped() {
         // Nothing is loaded after a refused image.
         assert!(matches!(ex.call(1, &[], &mut [], FUEL), Outcome::Error(_)));
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Host functions: IR compiled by Kiln, run on the interpreter and both executors with the
+// same test host (`crate::host::testing::TestHost`); every engine must agree on outcomes
+// and heap contents.
+
+/// The host-call test functions. Each takes the address of a host function first and the
+/// address of heap 0 second.
+const HOST_SRC: &str = "
+; host 0 twice: the host sees the code's stores, the code sees the host's
+function %add(i64, i64, i64, i32) -> i32, i32, i32, i32 {
+    sig0 = (i64, i32) -> i32
+
+block0(v0: i64, v1: i64, v2: i64, v3: i32):
+    v4 = iconst.i8 5
+    store v4, v1+2
+    v5 = call_indirect sig0, v0(v2, v3)
+    v6 = uload8.i32 v1+1
+    v7 = iconst.i8 100
+    store v7, v1+2
+    v8 = call_indirect sig0, v0(v2, v5)
+    v9 = uload8.i32 v1
+    return v5, v6, v8, v9
+}
+
+; host 1 grows heap 0: store and load past the old end, then load at heap + v2
+function %grow(i64, i64, i64) -> i64, i32, i32 {
+    sig0 = () -> i64
+
+block0(v0: i64, v1: i64, v2: i64):
+    v3 = call_indirect sig0, v0()
+    v4 = iadd v1, v3
+    v5 = iconst.i32 0x12345678
+    store v5, v4+100
+    v6 = load.i32 v4+100
+    v7 = iadd v1, v2
+    v8 = load.i32 v7
+    return v3, v6, v8
+}
+
+; host 4 shrinks heap 0, then load at heap + v2
+function %shrink(i64, i64, i64) -> i64, i32 {
+    sig0 = () -> i64
+
+block0(v0: i64, v1: i64, v2: i64):
+    v3 = call_indirect sig0, v0()
+    v4 = iadd v1, v2
+    v5 = load.i32 v4
+    return v3, v5
+}
+
+; host 2 ends the run (or any host function with this signature is called)
+function %void(i64, i64) {
+    sig0 = ()
+
+block0(v0: i64, v1: i64):
+    v2 = iconst.i32 1
+    store v2, v1+8
+    call_indirect sig0, v0()
+    v3 = iconst.i32 2
+    store v3, v1+8
+    return
+}
+
+; host 3: nine integer arguments (some on the stack), four results (one in the return area)
+function %many(i64, i64, i64, i64) -> f64, i64, i32, i8 {
+    sig0 = (i64, i32, i64, i8, i64, i16, i64, i32, i64) -> f64, i64, i32, i8
+
+block0(v0: i64, v1: i64, v2: i64, v3: i64):
+    v4 = ireduce.i32 v2
+    v5 = iconst.i8 -3
+    v6 = iadd v2, v3
+    v7 = ireduce.i16 v3
+    v8 = imul v2, v3
+    v9 = iconst.i32 -77
+    v10 = isub v3, v2
+    v11, v12, v13, v14 = call_indirect sig0, v0(v2, v4, v3, v5, v6, v7, v8, v9, v10)
+    return v11, v12, v13, v14
+}
+
+; host 5 returns an i64 where the signature says i32
+function %ret_i32(i64, i64) -> i32 {
+    sig0 = () -> i32
+
+block0(v0: i64, v1: i64):
+    v2 = call_indirect sig0, v0()
+    return v2
+}
+";
+
+/// The compiled engines' images of `fs` (the engines' default compiler settings).
+fn compile_kir(arch: Arch, fs: &[kiln::ir::Function]) -> CodeImage {
+    let compiler = crate::engine::EngineSettings::default()
+        .builder(arch)
+        .and_then(|b| b.build().map_err(|e| e.to_string()))
+        .expect("compiler");
+    let compiled: Vec<_> = fs
+        .iter()
+        .map(|f| {
+            compiler
+                .compile_function(f)
+                .unwrap_or_else(|e| panic!("{arch}: {}: {e}", f.params.name))
+        })
+        .collect();
+    let inputs: Vec<kiln::module::LinkInput<'_>> = fs
+        .iter()
+        .zip(&compiled)
+        .map(|(f, code)| kiln::module::LinkInput {
+            name: &f.params.name,
+            code,
+        })
+        .collect();
+    let text = kiln::module::link_text(arch, &inputs, &compiler.link_options()).expect("link");
+    let symbols = fs
+        .iter()
+        .map(|f| (f.params.name.to_string(), f.signature.clone()))
+        .collect();
+    CodeImage::from_text(arch, text, symbols)
+}
+
+/// The host-call functions on every engine.
+struct HostEngines {
+    fs: Vec<kiln::ir::Function>,
+    executors: Vec<Executor>,
+}
+
+impl HostEngines {
+    fn new() -> Self {
+        let fs = kiln::ir::text::parse_functions(HOST_SRC).expect("HOST_SRC parses");
+        let executors = ARCHES
+            .iter()
+            .map(|&arch| {
+                let mut ex = Executor::new(arch).expect("executor");
+                ex.load(&compile_kir(arch, &fs)).expect("load");
+                ex
+            })
+            .collect();
+        HostEngines { fs, executors }
+    }
+
+    fn index(&self, name: &str) -> usize {
+        self.fs
+            .iter()
+            .position(|f| f.params.name.to_string() == format!("%{name}"))
+            .expect("function exists")
+    }
+
+    /// Run `name(address of host function n, heaps[0].base, rest..)` with fresh copies of
+    /// `heaps` and a fresh test host on the interpreter and both executors; check that they
+    /// agree on the outcome, the heaps and the number of host calls, and return them.
+    fn run(
+        &mut self,
+        name: &str,
+        n: u32,
+        rest: &[DataValue],
+        heaps: &[Heap],
+    ) -> (Outcome, Vec<Heap>) {
+        self.run_with(name, n, rest, heaps, &mut |o, _| o)
+    }
+
+    /// [`Self::run`], mapping each engine's outcome with `f` (given the engine's name)
+    /// before comparing.
+    fn run_with(
+        &mut self,
+        name: &str,
+        n: u32,
+        rest: &[DataValue],
+        heaps: &[Heap],
+        f: &mut dyn FnMut(Outcome, &str) -> Outcome,
+    ) -> (Outcome, Vec<Heap>) {
+        use crate::host::testing::TestHost;
+        let i = self.index(name);
+        let args = |addr: u64| {
+            let mut a = vec![
+                DataValue::I64(addr as i64),
+                DataValue::I64(heaps[0].base as i64),
+            ];
+            a.extend_from_slice(rest);
+            a
+        };
+        let mut host = TestHost::new();
+        let mut want_heaps = heaps.to_vec();
+        let want = crate::interp::Interpreter::new(&self.fs).call_with_host(
+            i,
+            &args(crate::interp::host_function_address(n)),
+            &mut want_heaps,
+            &mut host,
+        );
+        let want = f(want, "interp");
+        let calls = host.calls;
+        for ex in &mut self.executors {
+            let arch = ex.arch();
+            let mut host = TestHost::new();
+            let mut got_heaps = heaps.to_vec();
+            let got = ex.call_with_host(
+                i,
+                &args(host_function_address(n)),
+                &mut got_heaps,
+                FUEL,
+                &mut host,
+            );
+            let got = f(got, arch.name());
+            assert_eq!(got, want, "{arch}: %{name} with host function {n}");
+            assert!(got_heaps == want_heaps, "{arch}: %{name}: heaps differ");
+            assert_eq!(host.calls, calls, "{arch}: %{name}: host calls");
+        }
+        (want, want_heaps)
+    }
+}
+
+/// Errors carry engine-specific messages: compare that they are errors, naming `what`.
+fn error_naming(what: &'static str) -> impl FnMut(Outcome, &str) -> Outcome {
+    move |o, engine| match o {
+        Outcome::Error(m) if m.contains(what) => Outcome::Error(what.to_string()),
+        o => panic!("{engine}: expected an error naming `{what}`, got {o}"),
+    }
+}
+
+/// The little-endian `i32` at `off` in `h`.
+fn word(h: &Heap, off: usize) -> i32 {
+    i32::from_le_bytes(h.bytes[off..off + 4].try_into().expect("4 bytes"))
+}
+
+/// Heap 0 of `size` bytes (with a recognizable pattern) and a small heap 1.
+fn host_heaps(size: usize) -> Vec<Heap> {
+    let mut h0 = Heap::zeroed(crate::filetest::HeapDecl::base(0), size);
+    for (i, b) in h0.bytes.iter_mut().enumerate().skip(16) {
+        *b = (i % 251) as u8;
+    }
+    let h1 = Heap {
+        base: crate::filetest::HeapDecl::base(1),
+        bytes: (0..16).collect(),
+    };
+    vec![h0, h1]
+}
+
+#[test]
+fn host_calls_read_and_write_heaps_identically_everywhere() {
+    let mut e = HostEngines::new();
+    let heaps = host_heaps(64);
+    // 0x10 + 7 + 5 = 28, then 0x10 + 28 + 100 = 144; heap byte 0 counts the calls.
+    let (o, h) = e.run(
+        "add",
+        0,
+        &[DataValue::I64(0x1_0000_0010), DataValue::I32(7)],
+        &heaps,
+    );
+    let i32s = |v: &[i32]| ret(&v.iter().map(|&x| DataValue::I32(x)).collect::<Vec<_>>());
+    assert_eq!(o, i32s(&[28, 28, 144, 2]));
+    assert_eq!(&h[0].bytes[..4], &[2, 144, 100, 0]);
+    assert_eq!(h[0].bytes[16..], heaps[0].bytes[16..]);
+    assert_eq!(h[1], heaps[1]);
+    // 0x10 - 50 + 5 = -29 (heap byte 227), then 0x10 - 29 + 100 = 87.
+    let (o, _) = e.run(
+        "add",
+        0,
+        &[DataValue::I64(0x1_0000_0010), DataValue::I32(-50)],
+        &heaps,
+    );
+    assert_eq!(o, i32s(&[-29, 227, 87, 2]));
+}
+
+#[test]
+fn host_grows_and_shrinks_heaps_identically_everywhere() {
+    use crate::host::testing::GROW;
+    let mut e = HostEngines::new();
+    // Heap 0 does not end on a page boundary: the rounding bytes are guard bytes.
+    let old = 0x10010;
+    let new = old + GROW;
+    let base = crate::filetest::HeapDecl::base(0);
+    // With heap 1 beyond heap 0, and with heap 0 alone (then the guard hook must move
+    // with heap 0's end).
+    for nheaps in [1, 2] {
+        let heaps_of = |size: usize| {
+            let mut h = host_heaps(size);
+            h.truncate(nheaps);
+            h
+        };
+        host_grow_and_shrink(&mut e, base, old, new, heaps_of);
+    }
+}
+
+fn host_grow_and_shrink(
+    e: &mut HostEngines,
+    base: u64,
+    old: usize,
+    new: usize,
+    heaps_of: impl Fn(usize) -> Vec<Heap>,
+) {
+    use crate::host::testing::GROW;
+    let heaps = heaps_of(old);
+    let grow = |e: &mut HostEngines, probe: usize| {
+        e.run("grow", 1, &[DataValue::I64(probe as i64)], &heaps)
+    };
+    let returned = |probe: i32| {
+        ret(&[
+            DataValue::I64(old as i64),
+            DataValue::I32(0x12345678),
+            DataValue::I32(probe),
+        ])
+    };
+    // The grown part is zero except for the host's marker in the last byte and the code's
+    // store 100 bytes past the old end.
+    let (o, h) = grow(e, new - 4);
+    assert_eq!(o, returned(0xab00_0000u32 as i32));
+    assert_eq!(h[0].bytes.len(), new);
+    assert_eq!(h[0].bytes[..old], heaps[0].bytes[..]);
+    assert_eq!(&h[0].bytes[old + 100..old + 104], &[0x78, 0x56, 0x34, 0x12]);
+    assert!(h[0].bytes[old + 104..new - 1].iter().all(|&b| b == 0));
+    assert_eq!(h[0].bytes[new - 1], 0xab);
+    assert_eq!(h[1..], heaps[1..]);
+    // Old contents stay readable; past the new end (also straddling it) is a fault at the
+    // access's own address.
+    let last_word = word(&heaps[0], old - 4);
+    assert_eq!(grow(e, old - 4).0, returned(last_word));
+    for probe in [new - 2, new, new + 0x1000, new + GROW] {
+        let (o, h) = grow(e, probe);
+        assert_eq!(
+            o,
+            Outcome::MemoryFault {
+                addr: base + probe as u64,
+                size: 4,
+                write: false
+            },
+            "probe at {probe:#x}"
+        );
+        assert_eq!(h[0].bytes.len(), new, "the heap stays grown");
+    }
+
+    // Shrinking: the bytes past the new end are gone.
+    let heaps = heaps_of(new);
+    let shrink = |e: &mut HostEngines, probe: usize| {
+        e.run("shrink", 4, &[DataValue::I64(probe as i64)], &heaps)
+    };
+    let (o, h) = shrink(e, old - 4);
+    assert_eq!(
+        o,
+        ret(&[DataValue::I64(old as i64), DataValue::I32(last_word)])
+    );
+    assert_eq!(h[0].bytes[..], heaps[0].bytes[..old]);
+    for probe in [old - 2, old, new - 4] {
+        assert_eq!(
+            shrink(e, probe).0,
+            Outcome::MemoryFault {
+                addr: base + probe as u64,
+                size: 4,
+                write: false
+            },
+            "probe at {probe:#x}"
+        );
+    }
+    // And the executors are back to normal for the next call.
+    let (o, _) = grow(e, new - 4);
+    assert_eq!(o, returned(0xab00_0000u32 as i32));
+}
+
+#[test]
+fn host_arguments_on_the_stack_and_results_in_the_return_area() {
+    use crate::host::testing::many;
+    let mut e = HostEngines::new();
+    let heaps = host_heaps(64);
+    for (a, b) in [
+        (3i64, 5i64),
+        (-1, 0x1234_5678_9abc),
+        (i64::MIN, 0x7fff_ffff_8001),
+    ] {
+        let (o, _) = e.run("many", 3, &[DataValue::I64(a), DataValue::I64(b)], &heaps);
+        // The arguments as the IR computes them, narrowed to their types.
+        let args = [
+            DataValue::I64(a),
+            DataValue::I32(a as i32),
+            DataValue::I64(b),
+            DataValue::I8(-3),
+            DataValue::I64(a.wrapping_add(b)),
+            DataValue::I16(b as i16),
+            DataValue::I64(a.wrapping_mul(b)),
+            DataValue::I32(-77),
+            DataValue::I64(b.wrapping_sub(a)),
+        ];
+        assert_eq!(o, Outcome::Returned(many(&args)), "({a}, {b})");
+    }
+    // Hand-checked once: (3, 5) sums to 3+3+5-3+8+5+15-77+2 = -39;
+    // Σ (i+1)·aᵢ = 3+6+15-12+40+30+105-616+18 = -411; -77 ^ 3 = -80; -3 + 5 = 2.
+    assert_eq!(
+        e.run("many", 3, &[DataValue::I64(3), DataValue::I64(5)], &heaps)
+            .0,
+        ret(&[
+            DataValue::f64(-39.0),
+            DataValue::I64(-411),
+            DataValue::I32(-80),
+            DataValue::I8(2)
+        ])
+    );
+}
+
+#[test]
+fn host_outcomes_and_errors_everywhere() {
+    use crate::host::MAX_HOST_FUNCTIONS;
+    let mut e = HostEngines::new();
+    let heaps = host_heaps(64);
+    // Err(trap) from the host ends the run: the store after the call does not happen.
+    let (o, h) = e.run("void", 2, &[], &heaps);
+    assert_eq!(o, Outcome::Trapped(TrapCode::User(7)));
+    assert_eq!(&h[0].bytes[8..12], &[1, 0, 0, 0]);
+    // Results that do not match the signature, a moved heap, a function the host lacks.
+    e.run_with(
+        "ret_i32",
+        5,
+        &[],
+        &heaps,
+        &mut error_naming("does not match"),
+    );
+    e.run_with("void", 6, &[], &heaps, &mut error_naming("moved a heap"));
+    e.run_with(
+        "void",
+        40,
+        &[],
+        &heaps,
+        &mut error_naming("host function 40"),
+    );
+    // Growing heap 0 into heap 1.
+    let mut close = host_heaps(0x10010);
+    close[1].base = close[0].base + 0x20000;
+    e.run_with(
+        "grow",
+        1,
+        &[DataValue::I64(0)],
+        &close,
+        &mut |o, engine| match o {
+            Outcome::Error(m) if m.contains("overlap") || m.contains("share a page") => {
+                Outcome::Error(String::new())
+            }
+            o => panic!("{engine}: {o}"),
+        },
+    );
+    // Past the last stub: not a function (the interpreter) / the trap filler (emulators).
+    e.run_with(
+        "void",
+        MAX_HOST_FUNCTIONS,
+        &[],
+        &heaps,
+        &mut |o, engine| match o {
+            Outcome::Error(_) => Outcome::Error(String::new()),
+            o => panic!("{engine}: {o}"),
+        },
+    );
+    // Without a host.
+    let i = e.index("void");
+    for ex in &mut e.executors {
+        let args = [
+            DataValue::I64(host_function_address(2) as i64),
+            DataValue::I64(heaps[0].base as i64),
+        ];
+        let o = ex.call(i, &args, &mut heaps.clone(), FUEL);
+        assert!(
+            matches!(&o, Outcome::Error(m) if m.contains("host function 2")),
+            "{o}"
+        );
+    }
+}
+
+#[test]
+fn host_panics_propagate_and_the_executor_recovers() {
+    struct Panicky;
+    impl crate::host::HostCalls for Panicky {
+        fn signature(&self, _n: u32) -> Option<&Signature> {
+            static SIG: std::sync::OnceLock<Signature> = std::sync::OnceLock::new();
+            Some(SIG.get_or_init(|| Signature::new(&[], &[])))
+        }
+        fn call(
+            &mut self,
+            _n: u32,
+            _args: &[DataValue],
+            _heaps: &mut [Heap],
+        ) -> Result<Vec<DataValue>, Outcome> {
+            panic!("the host panics (expected by this test)")
+        }
+    }
+    let mut e = HostEngines::new();
+    let heaps = host_heaps(64);
+    let i = e.index("void");
+    let args = [
+        DataValue::I64(host_function_address(0) as i64),
+        DataValue::I64(heaps[0].base as i64),
+    ];
+    for ex in &mut e.executors {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ex.call_with_host(i, &args, &mut heaps.clone(), FUEL, &mut Panicky)
+        }));
+        assert!(r.is_err(), "{}: the panic propagates", ex.arch());
+    }
+    // Usable afterwards.
+    let (o, _) = e.run("void", 2, &[], &heaps);
+    assert_eq!(o, Outcome::Trapped(TrapCode::User(7)));
+}
+
+#[test]
+fn host_stubs_are_rets_in_the_runtime_code_page() {
+    assert_eq!(host_function_address(0), RUNTIME_CODE_BASE + 0x100);
+    assert_eq!(host_function_address(3), RUNTIME_CODE_BASE + 0x130);
+    let last = host_function_address(crate::host::MAX_HOST_FUNCTIONS - 1);
+    assert!(last + HOST_STUB_STRIDE <= RETURN_SENTINEL);
 }

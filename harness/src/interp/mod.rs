@@ -20,12 +20,21 @@
 //!   `call_indirect` maps those back. Any other callee address, a callee whose signature
 //!   differs from the call's, or a call to a name not defined in the file is
 //!   [`Outcome::Error`]: the test case is broken, not the code under test.
+//! - Host functions ([`crate::host`]): host function `n` is at [`host_function_address`]`(n)`
+//!   (`HOST_ADDR_BASE + 16 * n`, `n <` [`MAX_HOST_FUNCTIONS`]), reachable only through
+//!   `call_indirect` (no `func_addr` names it). The call's signature must equal
+//!   [`HostCalls::signature`]`(n)`, the host's results must match it, and no heap's base may
+//!   change (nor may heaps come to overlap), otherwise [`Outcome::Error`]; the host works
+//!   on the caller's heaps directly, and `Err(outcome)` from it ends the run with that
+//!   outcome. The `call_indirect` costs 1 fuel like any call; a host call may allocate
+//!   (nothing else per instruction does).
 //! - Float NaN results: `fneg`, `fabs` and `fcopysign` keep payloads; every other float
 //!   operation that produces a NaN produces the canonical quiet NaN ([`CANON_NAN_F32`],
 //!   [`CANON_NAN_F64`]), so results do not depend on the host CPU.
 //!
-//! Invariant: for any function that passes the verifier nothing here panics; malformed
-//! functions end in [`Outcome::Error`].
+//! Invariant: for any function that passes the verifier nothing here panics (a host
+//! function's own panic propagates to the caller); malformed functions end in
+//! [`Outcome::Error`].
 
 pub mod memory;
 mod ops;
@@ -33,6 +42,7 @@ mod ops;
 pub use memory::{Heap, STACK_BASE};
 pub use ops::{CANON_NAN_F32, CANON_NAN_F64};
 
+use crate::host::{HostCalls, NoHost, MAX_HOST_FUNCTIONS};
 use crate::outcome::Outcome;
 use crate::value::DataValue;
 use kiln::ir::{
@@ -50,7 +60,15 @@ pub const MAX_CALL_DEPTH: usize = 1000;
 pub const FUNC_ADDR_BASE: u64 = 0x5000_0000_0000;
 /// `func_addr` of libcall `n` (index in [`LibCall::ALL`]) is `LIBCALL_ADDR_BASE + 16 * n`.
 pub const LIBCALL_ADDR_BASE: u64 = 0x5100_0000_0000;
+/// Host function `n` ([`crate::host`]) is at `HOST_ADDR_BASE + 16 * n`.
+pub const HOST_ADDR_BASE: u64 = 0x5200_0000_0000;
 const ADDR_STRIDE: u64 = 16;
+
+/// The interpreter's address of host function `n` (callable through `call_indirect` when
+/// `n <` [`MAX_HOST_FUNCTIONS`]).
+pub fn host_function_address(n: u32) -> u64 {
+    HOST_ADDR_BASE + ADDR_STRIDE * u64::from(n)
+}
 
 /// One activation.
 struct Frame {
@@ -74,6 +92,8 @@ struct Frame {
 enum Callee {
     Func(usize),
     Lib(LibCall),
+    /// Host function `n`.
+    Host(u32),
 }
 
 /// Runs functions of one test file.
@@ -162,8 +182,20 @@ impl<'f> Interpreter<'f> {
 
     /// Call function `func_index` with `args` and run it to completion. `heaps` are the
     /// memory regions the code may access besides its own stack slots; they keep whatever
-    /// the code stored.
+    /// the code stored. No host functions ([`NoHost`]).
     pub fn call(&mut self, func_index: usize, args: &[DataValue], heaps: &mut [Heap]) -> Outcome {
+        self.call_with_host(func_index, args, heaps, &mut NoHost)
+    }
+
+    /// [`Self::call`] with `host` reachable through `call_indirect` on
+    /// [`host_function_address`]es.
+    pub fn call_with_host(
+        &mut self,
+        func_index: usize,
+        args: &[DataValue],
+        heaps: &mut [Heap],
+        host: &mut dyn HostCalls,
+    ) -> Outcome {
         self.frames.clear();
         self.values.clear();
         self.stack.clear();
@@ -192,7 +224,7 @@ impl<'f> Interpreter<'f> {
         self.scratch.extend_from_slice(args);
         let result = self
             .push_frame(func_index, None)
-            .and_then(|()| self.run(heaps));
+            .and_then(|()| self.run(heaps, host));
         let out = match result {
             Ok(vals) => Outcome::Returned(vals),
             Err(o) => o,
@@ -341,6 +373,7 @@ impl<'f> Interpreter<'f> {
                 let n = LibCall::ALL.iter().position(|&x| x == l).unwrap_or(0);
                 LIBCALL_ADDR_BASE + ADDR_STRIDE * n as u64
             }
+            Callee::Host(n) => host_function_address(n),
         }
     }
 
@@ -355,6 +388,8 @@ impl<'f> Interpreter<'f> {
             Ok(Callee::Func(i))
         } else if let Some(n) = decode(LIBCALL_ADDR_BASE, LibCall::ALL.len()) {
             Ok(Callee::Lib(LibCall::ALL[n]))
+        } else if let Some(n) = decode(HOST_ADDR_BASE, MAX_HOST_FUNCTIONS as usize) {
+            Ok(Callee::Host(n as u32))
         } else {
             Err(error(format!(
                 "call_indirect to {addr:#x}, which is not a function address"
@@ -364,13 +399,15 @@ impl<'f> Interpreter<'f> {
 
     /// Perform a call from instruction `inst` of the current frame; arguments are in
     /// `self.scratch`. A function call pushes a frame (the caller resumes after `inst`
-    /// when it returns); a libcall is computed at once.
+    /// when it returns); a libcall or host call is computed at once.
     fn do_call(
         &mut self,
         caller: &Function,
         inst: Inst,
         callee: Callee,
         sig: &Signature,
+        heaps: &mut [Heap],
+        host: &mut dyn HostCalls,
     ) -> Result<(), Outcome> {
         let Some(frame) = self.frames.last_mut() else {
             return Err(error("no frame"));
@@ -410,6 +447,60 @@ impl<'f> Interpreter<'f> {
                     )));
                 }
                 self.push_frame(i, Some(inst))
+            }
+            Callee::Host(n) => {
+                if host.signature(n) != Some(sig) {
+                    return Err(error(format!(
+                        "{inst}: host function {n} called as {sig}, but its signature is {}",
+                        host.signature(n)
+                            .map_or("unknown (there is no such function)".to_string(), |s| {
+                                s.to_string()
+                            })
+                    )));
+                }
+                let bases: Vec<u64> = heaps.iter().map(|h| h.base).collect();
+                let result = host.call(n, &self.scratch, heaps);
+                let mut moved = false;
+                for (h, &b) in heaps.iter_mut().zip(&bases) {
+                    moved |= h.base != b;
+                    h.base = b;
+                }
+                if moved {
+                    return Err(error(format!(
+                        "{inst}: host function {n} moved a heap (changed its base)"
+                    )));
+                }
+                let end = |h: &Heap| h.base.saturating_add(h.bytes.len() as u64);
+                for (i, a) in heaps.iter().enumerate() {
+                    if heaps[..i]
+                        .iter()
+                        .any(|b| a.base < end(b) && b.base < end(a))
+                    {
+                        return Err(error(format!(
+                            "{inst}: host function {n} made the heap at {:#x} overlap another",
+                            a.base
+                        )));
+                    }
+                }
+                let results = result?;
+                let res = caller.dfg.inst_results(inst);
+                if results.len() != sig.returns.len()
+                    || results.iter().zip(&sig.returns).any(|(v, t)| v.ty() != *t)
+                    || res.len() != results.len()
+                {
+                    return Err(error(format!(
+                        "{inst}: host function {n} returned ({}), which does not match {sig}",
+                        results
+                            .iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                for (&r, &x) in res.iter().zip(&results) {
+                    self.set(vbase, nvalues, r, x)?;
+                }
+                Ok(())
             }
         }
     }
@@ -456,7 +547,11 @@ impl<'f> Interpreter<'f> {
     }
 
     /// The interpreter loop.
-    fn run(&mut self, heaps: &mut [Heap]) -> Result<Vec<DataValue>, Outcome> {
+    fn run(
+        &mut self,
+        heaps: &mut [Heap],
+        host: &mut dyn HostCalls,
+    ) -> Result<Vec<DataValue>, Outcome> {
         let functions = self.functions;
         loop {
             let Some(frame) = self.frames.last() else {
@@ -674,7 +769,7 @@ impl<'f> Interpreter<'f> {
                         .ok_or_else(|| error(format!("{} does not exist", ext.signature)))?;
                     let callee = self.resolve_user(func, ext.name)?;
                     self.gather(vbase, nvalues, dfg.value_lists.get(args))?;
-                    self.do_call(func, inst, callee, sig)?;
+                    self.do_call(func, inst, callee, sig, heaps, host)?;
                     continue;
                 }
                 D::CallIndirect { sig_ref, args, .. } => {
@@ -688,7 +783,7 @@ impl<'f> Interpreter<'f> {
                     };
                     let callee = self.callee_at(address(get(self, target)?, opcode)?)?;
                     self.gather(vbase, nvalues, args)?;
-                    self.do_call(func, inst, callee, sig)?;
+                    self.do_call(func, inst, callee, sig, heaps, host)?;
                     continue;
                 }
                 D::FuncAddr { func_ref, .. } => {

@@ -1307,3 +1307,112 @@ block0:
 }";
     assert!(is_error(&run(src, &[])));
 }
+
+/// `%h(addr, heap)`: `call_indirect` host function 0 at `addr` through `(i64, i32) -> i32`
+/// with (0x1_0000_0010, 7) after storing 5 at heap+2; returns its result and heap byte 1.
+const HOST_SRC: &str = "function %h(i64, i64) -> i32, i32 {
+    sig0 = (i64, i32) -> i32
+
+block0(v0: i64, v1: i64):
+    v2 = iconst.i8 5
+    store v2, v1+2
+    v3 = iconst.i64 0x1_0000_0010
+    v4 = iconst.i32 7
+    v5 = call_indirect sig0, v0(v3, v4)
+    v6 = uload8.i32 v1+1
+    return v5, v6
+}
+
+function %wrong_sig(i64, i64) -> i32 {
+    sig0 = (i64) -> i32
+
+block0(v0: i64, v1: i64):
+    v2 = call_indirect sig0, v0(v1)
+    return v2
+}
+
+function %void(i64, i64) {
+    sig0 = ()
+
+block0(v0: i64, v1: i64):
+    v2 = iconst.i32 1
+    store v2, v1+8
+    call_indirect sig0, v0()
+    v3 = iconst.i32 2
+    store v3, v1+8
+    return
+}
+
+function %ret_i32(i64, i64) -> i32 {
+    sig0 = () -> i32
+
+block0(v0: i64, v1: i64):
+    v2 = call_indirect sig0, v0()
+    return v2
+}
+";
+
+#[test]
+fn host_calls_see_and_change_the_heaps() {
+    use crate::host::testing::TestHost;
+    let fs = parse(HOST_SRC);
+    let mut interp = Interpreter::new(&fs);
+    let mut host = TestHost::new();
+    let mut heaps = [Heap::zeroed(0x1000, 16)];
+    let args = [I64(host_function_address(0) as i64), I64(0x1000)];
+    // 0x10 + 7 + heap[2] = 28; the host bumped heap[0] and wrote heap[1].
+    assert_eq!(
+        interp.call_with_host(0, &args, &mut heaps, &mut host),
+        ret(&[I32(28), I32(28)])
+    );
+    assert_eq!(&heaps[0].bytes[..4], &[1, 28, 5, 0]);
+    // The `call_indirect` costs 1 fuel, the host call nothing more.
+    assert_eq!(interp.fuel_used(), 7);
+    assert_eq!(host.calls, 1);
+    // Out of fuel at the `call_indirect`: the host is not called.
+    let mut short = Interpreter::new(&fs).with_fuel(4);
+    let o = short.call_with_host(0, &args, &mut heaps, &mut host);
+    assert_eq!(o, Outcome::OutOfFuel);
+    assert_eq!(host.calls, 1);
+}
+
+#[test]
+fn host_call_errors_and_outcomes() {
+    use crate::host::testing::TestHost;
+    use crate::host::MAX_HOST_FUNCTIONS;
+    let fs = parse(HOST_SRC);
+    let mut interp = Interpreter::new(&fs);
+    let mut host = TestHost::new();
+    let mut heaps = [Heap::zeroed(0x1000, 16)];
+    let mut run = |f: usize, n: u32, host: &mut TestHost, heaps: &mut [Heap]| {
+        let args = [I64(host_function_address(n) as i64), I64(0x1000)];
+        interp.call_with_host(f, &args, heaps, host)
+    };
+    // Without a host, and with a host whose function has another signature.
+    let args = [I64(host_function_address(0) as i64), I64(0x1000)];
+    assert!(is_error(&interp_call(&fs, &args, &mut heaps)));
+    let o = run(1, 0, &mut host, &mut heaps);
+    assert!(
+        matches!(&o, Outcome::Error(m) if m.contains("host function 0")),
+        "{o}"
+    );
+    assert_eq!(host.calls, 0, "a mismatched call does not reach the host");
+    // Host function 2 ends the run: the store after the call does not happen.
+    assert_eq!(run(2, 2, &mut host, &mut heaps), trapped(TrapCode::User(7)));
+    assert_eq!(&heaps[0].bytes[8..12], &[1, 0, 0, 0]);
+    // Results that do not match the signature; a moved heap.
+    assert!(is_error(&run(3, 5, &mut host, &mut heaps)));
+    assert!(is_error(&run(2, 6, &mut host, &mut heaps)));
+    assert_eq!(heaps[0].base, 0x1000, "the base is put back");
+    // Past the last host function, and between two.
+    assert!(is_error(&run(2, MAX_HOST_FUNCTIONS, &mut host, &mut heaps)));
+    let args = [I64(host_function_address(2) as i64 + 8), I64(0x1000)];
+    assert!(is_error(
+        &interp.call_with_host(2, &args, &mut heaps, &mut host)
+    ));
+}
+
+/// Call the first function of `fs` without a host.
+fn interp_call(fs: &[Function], args: &[DataValue], heaps: &mut [Heap]) -> Outcome {
+    Interpreter::new(fs).call(0, args, heaps)
+}

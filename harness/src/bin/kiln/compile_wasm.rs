@@ -46,7 +46,11 @@ pub fn compile_wasm(a: &WasmCompileArgs<'_>) -> Result<ExitCode> {
                 std::thread::sleep(Duration::from_millis(300));
                 let mut shown = false;
                 while !finished.load(Ordering::Relaxed) {
-                    eprint!("\rcompiling {}: {} functions", a.path.display(), done.load(Ordering::Relaxed));
+                    eprint!(
+                        "\rcompiling {}: {} functions",
+                        a.path.display(),
+                        done.load(Ordering::Relaxed)
+                    );
                     shown = true;
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -73,12 +77,21 @@ pub fn compile_wasm(a: &WasmCompileArgs<'_>) -> Result<ExitCode> {
     }
     if let Some(path) = a.output {
         let bytes = write_elf(&module).with_context(|| format!("{}", a.path.display()))?;
-        std::fs::write(path, &bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        writeln!(out, "wrote {} ({} bytes, ELF64 relocatable)", path.display(), bytes.len())?;
+        std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(
+            out,
+            "wrote {} ({} bytes, ELF64 relocatable)",
+            path.display(),
+            bytes.len()
+        )?;
     }
     if let Some(store) = &a.cache {
-        writeln!(out, "cache {}: {}", store.dir().display(), store.stats().snapshot())?;
+        writeln!(
+            out,
+            "cache {}: {}",
+            store.dir().display(),
+            store.stats().snapshot()
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -106,7 +119,11 @@ fn print_summary(
     )?;
     writeln!(out, "  veneers        {}", s.veneers)?;
     if a.cache.is_some() {
-        writeln!(out, "  cache          {} hits, {} misses", s.cache_hits, s.cache_misses)?;
+        writeln!(
+            out,
+            "  cache          {} hits, {} misses",
+            s.cache_hits, s.cache_misses
+        )?;
     }
     writeln!(
         out,
