@@ -123,9 +123,7 @@ pub fn translate_function(
         for _ in 0..locals.get_count() {
             let offset = locals.original_position();
             let (count, vt) = locals.read().map_err(e)?;
-            validator
-                .define_locals(offset, count, vt)
-                .map_err(e)?;
+            validator.define_locals(offset, count, vt).map_err(e)?;
             let t = WasmType::from(vt);
             for _ in 0..count {
                 let var = b.declare_var(t.ir_type());
