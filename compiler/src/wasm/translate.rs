@@ -1097,61 +1097,6 @@ impl State<'_> {
         Ok(())
     }
 
-    fn icmp(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        cc: IntCC,
-        offset: usize,
-    ) -> Result<(), WasmError> {
-        let (x, y) = self.pop2(offset)?;
-        let c = b.ins().icmp(cc, x, y);
-        let v = Self::bool_to_i32(b, c);
-        self.stack.push(v);
-        Ok(())
-    }
-
-    fn fcmp(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        cc: FloatCC,
-        offset: usize,
-    ) -> Result<(), WasmError> {
-        let (x, y) = self.pop2(offset)?;
-        let c = b.ins().fcmp(cc, x, y);
-        let v = Self::bool_to_i32(b, c);
-        self.stack.push(v);
-        Ok(())
-    }
-
-    fn eqz(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        ty: Type,
-        offset: usize,
-    ) -> Result<(), WasmError> {
-        let x = self.pop(offset)?;
-        let zero = b.ins().iconst(ty, 0);
-        let c = b.ins().icmp(IntCC::Equal, x, zero);
-        let v = Self::bool_to_i32(b, c);
-        self.stack.push(v);
-        Ok(())
-    }
-
-    /// `extendN_s`: sign-extend the low `from` bits within `ty`.
-    fn extend_s(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        ty: Type,
-        from: Type,
-        offset: usize,
-    ) -> Result<(), WasmError> {
-        let x = self.pop(offset)?;
-        let n = b.ins().ireduce(from, x);
-        let v = b.ins().sextend(ty, n);
-        self.stack.push(v);
-        Ok(())
-    }
-
     fn translate_numeric(
         &mut self,
         b: &mut FunctionBuilder<'_>,
@@ -1175,25 +1120,52 @@ impl State<'_> {
                 self.unop(offset, |x| b.ins().$m($t, x))?
             };
         }
+        // Comparisons produce an `i8`; Wasm wants an `i32`.
+        macro_rules! cmp {
+            ($m:ident, $cc:expr) => {
+                self.binop(offset, |x, y| {
+                    let c = b.ins().$m($cc, x, y);
+                    b.ins().uextend(I32, c)
+                })?
+            };
+        }
+        macro_rules! eqz {
+            ($t:expr) => {
+                self.unop(offset, |x| {
+                    let zero = b.ins().iconst($t, 0);
+                    let c = b.ins().icmp(IntCC::Equal, x, zero);
+                    b.ins().uextend(I32, c)
+                })?
+            };
+        }
+        // `extendN_s`: sign-extend the low bits of type `$from` within `$t`.
+        macro_rules! extend_s {
+            ($t:expr, $from:expr) => {
+                self.unop(offset, |x| {
+                    let n = b.ins().ireduce($from, x);
+                    b.ins().sextend($t, n)
+                })?
+            };
+        }
         match *op {
-            O::I32Eqz => self.eqz(b, I32, offset)?,
-            O::I64Eqz => self.eqz(b, I64, offset)?,
-            O::I32Eq | O::I64Eq => self.icmp(b, IntCC::Equal, offset)?,
-            O::I32Ne | O::I64Ne => self.icmp(b, IntCC::NotEqual, offset)?,
-            O::I32LtS | O::I64LtS => self.icmp(b, IntCC::SignedLessThan, offset)?,
-            O::I32LtU | O::I64LtU => self.icmp(b, IntCC::UnsignedLessThan, offset)?,
-            O::I32GtS | O::I64GtS => self.icmp(b, IntCC::SignedGreaterThan, offset)?,
-            O::I32GtU | O::I64GtU => self.icmp(b, IntCC::UnsignedGreaterThan, offset)?,
-            O::I32LeS | O::I64LeS => self.icmp(b, IntCC::SignedLessThanOrEqual, offset)?,
-            O::I32LeU | O::I64LeU => self.icmp(b, IntCC::UnsignedLessThanOrEqual, offset)?,
-            O::I32GeS | O::I64GeS => self.icmp(b, IntCC::SignedGreaterThanOrEqual, offset)?,
-            O::I32GeU | O::I64GeU => self.icmp(b, IntCC::UnsignedGreaterThanOrEqual, offset)?,
-            O::F32Eq | O::F64Eq => self.fcmp(b, FloatCC::Equal, offset)?,
-            O::F32Ne | O::F64Ne => self.fcmp(b, FloatCC::NotEqual, offset)?,
-            O::F32Lt | O::F64Lt => self.fcmp(b, FloatCC::LessThan, offset)?,
-            O::F32Gt | O::F64Gt => self.fcmp(b, FloatCC::GreaterThan, offset)?,
-            O::F32Le | O::F64Le => self.fcmp(b, FloatCC::LessThanOrEqual, offset)?,
-            O::F32Ge | O::F64Ge => self.fcmp(b, FloatCC::GreaterThanOrEqual, offset)?,
+            O::I32Eqz => eqz!(I32),
+            O::I64Eqz => eqz!(I64),
+            O::I32Eq | O::I64Eq => cmp!(icmp, IntCC::Equal),
+            O::I32Ne | O::I64Ne => cmp!(icmp, IntCC::NotEqual),
+            O::I32LtS | O::I64LtS => cmp!(icmp, IntCC::SignedLessThan),
+            O::I32LtU | O::I64LtU => cmp!(icmp, IntCC::UnsignedLessThan),
+            O::I32GtS | O::I64GtS => cmp!(icmp, IntCC::SignedGreaterThan),
+            O::I32GtU | O::I64GtU => cmp!(icmp, IntCC::UnsignedGreaterThan),
+            O::I32LeS | O::I64LeS => cmp!(icmp, IntCC::SignedLessThanOrEqual),
+            O::I32LeU | O::I64LeU => cmp!(icmp, IntCC::UnsignedLessThanOrEqual),
+            O::I32GeS | O::I64GeS => cmp!(icmp, IntCC::SignedGreaterThanOrEqual),
+            O::I32GeU | O::I64GeU => cmp!(icmp, IntCC::UnsignedGreaterThanOrEqual),
+            O::F32Eq | O::F64Eq => cmp!(fcmp, FloatCC::Equal),
+            O::F32Ne | O::F64Ne => cmp!(fcmp, FloatCC::NotEqual),
+            O::F32Lt | O::F64Lt => cmp!(fcmp, FloatCC::LessThan),
+            O::F32Gt | O::F64Gt => cmp!(fcmp, FloatCC::GreaterThan),
+            O::F32Le | O::F64Le => cmp!(fcmp, FloatCC::LessThanOrEqual),
+            O::F32Ge | O::F64Ge => cmp!(fcmp, FloatCC::GreaterThanOrEqual),
 
             O::I32Clz | O::I64Clz => un!(clz),
             O::I32Ctz | O::I64Ctz => un!(ctz),
@@ -1250,11 +1222,11 @@ impl State<'_> {
             O::I64ReinterpretF64 => cvt!(bitcast, I64),
             O::F32ReinterpretI32 => cvt!(bitcast, F32),
             O::F64ReinterpretI64 => cvt!(bitcast, F64),
-            O::I32Extend8S => self.extend_s(b, I32, I8, offset)?,
-            O::I32Extend16S => self.extend_s(b, I32, I16, offset)?,
-            O::I64Extend8S => self.extend_s(b, I64, I8, offset)?,
-            O::I64Extend16S => self.extend_s(b, I64, I16, offset)?,
-            O::I64Extend32S => self.extend_s(b, I64, I32, offset)?,
+            O::I32Extend8S => extend_s!(I32, I8),
+            O::I32Extend16S => extend_s!(I32, I16),
+            O::I64Extend8S => extend_s!(I64, I8),
+            O::I64Extend16S => extend_s!(I64, I16),
+            O::I64Extend32S => extend_s!(I64, I32),
             ref other => {
                 // Validation admits only Wasm 2.0 without SIMD, all handled above.
                 return Err(WasmError::Unsupported {

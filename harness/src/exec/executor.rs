@@ -848,26 +848,39 @@ fn read_results(
 ) -> Result<Outcome, String> {
     let mut out = Vec::with_capacity(rets.len());
     for (&ty, loc) in rets.iter().zip(&plan.rets) {
-        let n = ty.bytes() as usize;
-        let v = match *loc {
-            Loc::Int(r) => emu
-                .reg_read(int_ret_reg(arch, r))
-                .ok()
-                .and_then(|bits| DataValue::from_int(ty, bits)),
-            Loc::Vec(r) => emu
-                .reg_read_long(vec_reg(arch, r))
-                .ok()
-                .and_then(|b| DataValue::from_le_bytes(ty, b.get(..n)?)),
-            Loc::Mem(off) => {
-                let mut b = [0u8; 16];
-                emu.mem_read(ret_area + u64::from(off), &mut b[..n])
-                    .ok()
-                    .and_then(|()| DataValue::from_le_bytes(ty, &b[..n]))
-            }
-        };
+        let v = read_loc(emu, arch, ty, *loc, int_ret_reg, ret_area);
         out.push(v.ok_or_else(|| format!("could not read a result of type {ty} from {loc:?}"))?);
     }
     Ok(Outcome::Returned(out))
+}
+
+/// The value of type `ty` at `loc`: integer register `n` is `int_reg(arch, n)`, memory
+/// slots are at `mem_base + offset`.
+fn read_loc(
+    emu: &Unicorn<'_, HookState>,
+    arch: Arch,
+    ty: Type,
+    loc: Loc,
+    int_reg: fn(Arch, u8) -> i32,
+    mem_base: u64,
+) -> Option<DataValue> {
+    let n = ty.bytes() as usize;
+    match loc {
+        Loc::Int(r) => emu
+            .reg_read(int_reg(arch, r))
+            .ok()
+            .and_then(|bits| DataValue::from_int(ty, bits)),
+        Loc::Vec(r) => emu
+            .reg_read_long(vec_reg(arch, r))
+            .ok()
+            .and_then(|b| DataValue::from_le_bytes(ty, b.get(..n)?)),
+        Loc::Mem(off) => {
+            let mut b = [0u8; 16];
+            emu.mem_read(mem_base.wrapping_add(u64::from(off)), &mut b[..n])
+                .ok()
+                .and_then(|()| DataValue::from_le_bytes(ty, &b[..n]))
+        }
+    }
 }
 
 /// Check the image's size and segments; their page-rounded mappings `(address, length)`.
@@ -1181,23 +1194,7 @@ fn host_call(emu: &mut Unicorn<'_, HookState>, arch: Arch, n: u32) -> Result<(),
     };
     let mut args = Vec::with_capacity(sig.params.len());
     for (&ty, loc) in sig.params.iter().zip(&plan.args) {
-        let size = ty.bytes() as usize;
-        let v = match *loc {
-            Loc::Int(r) => emu
-                .reg_read(int_arg_reg(arch, r))
-                .ok()
-                .and_then(|bits| DataValue::from_int(ty, bits)),
-            Loc::Vec(r) => emu
-                .reg_read_long(vec_reg(arch, r))
-                .ok()
-                .and_then(|b| DataValue::from_le_bytes(ty, b.get(..size)?)),
-            Loc::Mem(off) => {
-                let mut b = [0u8; 16];
-                emu.mem_read(stack_args.wrapping_add(u64::from(off)), &mut b[..size])
-                    .ok()
-                    .and_then(|()| DataValue::from_le_bytes(ty, &b[..size]))
-            }
-        };
+        let v = read_loc(emu, arch, ty, *loc, int_arg_reg, stack_args);
         args.push(
             v.ok_or_else(|| format!("could not read an argument of type {ty} from {loc:?}"))?,
         );
