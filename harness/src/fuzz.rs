@@ -566,3 +566,76 @@ mod fuzzgen_tests {
         }
     }
 }
+
+/// `wasm_compile`: a wasm-smith module of Kiln's feature set ([`crate::gen::wasm`]) must
+/// compile on x86_64 and AArch64 (allocator and x86_64 CPU preset drawn from the input,
+/// regalloc checker on) without an error or a panic: every generated module is valid, so
+/// any error is a bug. On failure the module is written to
+/// `$KILN_CORPUS_DIR` or `<repo>/corpora/wasm_compile/` as `<hash>.wasm`.
+pub fn wasm_compile(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let pick = u8::arbitrary(&mut u).unwrap_or(0);
+    let Ok(wasm) = crate::gen::wasm::module(&mut u) else {
+        return;
+    };
+    let regalloc = if pick & 1 == 0 {
+        "backtracking"
+    } else {
+        "single_pass"
+    };
+    let cpu = ["x86_64", "x86_64-v2", "x86_64-v3"][usize::from(pick >> 1) % 3];
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let mut b = kiln::CompilerBuilder::for_target(arch.name()).expect("known target");
+        if arch == Arch::X86_64 {
+            b.preset(cpu).expect("known preset");
+        }
+        b.set("regalloc", regalloc).expect("known setting");
+        b.set("regalloc_checker", "true").expect("known setting");
+        let compiler = b.build().expect("valid settings");
+        let opts = kiln::module::ModuleOptions {
+            jobs: None,
+            progress: None,
+        };
+        if let Err(e) = kiln::module::compile_module(&*compiler, &wasm, &opts) {
+            let dir = crate::diff::materialize::corpus_dir("wasm_compile");
+            let name = format!("{:016x}.wasm", fnv1a(&wasm));
+            let saved = std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(dir.join(&name), &wasm))
+                .map(|()| dir.join(&name).display().to_string())
+                .unwrap_or_else(|err| format!("(not saved: {err})"));
+            panic!("wasm_compile: {arch} ({cpu}, {regalloc}): {e}\nmodule saved: {saved}");
+        }
+    }
+}
+
+/// FNV-1a, for naming saved modules by content.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod wasm_compile_tests {
+    /// Fixed pseudo-random inputs (set `KILN_SEED` for others): generated modules compile.
+    #[test]
+    fn wasm_compile_accepts_generated_modules() {
+        let seed: u64 = std::env::var("KILN_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        let mut x = seed;
+        for case in 0..60 {
+            let len = [16usize, 200, 1000, 4000][case % 4];
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            super::wasm_compile(&data);
+        }
+    }
+}

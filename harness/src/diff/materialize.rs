@@ -252,9 +252,17 @@ pub fn save_case(
 /// The corpus directory of `fuzzgen`: `$KILN_CORPUS_DIR` when set, otherwise
 /// `<repo>/corpora/fuzzgen` (the repository this harness was built from).
 pub fn default_corpus_dir() -> PathBuf {
+    corpus_dir("fuzzgen")
+}
+
+/// Where fuzz target `target` saves its findings: `$KILN_CORPUS_DIR` if set, otherwise
+/// `<repo>/corpora/<target>`.
+pub fn corpus_dir(target: &str) -> PathBuf {
     match std::env::var_os("KILN_CORPUS_DIR") {
         Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/fuzzgen"),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../corpora")
+            .join(target),
     }
 }
 

@@ -61,6 +61,7 @@
 
 mod func;
 mod values;
+pub mod wasm;
 
 #[cfg(test)]
 mod tests;
