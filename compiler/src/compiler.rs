@@ -97,7 +97,12 @@ pub trait Compiler: Send + Sync {
         func: &Function,
         store: &dyn CacheStore,
     ) -> Result<CachedCode, CodegenError> {
-        crate::cache::compile_cached(self, func, store)
+        crate::cache::compile_cached(
+            func,
+            store,
+            || self.cache_key(&func.stencil),
+            || self.compile_function_stencil(func),
+        )
     }
 }
 

@@ -61,6 +61,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arch;
 pub mod cache;
 pub mod compiler;
 pub mod config;

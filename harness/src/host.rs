@@ -26,7 +26,7 @@
 //!   (the instructions after the call do not run).
 //! - a host call costs the fuel of the calling instruction only.
 
-use crate::interp::Heap;
+use crate::heap::Heap;
 use crate::outcome::Outcome;
 use crate::value::DataValue;
 

@@ -17,6 +17,7 @@ pub mod exec;
 pub mod filetest;
 pub mod fuzz;
 pub mod gen;
+pub mod heap;
 pub mod host;
 pub mod instance;
 pub mod interp;

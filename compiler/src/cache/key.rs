@@ -28,7 +28,6 @@
 //!   encoding through a small fixed buffer into the hasher, and items 1–4 are hashed once
 //!   per compiler ([`KeyPrefix::new`]) and cloned per function.
 
-use crate::compiler::Triple;
 use crate::entity::EntityRef;
 use crate::ir::{
     ExternalName, FunctionStencil, InstructionData, Opcode, RelSourceLoc, Signature, TrapCode,
@@ -37,6 +36,7 @@ use crate::ir::{
 use crate::settings::Settings;
 use core::fmt;
 use sha2::{Digest, Sha256};
+use target_lexicon::Triple;
 
 /// Version of the key encoding. Bump it whenever the encoding below changes.
 pub const KEY_FORMAT_VERSION: u32 = 2;

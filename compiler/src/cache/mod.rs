@@ -39,7 +39,6 @@ pub use key::{compute_key, CacheKey, KeyPrefix, COMPILER_VERSION, KEY_FORMAT_VER
 pub use memory::MemoryStore;
 pub use stats::{CacheStats, CacheStatsSnapshot};
 
-use crate::compiler::Compiler;
 use crate::ir::Function;
 use crate::machinst::{CodegenError, CompiledCode, CompiledCodeStencil};
 use core::fmt::{self, Write as _};
@@ -137,15 +136,18 @@ pub struct CachedCode {
     pub key: CacheKey,
 }
 
-/// Compile `func` with `compiler` through `store`; see the module docs.
-pub fn compile_cached<C: Compiler + ?Sized>(
-    compiler: &C,
+/// Compile `func` through `store`; see the module docs. `key` computes the function's
+/// cache key and `compile` compiles it afresh (a compiler passes its own methods, so that
+/// this module needs no compiler).
+pub fn compile_cached(
     func: &Function,
     store: &dyn CacheStore,
+    key: impl FnOnce() -> CacheKey,
+    compile: impl Fn() -> Result<CompiledCodeStencil, CodegenError>,
 ) -> Result<CachedCode, CodegenError> {
     let stats = store.stats();
     let t = Instant::now();
-    let key = compiler.cache_key(&func.stencil);
+    let key = key();
     stats.record_key(t.elapsed());
 
     let t = Instant::now();
@@ -157,7 +159,7 @@ pub fn compile_cached<C: Compiler + ?Sized>(
                 stats.record_hit(bytes.len(), t.elapsed());
                 let code = code?;
                 if store.verify() {
-                    let fresh = compiler.compile_function_stencil(func)?;
+                    let fresh = compile()?;
                     stats.record_verified();
                     if fresh != cached {
                         return Err(CodegenError::CacheMismatch {
@@ -177,7 +179,7 @@ pub fn compile_cached<C: Compiler + ?Sized>(
     }
     stats.record_miss(rejected, t.elapsed());
 
-    let fresh = compiler.compile_function_stencil(func)?;
+    let fresh = compile()?;
     let t = Instant::now();
     let bytes = encode_entry(&key, &fresh);
     let len = bytes.len();

@@ -5,7 +5,7 @@ use super::*;
 use crate::ir::text::parse_functions;
 use crate::ir::{SourceLoc, UserExternalName, UserFuncName};
 use crate::isa::Arch;
-use crate::CompilerBuilder;
+use crate::{Compiler, CompilerBuilder};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const SRC: &str = "function %f(i64, i64) -> i64 {

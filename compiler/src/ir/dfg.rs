@@ -12,7 +12,7 @@
 //! The DFG says nothing about order; that is the [`Layout`](super::Layout)'s job.
 
 use super::entities::{Block, Constant, FuncRef, Inst, JumpTable, SigRef, Value};
-use super::function::{ExtFuncData, Signature};
+use super::extfunc::{ExtFuncData, Signature};
 use super::instructions::{
     BlockCall, InstructionData, JumpTableData, ResultRule, ValueList, ValueListPool,
 };

@@ -9,6 +9,7 @@ pub mod builder;
 pub mod condcodes;
 pub mod dfg;
 pub mod entities;
+pub mod extfunc;
 pub mod function;
 pub mod instructions;
 pub mod layout;

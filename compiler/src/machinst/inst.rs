@@ -39,9 +39,9 @@ use regalloc2::{
     Allocation, Operand, OperandConstraint, OperandKind, OperandPos, PReg, PRegSet, RegClass, VReg,
 };
 
-use super::abi::FrameLayout;
 use super::buffer::MachBuffer;
 use super::error::CodegenError;
+use super::frame::FrameLayout;
 use super::{LabelUse, MachLabel};
 use crate::ir::Type;
 

@@ -19,6 +19,7 @@ pub mod buffer;
 pub mod compile;
 pub mod compiled;
 pub mod error;
+pub mod frame;
 pub mod inst;
 pub mod layout_check;
 pub mod lower;

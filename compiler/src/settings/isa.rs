@@ -12,7 +12,7 @@
 
 use super::shared::parse_bool;
 use super::{SettingError, SettingInfo, SettingKind, SettingScope};
-use crate::isa::Arch;
+use crate::arch::Arch;
 
 macro_rules! isa_flag {
     ($arch:ident, $name:literal, $docs:literal) => {

@@ -33,7 +33,7 @@ pub mod shared;
 pub use isa::{presets, IsaFlags, Preset};
 pub use shared::{Flags, OptLevel};
 
-use crate::isa::Arch;
+use crate::arch::Arch;
 use core::fmt;
 use sha2::{Digest, Sha256};
 

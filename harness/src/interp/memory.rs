@@ -15,24 +15,7 @@ use crate::outcome::Outcome;
 use kiln::entity::PrimaryMap;
 use kiln::ir::{StackSlot, StackSlotData};
 
-/// A caller-provided memory region: `bytes.len()` bytes starting at address `base`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Heap {
-    /// Address of `bytes[0]`.
-    pub base: u64,
-    /// Contents.
-    pub bytes: Vec<u8>,
-}
-
-impl Heap {
-    /// A zero-filled heap of `size` bytes at `base`.
-    pub fn zeroed(base: u64, size: usize) -> Self {
-        Heap {
-            base,
-            bytes: vec![0; size],
-        }
-    }
-}
+pub use crate::heap::Heap;
 
 /// Address of the first byte of the interpreter's stack area.
 pub const STACK_BASE: u64 = 0x7f00_0000_0000;
