@@ -250,3 +250,60 @@ fn bad_modules_are_named_errors() {
     let e = error_of(b"\x00asm\x02\x00\x00\x00");
     assert!(e.to_string().contains("offset"), "{e}");
 }
+
+fn leb(mut v: u64, out: &mut Vec<u8>) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            break;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// A module of one `(func (param i32) (result i32))` whose body is `code` (no locals).
+fn module_with_body(code: &[u8]) -> Vec<u8> {
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    m.extend_from_slice(&[1, 6, 1, 0x60, 1, 0x7f, 1, 0x7f]); // type section
+    m.extend_from_slice(&[3, 2, 1, 0]); // function section
+    let mut body = vec![0u8]; // no local declarations
+    body.extend_from_slice(code);
+    let mut entry = Vec::new();
+    leb(body.len() as u64, &mut entry);
+    entry.extend_from_slice(&body);
+    let mut sec = vec![1u8]; // one body
+    sec.extend_from_slice(&entry);
+    m.push(10);
+    leb(sec.len() as u64, &mut m);
+    m.extend_from_slice(&sec);
+    m
+}
+
+/// Size limits: a body larger than Wasm implementations accept (wasmparser's 7,654,321
+/// bytes) is a named error; a big function below it (400,000 dependent additions, ~2 MB
+/// of code) compiles on both ISAs — Kiln's own limits (2^30 values, 4 GiB of code) are far
+/// beyond what a valid module can reach.
+#[test]
+fn function_size_limits() {
+    let mut big = Vec::new();
+    big.push(0x20); // local.get 0
+    big.push(0);
+    for _ in 0..400_000 {
+        big.extend_from_slice(&[0x41, 0x03, 0x6a]); // i32.const 3; i32.add
+    }
+    big.push(0x0b);
+    let wasm = module_with_body(&big);
+    for target in ["x86_64", "aarch64"] {
+        let c = compiler(target, None, "single_pass");
+        let m = compile(&*c, &wasm, 2).unwrap_or_else(|e| panic!("{target}: {e}"));
+        assert!(m.stats.code_bytes > 400_000, "{target}: {}", m.stats.code_bytes);
+    }
+    let mut huge = vec![0x20, 0];
+    huge.resize(7_700_000, 0x01); // nop
+    huge.push(0x0b);
+    let e = error_of(&module_with_body(&huge));
+    assert!(e.to_string().contains("function body") || e.to_string().contains("size"), "{e}");
+    assert!(e.offset() > 0, "{e}");
+}
