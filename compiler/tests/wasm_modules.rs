@@ -298,12 +298,19 @@ fn function_size_limits() {
     for target in ["x86_64", "aarch64"] {
         let c = compiler(target, None, "single_pass");
         let m = compile(&*c, &wasm, 2).unwrap_or_else(|e| panic!("{target}: {e}"));
-        assert!(m.stats.code_bytes > 400_000, "{target}: {}", m.stats.code_bytes);
+        assert!(
+            m.stats.code_bytes > 400_000,
+            "{target}: {}",
+            m.stats.code_bytes
+        );
     }
     let mut huge = vec![0x20, 0];
     huge.resize(7_700_000, 0x01); // nop
     huge.push(0x0b);
     let e = error_of(&module_with_body(&huge));
-    assert!(e.to_string().contains("function body") || e.to_string().contains("size"), "{e}");
+    assert!(
+        e.to_string().contains("function body") || e.to_string().contains("size"),
+        "{e}"
+    );
     assert!(e.offset() > 0, "{e}");
 }
