@@ -4,8 +4,9 @@
 //!
 //! - **Block order.** Reverse post-order of the blocks reachable from the entry
 //!   (unreachable blocks are dropped). Every *critical* edge — from a block whose
-//!   terminator has several destinations to a block with several incoming edges (counted
-//!   with multiplicity, so `brif v, b1, b1` splits both edges) — gets an **edge block**
+//!   terminator has several destinations (or is a `br_table`, which reads an index even
+//!   with one destination) to a block with several incoming edges (counted with
+//!   multiplicity, so `brif v, b1, b1` splits both edges) — gets an **edge block**
 //!   placed right after its source. The edge block carries the edge's branch arguments
 //!   and ends in a jump ([`MachInst::gen_jump`]); the source branches to it without
 //!   arguments.
@@ -354,7 +355,7 @@ pub fn lower_function<B: LowerBackend>(
                 }
                 let dests = terminator_dests(func, b);
                 let mut edge = vi + 1;
-                let multi = dests.len() > 1;
+                let multi = splits_edges(func, b);
                 for bc in dests {
                     let t = *scratch
                         .block_index
@@ -438,6 +439,19 @@ fn terminator_dests(func: &Function, b: Block) -> &[crate::ir::BlockCall] {
     }
 }
 
+/// Do `b`'s edges into blocks with several incoming edges get edge blocks? Yes when its
+/// terminator has several destinations, and for a `br_table` even with one: it reads its
+/// index, so regalloc2 could not place argument moves before it.
+fn splits_edges(func: &Function, b: Block) -> bool {
+    match func.layout.last_inst(b) {
+        Some(t) => {
+            func.dfg.branch_destinations(t).len() > 1
+                || func.dfg.insts[t].opcode() == crate::ir::Opcode::BrTable
+        }
+        None => false,
+    }
+}
+
 /// Compute the lowered block order (RPO + edge blocks) and each IR block's VCode index.
 fn compute_order<I: MachInst>(
     func: &Function,
@@ -465,7 +479,7 @@ fn compute_order<I: MachInst>(
         s.block_index[b.index()] = s.order.len() as u32;
         s.order.push(LoweredBlock::Orig(b));
         let dests = terminator_dests(func, b);
-        if dests.len() > 1 {
+        if splits_edges(func, b) {
             for (k, bc) in dests.iter().enumerate() {
                 if s.pred_edges.get(bc.block.index()).copied().unwrap_or(0) > 1 {
                     s.order.push(LoweredBlock::Edge {

@@ -234,6 +234,8 @@ pub struct FunctionInput<'a> {
     pub body: FunctionBody<'a>,
     /// Its validator (validation happens during translation).
     pub validator: FuncToValidate<ValidatorResources>,
+    /// The whole module's bytes (for the encoding checks wasmparser leaves out).
+    pub wasm: &'a [u8],
 }
 
 fn err(e: wasmparser::BinaryReaderError) -> WasmError {
@@ -282,6 +284,7 @@ pub fn parse_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_>>),
                 index,
                 body,
                 validator,
+                wasm,
             });
             continue;
         }
@@ -358,6 +361,8 @@ pub fn parse_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_>>),
                 }
             }
             Payload::MemorySection(s) => {
+                let r = s.range();
+                check_memory_leb_sizes(&wasm[r.start as usize..r.end as usize], r.start as usize)?;
                 for m in s {
                     info.memory = Some(memory_decl(&m.map_err(err)?, false));
                 }
@@ -481,4 +486,43 @@ fn memory_decl(m: &wasmparser::MemoryType, imported: bool) -> MemoryDecl {
         max: m.maximum.map(|x| x as u32),
         imported,
     }
+}
+
+/// Without memory64, the limits of a memory type are `u32` LEB128s of at most 5 bytes;
+/// wasmparser reads them as `u64`s and accepts 10. `bytes` is the memory section's
+/// contents, starting at module offset `at`.
+fn check_memory_leb_sizes(bytes: &[u8], at: usize) -> Result<(), WasmError> {
+    let mut pos = 0usize;
+    let leb = |pos: &mut usize| -> Result<u64, WasmError> {
+        let start = *pos;
+        let mut v = 0u64;
+        for i in 0..10 {
+            let Some(&b) = bytes.get(*pos) else {
+                // Truncation is the validator's to report.
+                return Ok(v);
+            };
+            *pos += 1;
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                if *pos - start > 5 {
+                    return Err(WasmError::Invalid {
+                        func: None,
+                        offset: at + start,
+                        message: "integer representation too long".into(),
+                    });
+                }
+                return Ok(v);
+            }
+        }
+        Ok(v)
+    };
+    let count = leb(&mut pos)?;
+    for _ in 0..count {
+        let flags = leb(&mut pos)?;
+        leb(&mut pos)?;
+        if flags & 1 != 0 {
+            leb(&mut pos)?;
+        }
+    }
+    Ok(())
 }

@@ -92,6 +92,7 @@ pub fn translate_function(
         let mut b = FunctionBuilder::new(&mut func, &mut ctx);
         let mut state = State {
             info,
+            wasm: input.wasm,
             offsets: info.vm_offsets(),
             func_index: index,
             stack: core::mem::take(&mut tr.stack),
@@ -228,6 +229,8 @@ impl Frame {
 
 struct State<'m> {
     info: &'m ModuleInfo,
+    /// The module's bytes.
+    wasm: &'m [u8],
     offsets: VmOffsets,
     func_index: u32,
     stack: Vec<Value>,
@@ -770,6 +773,17 @@ impl State<'_> {
                 self.store(b, memarg, 2, offset)?
             }
             O::I64Store32 { ref memarg } => self.store(b, memarg, 4, offset)?,
+            O::MemorySize { .. } | O::MemoryGrow { .. }
+                if self.wasm.get(offset + 1) != Some(&0) =>
+            {
+                // Without multi-memory the memory index is one reserved zero byte, which
+                // wasmparser reads as a LEB128 (accepting `80 00`).
+                return Err(WasmError::Invalid {
+                    func: Some(self.func_index),
+                    offset: offset + 1,
+                    message: "zero byte expected".into(),
+                });
+            }
             O::MemorySize { .. } => {
                 let (_, size) = self.memory(b);
                 let sixteen = b.ins().iconst(Type::I64, 16);

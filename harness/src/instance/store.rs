@@ -6,11 +6,13 @@
 //!
 //! # Address space
 //!
-//! Instance `k` owns the region `REGION_BASE + k * REGION_STRIDE`:
+//! Every instance's vmctx lives in one heap, the *vmctx arena* at [`ARENA_BASE`] (one heap
+//! for all of them keeps the per-call work of the engines independent of how many
+//! instances a script creates). Instance `k`'s memory and tables live in its own region
+//! `ARENA_BASE + (k + 1) * REGION_STRIDE`:
 //!
 //! | offset in the region | what |
 //! |---|---|
-//! | 0 | its vmctx (`docs/vmcontext.md`) |
 //! | [`MEMORY_OFFSET`] | its defined linear memory (current size; grows in place) |
 //! | [`TABLE_OFFSET`]` + t * `[`TABLE_STRIDE`] | its defined table `t` (8 bytes per element) |
 //!
@@ -53,8 +55,8 @@ use kiln::wasm::WasmType;
 use kiln::Compiler;
 use std::collections::HashMap;
 
-/// Start of instance 0's region.
-pub const REGION_BASE: u64 = 0x20_0000_0000;
+/// The vmctx arena (and the start of the region space).
+pub const ARENA_BASE: u64 = 0x20_0000_0000;
 /// Distance between instance regions.
 pub const REGION_STRIDE: u64 = 0x10_0000_0000;
 /// Offset of the defined memory in a region.
@@ -223,9 +225,12 @@ fn value_of(ty: WasmType, bits: u64) -> DataValue {
 }
 
 impl Runtime {
-    fn instance_of(&self, vmctx: u64) -> Option<&InstanceData> {
-        let k = vmctx.checked_sub(REGION_BASE)? / REGION_STRIDE;
-        self.instances.get(k as usize)
+    /// The index of the instance whose vmctx is at `vmctx` (vmctxs are allocated in
+    /// increasing order).
+    fn index_of(&self, vmctx: u64) -> Option<usize> {
+        self.instances
+            .binary_search_by_key(&vmctx, |d| d.vmctx)
+            .ok()
     }
 
     fn memory_grow(heaps: &mut [Heap], m: MemoryLoc, delta: u32) -> i32 {
@@ -328,9 +333,10 @@ impl HostCalls for Runtime {
             .get(n as usize)
             .ok_or_else(|| Outcome::Error(format!("no builtin number {n}")))?;
         let vmctx = i64_arg(args, 0);
-        let inst = self
-            .instance_of(vmctx)
+        let k = self
+            .index_of(vmctx)
             .ok_or_else(|| Outcome::Error(format!("builtin called with vmctx {vmctx:#x}")))?;
+        let inst = &self.instances[k];
         let a = |i: usize| i32_arg(args, i + 1);
         let status = |ok: bool| Ok(vec![DataValue::I32(i32::from(!ok))]);
         let memory = || {
@@ -390,8 +396,7 @@ impl HostCalls for Runtime {
                 }
             }
             Builtin::DataDrop => {
-                let k = (vmctx - REGION_BASE) / REGION_STRIDE;
-                if let Some(d) = self.instances[k as usize].datas.get_mut(a(0) as usize) {
+                if let Some(d) = self.instances[k].datas.get_mut(a(0) as usize) {
                     *d = None;
                 }
                 Ok(vec![])
@@ -432,8 +437,7 @@ impl HostCalls for Runtime {
                 status(ok)
             }
             Builtin::ElemDrop => {
-                let k = (vmctx - REGION_BASE) / REGION_STRIDE;
-                if let Some(s) = self.instances[k as usize].elems.get_mut(a(0) as usize) {
+                if let Some(s) = self.instances[k].elems.get_mut(a(0) as usize) {
                     *s = None;
                 }
                 Ok(vec![])
@@ -490,7 +494,10 @@ impl Store {
         };
         let mut store = Store {
             code,
-            heaps: Vec::new(),
+            heaps: vec![Heap {
+                base: ARENA_BASE,
+                bytes: Vec::new(),
+            }],
             rt: Runtime {
                 instances: Vec::new(),
                 signatures: Builtin::ALL.iter().map(|b| b.signature()).collect(),
@@ -631,7 +638,7 @@ impl Store {
             }
             imports.push(r);
         }
-        let region = REGION_BASE + k as u64 * REGION_STRIDE;
+        let region = ARENA_BASE + (k as u64 + 1) * REGION_STRIDE;
         let first = self.add_code(k, compiled);
         self.allocate(k, region, info, imports, first)?;
         self.initialize(k)?;
@@ -667,15 +674,24 @@ impl Store {
                 first
             }
             (Code::Native { image, loaded, .. }, Compiled::Native(m)) => {
+                // One dense segment: each module's text follows the previous one at a
+                // function-aligned offset (the pad bytes trap), so loading costs one mapping.
                 let first = image.functions.len();
-                let base = image.size.next_multiple_of(0x1_0000);
+                let base = image
+                    .size
+                    .next_multiple_of(u64::from(kiln::module::FUNCTION_ALIGN));
                 let b32 = base as u32;
-                for s in m.text.segments {
-                    image.segments.push(TextSegment {
-                        offset: b32 + s.offset,
-                        bytes: s.bytes,
-                    });
+                if image.segments.is_empty() {
+                    image.segments.push(TextSegment::default());
                 }
+                let seg = &mut image.segments[0];
+                for s in &m.text.segments {
+                    seg.bytes
+                        .resize((base + u64::from(s.offset)) as usize, image.arch.pad_byte());
+                    seg.bytes.extend_from_slice(&s.bytes);
+                }
+                seg.bytes
+                    .resize((base + m.text.len) as usize, image.arch.pad_byte());
                 for f in &m.functions {
                     let offset = b32 + f.offset;
                     self.by_addr
@@ -726,8 +742,11 @@ impl Store {
         first: usize,
     ) -> Result<(), InstanceError> {
         let o = info.vm_offsets();
-        let vmctx_heap = self.heaps.len();
-        self.heaps.push(Heap::zeroed(region, o.size() as usize));
+        // The vmctx: appended to the arena (heap 0), 16-byte aligned.
+        let vmctx_heap = 0;
+        let vbase = (self.heaps[0].bytes.len() as u64).next_multiple_of(16);
+        self.heaps[0].bytes.resize((vbase + o.size()) as usize, 0);
+        let vmctx = ARENA_BASE + vbase;
         let mut memory = None;
         let mut tables = Vec::new();
         let mut globals = Vec::new();
@@ -755,14 +774,18 @@ impl Store {
                 let vh = &mut self.heaps[vmctx_heap];
                 heap_write(
                     vh,
-                    u64::from(vmctx::MEMORY_BASE),
+                    vbase + u64::from(vmctx::MEMORY_BASE),
                     &(region + MEMORY_OFFSET).to_le_bytes(),
                 );
-                heap_write(vh, u64::from(vmctx::MEMORY_SIZE), &size.to_le_bytes());
+                heap_write(
+                    vh,
+                    vbase + u64::from(vmctx::MEMORY_SIZE),
+                    &size.to_le_bytes(),
+                );
                 memory = Some(MemoryLoc {
                     heap,
                     def_heap: vmctx_heap,
-                    def_off: 0,
+                    def_off: vbase,
                     max: m.max.unwrap_or(MAX_MEMORY_PAGES).min(MAX_MEMORY_PAGES),
                     declared_max: m.max,
                 });
@@ -772,7 +795,7 @@ impl Store {
             let def_addr = self.heaps[m.def_heap].base + m.def_off;
             heap_write(
                 &mut self.heaps[vmctx_heap],
-                u64::from(vmctx::MEMORY_DEFINITION),
+                vbase + u64::from(vmctx::MEMORY_DEFINITION),
                 &def_addr.to_le_bytes(),
             );
         }
@@ -788,12 +811,12 @@ impl Store {
             self.heaps.push(Heap::zeroed(base, 8 * decl.min as usize));
             let def = o.table_def(t as u32);
             let vh = &mut self.heaps[vmctx_heap];
-            heap_write(vh, def, &base.to_le_bytes());
-            heap_write(vh, def + 8, &u64::from(decl.min).to_le_bytes());
+            heap_write(vh, vbase + def, &base.to_le_bytes());
+            heap_write(vh, vbase + def + 8, &u64::from(decl.min).to_le_bytes());
             tables.push(TableLoc {
                 heap,
                 def_heap: vmctx_heap,
-                def_off: def,
+                def_off: vbase + def,
                 max: decl.max.unwrap_or(MAX_TABLE_ELEMS).min(MAX_TABLE_ELEMS),
                 declared_max: decl.max,
                 elem: decl.elem,
@@ -803,12 +826,12 @@ impl Store {
             let def_addr = self.heaps[loc.def_heap].base + loc.def_off;
             heap_write(
                 &mut self.heaps[vmctx_heap],
-                o.table(t as u32),
+                vbase + o.table(t as u32),
                 &def_addr.to_le_bytes(),
             );
         }
         for g in globals.len()..info.globals.len() {
-            globals.push(region + o.global(g as u32));
+            globals.push(vmctx + o.global(g as u32));
         }
         for (g, &addr) in globals
             .iter()
@@ -817,7 +840,7 @@ impl Store {
         {
             heap_write(
                 &mut self.heaps[vmctx_heap],
-                o.global(g as u32),
+                vbase + o.global(g as u32),
                 &addr.to_le_bytes(),
             );
         }
@@ -828,7 +851,7 @@ impl Store {
             };
             heap_write(
                 &mut self.heaps[vmctx_heap],
-                o.builtin(b),
+                vbase + o.builtin(b),
                 &addr.to_le_bytes(),
             );
         }
@@ -836,7 +859,7 @@ impl Store {
         for (t, id) in ids.iter().enumerate() {
             heap_write(
                 &mut self.heaps[vmctx_heap],
-                o.sig_id(t as u32),
+                vbase + o.sig_id(t as u32),
                 &id.to_le_bytes(),
             );
         }
@@ -852,21 +875,21 @@ impl Store {
             } else {
                 let i = first + (f - info.num_imported_funcs) as usize;
                 rec[..8].copy_from_slice(&self.code_addr(i).to_le_bytes());
-                rec[8..16].copy_from_slice(&region.to_le_bytes());
+                rec[8..16].copy_from_slice(&vmctx.to_le_bytes());
                 let sig = ids
                     .get(info.funcs[f as usize] as usize)
                     .copied()
                     .unwrap_or(0);
                 rec[16..20].copy_from_slice(&sig.to_le_bytes());
             }
-            heap_write(&mut self.heaps[vmctx_heap], off, &rec);
+            heap_write(&mut self.heaps[vmctx_heap], vbase + off, &rec);
         }
         self.rt.instances.push(InstanceData {
             datas: info.datas.iter().map(|d| Some(d.bytes.clone())).collect(),
             elems: Vec::new(),
             info,
             offsets: o,
-            vmctx: region,
+            vmctx,
             memory,
             tables,
             globals,
