@@ -314,3 +314,47 @@ fn function_size_limits() {
     );
     assert!(e.offset() > 0, "{e}");
 }
+
+/// Module compilation goes through the compiler's cache store: recompiling a module after
+/// one function changed recompiles only that function, and moving functions (a new
+/// function in front shifts every index and byte offset) keeps every stencil — and so
+/// every cache key — the same.
+#[test]
+fn module_compiles_through_the_cache_and_moves_keep_stencils() {
+    use kiln::cache::{CacheStore, MemoryStore};
+    use std::sync::Arc;
+    let body = |k: i32| {
+        format!(
+            r#"(func $f{k} (export "f{k}") (param i32) (result i32)
+                 local.get 0 i32.const {k} i32.mul call $g)"#
+        )
+    };
+    let funcs: String = (1..=6).map(body).collect();
+    let g = "(func $g (param i32) (result i32) local.get 0 i32.const 1 i32.add)";
+    let original = wat::parse_str(format!("(module {funcs} {g})")).unwrap();
+    let changed = wat::parse_str(format!(
+        "(module {} {g})",
+        funcs.replace("i32.const 3 i32.mul", "i32.const 33 i32.mul")
+    ))
+    .unwrap();
+    let moved = wat::parse_str(format!(
+        "(module (func $new (export \"new\") (result i64) i64.const 7) {funcs} {g})"
+    ))
+    .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let mut b = CompilerBuilder::for_target("x86_64").unwrap();
+    b.cache_store(Some(store.clone() as Arc<dyn CacheStore>));
+    let c = b.build().unwrap();
+    let cold = compile(&*c, &original, 2).unwrap();
+    assert_eq!((cold.stats.cache_hits, cold.stats.cache_misses), (0, 7));
+    let warm = compile(&*c, &original, 2).unwrap();
+    assert_eq!((warm.stats.cache_hits, warm.stats.cache_misses), (7, 0));
+    assert_eq!(warm.text, cold.text, "cached code links identically");
+    let one = compile(&*c, &changed, 2).unwrap();
+    assert_eq!((one.stats.cache_hits, one.stats.cache_misses), (6, 1));
+    let shifted = compile(&*c, &moved, 2).unwrap();
+    assert_eq!(
+        (shifted.stats.cache_hits, shifted.stats.cache_misses),
+        (7, 1)
+    );
+}

@@ -23,3 +23,4 @@ pub mod instance;
 pub mod interp;
 pub mod outcome;
 pub mod value;
+pub mod wast;

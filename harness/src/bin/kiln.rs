@@ -29,6 +29,12 @@
 //!   With `--cache DIR` every compiled engine compiles through that on-disk compilation
 //!   cache (`--cache-verify` also recompiles every hit), so campaigns exercise the cached
 //!   path; the cache statistics go to stderr at the end.
+//! - `kiln wast <file-or-dir>... [--engine LIST] [--fuel N] [--cpu PRESET] [--set K=V]...
+//!   [--enable K]... [--verbose]`: run WebAssembly spec-test scripts (`.wast`; directories
+//!   are searched for `*.wast`) on the chosen engines, files in parallel; one line per
+//!   file, every failure with file:line, engine, expected and actual, the skips grouped by
+//!   reason (`--verbose` lists each); ends with `N passed, M failed, K skipped` and exits
+//!   non-zero when anything failed.
 //! - `kiln replay <file-or-dir>...`: re-run saved cases on every engine under their
 //!   recorded variation; prints each engine's result, the IR and the disassembly of the
 //!   disagreeing engines; exits non-zero when any still disagrees.
@@ -51,6 +57,8 @@ use std::time::Duration;
 
 #[path = "kiln/compile_wasm.rs"]
 mod compile_wasm;
+#[path = "kiln/wast_cmd.rs"]
+mod wast_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -118,6 +126,24 @@ enum Command {
         #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
         link_padding: Option<u64>,
         /// Print every check, not only failures.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Run WebAssembly spec-test scripts (.wast) on the engines (directories are searched
+    /// recursively for *.wast).
+    Wast {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Engines, comma separated: `interp`, `x86_64`, `aarch64`, or `all`.
+        #[arg(long, default_value = "all")]
+        engine: String,
+        /// Instruction budget per invocation; running out is a failure (`out of fuel`).
+        #[arg(long, default_value_t = kiln_harness::instance::DEFAULT_FUEL)]
+        fuel: u64,
+        #[command(flatten)]
+        settings: SettingArgs,
+        /// Also list every skipped directive.
         #[arg(long, short)]
         verbose: bool,
     },
@@ -365,6 +391,31 @@ fn real_main() -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Wast {
+            paths,
+            engine,
+            fuel,
+            settings,
+            verbose,
+        } => {
+            let engines = EngineKind::parse_list(&engine)
+                .map_err(anyhow::Error::msg)
+                .context("bad --engine")?;
+            let settings = settings.engine_settings(None)?;
+            settings
+                .validate(&engines)
+                .map_err(anyhow::Error::msg)
+                .context("bad compiler settings")?;
+            if fuel == 0 {
+                bail!("--fuel must be at least 1");
+            }
+            let opts = kiln_harness::wast::WastOptions {
+                engines,
+                settings,
+                fuel,
+            };
+            wast_cmd::run_wast(&paths, &opts, verbose)
         }
         Command::Run {
             paths,
