@@ -14,6 +14,7 @@ pub mod diff;
 pub mod disasm;
 pub mod engine;
 pub mod exec;
+pub mod files;
 pub mod filetest;
 pub mod fuzz;
 pub mod gen;

@@ -17,7 +17,7 @@ use super::{Expectation, TestFile};
 use crate::engine::{fresh_heaps, EngineKind, EngineSettings, PrepareError};
 use crate::outcome::Outcome;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Default fuel (instructions per run) for the interpreter.
 pub const DEFAULT_FUEL: u64 = 10_000_000;
@@ -85,30 +85,7 @@ pub fn outcome_matches(expect: &Expectation, outcome: &Outcome) -> bool {
 
 /// Every `.kir` file named by `paths` (directories are searched recursively), sorted.
 pub fn collect_kir_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        if meta.is_dir() {
-            walk(p, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "kir") {
-            out.push(path);
-        }
-    }
-    Ok(())
+    crate::files::collect_files(paths, "kir")
 }
 
 /// Run every directive of every file on every engine, writing one line per failure (and
