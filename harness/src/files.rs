@@ -7,12 +7,20 @@ use std::path::{Path, PathBuf};
 /// The files of `paths`: files as given, directories searched recursively for `*.<ext>`;
 /// sorted, without duplicates. An unreadable path is an error naming it.
 pub fn collect_files(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, String> {
-    fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    collect_files_of(paths, &[ext])
+}
+
+/// Like [`collect_files`], searching directories for any of the extensions `exts`.
+pub fn collect_files_of(paths: &[PathBuf], exts: &[&str]) -> Result<Vec<PathBuf>, String> {
+    fn walk(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
             if path.is_dir() {
-                walk(&path, ext, out)?;
-            } else if path.extension().is_some_and(|e| e == ext) {
+                walk(&path, exts, out)?;
+            } else if path
+                .extension()
+                .is_some_and(|e| exts.iter().any(|x| e == *x))
+            {
                 out.push(path);
             }
         }
@@ -22,7 +30,7 @@ pub fn collect_files(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, Strin
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
         if meta.is_dir() {
-            walk(p, ext, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
+            walk(p, exts, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
         } else {
             out.push(p.clone());
         }

@@ -23,5 +23,6 @@ pub mod host;
 pub mod instance;
 pub mod interp;
 pub mod outcome;
+pub mod reduce;
 pub mod value;
 pub mod wast;

@@ -21,11 +21,16 @@
 //!   compiles every hit afresh and fails on a difference.
 //! - `kiln cache stats DIR`: entries, bytes, and how many entries are valid for this build
 //!   of the compiler; `kiln cache clear DIR`: delete every entry (other files are kept).
-//! - `kiln diff --generator kir [--seconds N | --cases N] [--seed S] [--jobs J]
-//!   [--max-insts N] [--corpus DIR] [--cache DIR]`: differential testing of generated IR (interpreter vs
-//!   x86_64 vs AArch64, a compiler variation per case); a progress line on a terminal, a
-//!   summary table and the throughput; each disagreement saved as a `.kir` file with its
-//!   replay command; exits non-zero when any case disagreed (timeouts do not count).
+//! - `kiln diff --generator kir|wasm|all [--seconds N | --cases N] [--seed S] [--jobs J]
+//!   [--max-insts N] [--corpus DIR] [--no-reduce] [--reduce-seconds S] [--cache DIR]`:
+//!   differential testing of generated IR (interpreter vs x86_64 vs AArch64) or of
+//!   wasm-smith modules (wasmi vs Kiln's interpreter, x86_64 and AArch64), a compiler
+//!   variation per case; a progress line on a terminal, a summary table and the
+//!   throughput (for Wasm also the execution rate); each disagreement saved (`.kir`, or
+//!   `.wasm` + `.json`) with its replay command, then reduced and saved again; exits
+//!   non-zero when any case disagreed (timeouts do not count).
+//! - `kiln reduce <case> [--seconds S] [-o OUT]`: reduce a saved finding while the same
+//!   engine disagrees in the same class; prints the sizes before and after.
 //!   With `--cache DIR` every compiled engine compiles through that on-disk compilation
 //!   cache (`--cache-verify` also recompiles every hit), so campaigns exercise the cached
 //!   path; the cache statistics go to stderr at the end.
@@ -35,9 +40,10 @@
 //!   file, every failure with file:line, engine, expected and actual, the skips grouped by
 //!   reason (`--verbose` lists each); ends with `N passed, M failed, K skipped` and exits
 //!   non-zero when anything failed.
-//! - `kiln replay <file-or-dir>...`: re-run saved cases on every engine under their
-//!   recorded variation; prints each engine's result, the IR and the disassembly of the
-//!   disagreeing engines; exits non-zero when any still disagrees.
+//! - `kiln replay <file-or-dir>...`: re-run saved cases (`.kir`, `.wasm`) on every engine
+//!   under their recorded variation; prints each engine's result, the IR and the
+//!   disassembly of the disagreeing engines (for Wasm also the module as WAT); exits
+//!   non-zero when any still disagrees.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -45,7 +51,6 @@ use kiln::cache::{CacheStore, DiskStore};
 use kiln::ir::text;
 use kiln::settings::{all_settings, isa::PresetFlags, presets, SettingKind};
 use kiln::CompilerBuilder;
-use kiln_harness::diff::campaign::{run_campaign, stderr_is_terminal, CampaignOptions, Limit};
 use kiln_harness::diff::{replay, DiffOptions};
 use kiln_harness::engine::{EngineKind, EngineSettings};
 use kiln_harness::filetest::runner::{collect_kir_files, run_files, RunOptions, DEFAULT_FUEL};
@@ -53,10 +58,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[path = "kiln/compile_wasm.rs"]
 mod compile_wasm;
+#[path = "kiln/diff_cmd.rs"]
+mod diff_cmd;
 #[path = "kiln/wast_cmd.rs"]
 mod wast_cmd;
 
@@ -149,7 +155,9 @@ enum Command {
     },
     /// Differential testing: generated cases on the interpreter, x86_64 and AArch64.
     Diff {
-        /// Case generator (only `kir`: random Kiln IR functions).
+        /// Case generator: `kir` (random Kiln IR: interpreter vs x86_64 vs AArch64), `wasm`
+        /// (wasm-smith modules: wasmi vs Kiln's interpreter, x86_64 and AArch64) or `all`
+        /// (alternating).
         #[arg(long, default_value = "kir")]
         generator: String,
         /// Run for this many seconds (the default is 60 when --cases is not given).
@@ -167,12 +175,32 @@ enum Command {
         /// Approximate instructions per generated function.
         #[arg(long)]
         max_insts: Option<usize>,
-        /// Where disagreements are saved.
-        #[arg(long, default_value = "corpora/fuzzgen")]
+        /// Where disagreements are saved: IR cases in DIR/fuzzgen, Wasm cases in DIR/wasm.
+        #[arg(long, default_value = "corpora")]
         corpus: PathBuf,
+        /// Do not reduce findings (by default each is reduced and saved twice: as found and
+        /// reduced).
+        #[arg(long)]
+        no_reduce: bool,
+        /// Time budget per finding's reduction.
+        #[arg(long, default_value_t = 60.0)]
+        reduce_seconds: f64,
         /// Compile through an on-disk compilation cache (exercises the cached path).
         #[command(flatten)]
         cache: CacheArgs,
+    },
+    /// Reduce a saved finding (`.kir` or `.wasm` with its `.json` sidecar) while the same
+    /// engine still disagrees in the same class; writes the reduced case beside it.
+    Reduce {
+        /// The case.
+        case: PathBuf,
+        /// Time budget.
+        #[arg(long, default_value_t = 120.0)]
+        seconds: f64,
+        /// Where to write the reduced case (default: beside the case, `-reduced` for
+        /// `.kir`, by hash for `.wasm`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// Re-run saved cases on every engine and report (directories are searched).
     Replay {
@@ -361,21 +389,39 @@ fn real_main() -> Result<ExitCode> {
             jobs,
             max_insts,
             corpus,
+            no_reduce,
+            reduce_seconds,
             cache,
         } => {
             // Every compiled engine of the campaign compiles through the cache.
             let store = cache.open()?.map(Arc::new);
             kiln_harness::engine::set_engine_cache(store.clone().map(|s| s as Arc<dyn CacheStore>));
-            let result = diff(generator, seconds, cases, seed, jobs, max_insts, corpus);
+            let reduce = (!no_reduce).then_some(reduce_seconds);
+            let result = diff_cmd::diff(diff_cmd::DiffArgs {
+                generator,
+                seconds,
+                cases,
+                seed,
+                jobs,
+                max_insts,
+                corpus,
+                reduce,
+            });
             if let Some(s) = &store {
                 eprintln!("cache {}: {}", s.dir().display(), s.stats().snapshot());
             }
             result
         }
+        Command::Reduce {
+            case,
+            seconds,
+            output,
+        } => diff_cmd::reduce(&case, seconds, output),
         Command::Replay { paths } => {
-            let files = collect_kir_files(&paths).map_err(anyhow::Error::msg)?;
+            let files = kiln_harness::files::collect_files_of(&paths, &["kir", "wasm"])
+                .map_err(anyhow::Error::msg)?;
             if files.is_empty() {
-                bail!("no .kir files found in the given paths");
+                bail!("no .kir or .wasm cases found in the given paths");
             }
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
@@ -468,66 +514,6 @@ fn real_main() -> Result<ExitCode> {
             })
         }
     }
-}
-
-/// `kiln diff`.
-fn diff(
-    generator: String,
-    seconds: Option<f64>,
-    cases: Option<u64>,
-    seed: u64,
-    jobs: Option<usize>,
-    max_insts: Option<usize>,
-    corpus: PathBuf,
-) -> Result<ExitCode> {
-    if generator != "kir" {
-        bail!("unknown generator `{generator}` (expected: kir)");
-    }
-    let limit = match (cases, seconds) {
-        (Some(n), _) => Limit::Cases(n),
-        (None, Some(s)) if s.is_finite() && s > 0.0 => Limit::Time(Duration::from_secs_f64(s)),
-        (None, Some(s)) => bail!("--seconds must be positive, got {s}"),
-        (None, None) => Limit::Time(Duration::from_secs(60)),
-    };
-    let jobs = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let mut gen = kiln_harness::gen::GenConfig::default();
-    if let Some(n) = max_insts {
-        gen.max_insts = n.max(1);
-    }
-    let opts = CampaignOptions {
-        seed,
-        limit,
-        jobs,
-        gen,
-        corpus_dir: Some(corpus),
-        progress: stderr_is_terminal(),
-        ..CampaignOptions::default()
-    };
-    kiln_harness::diff::install_quiet_panic_hook();
-    let summary = run_campaign(&opts).map_err(anyhow::Error::msg)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    write!(out, "{}", summary.table())?;
-    for f in &summary.failures {
-        match &f.saved {
-            Ok(p) => writeln!(
-                out,
-                "{} (case {}): {}\n  replay: kiln replay {}",
-                f.class,
-                f.index,
-                f.detail,
-                p.display()
-            )?,
-            Err(e) => writeln!(out, "{} (case {}): {}\n  {e}", f.class, f.index, f.detail)?,
-        }
-    }
-    Ok(if summary.any_failure() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
 }
 
 /// A compiler builder for `target` with the command line's preset and settings.

@@ -9,10 +9,18 @@
 //!   indices at the deadline;
 //! - each worker thread keeps its own engines (see [`super::check_case`]); nothing
 //!   `!Send` crosses threads;
-//! - the summary counts every checked case in exactly one class.
+//! - the summary counts every checked case in exactly one class;
+//! - `--generator all` alternates: even case indices are IR cases, odd ones Wasm cases;
+//! - a finding is saved before it is reduced, and its reduction (bounded by
+//!   [`CampaignOptions::reduce`]) is saved beside it as a second case; a reduction never
+//!   replaces the original.
 
-use super::materialize::{case_hash, save_case, Provenance};
+use super::materialize::{
+    case_hash, save_case, save_wasm_case, wasm_case_hash, wasm_sidecar, Provenance,
+};
 use super::source::{generate, GenConfig};
+use super::variation::settings_directive;
+use super::wasm::{check_wasm_case, Inconclusive, WasmCase, WasmCaseResult, WasmDiffOptions};
 use super::{check_case, Case, CaseResult, Class, DiffOptions, Variation};
 use arbitrary::Unstructured;
 use std::io::{IsTerminal, Write};
@@ -40,8 +48,13 @@ pub fn case_seed(seed: u64, index: u64) -> u64 {
 
 /// The generator input of a case seed: 256 to 4095 bytes of a SplitMix64 stream.
 pub fn case_bytes(case_seed: u64) -> Vec<u8> {
-    let mut s = case_seed;
-    let len = 256 + (splitmix64(&mut s) % 3840) as usize;
+    seed_bytes(case_seed, 256, 4096)
+}
+
+/// `min..max` bytes of the SplitMix64 stream of `seed` (the length drawn from it too).
+pub fn seed_bytes(seed: u64, min: usize, max: usize) -> Vec<u8> {
+    let mut s = seed;
+    let len = min + (splitmix64(&mut s) % (max - min).max(1) as u64) as usize;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
         out.extend_from_slice(&splitmix64(&mut s).to_le_bytes());
@@ -62,6 +75,67 @@ pub fn make_case(seed: u64, index: u64, gen: &GenConfig) -> (Result<Case, String
     (case, variation)
 }
 
+/// One case in this many Wasm cases also checks compiles through a cache store.
+pub const WASM_CACHE_CHECK_EVERY: u64 = 16;
+
+/// Wasm case `index` of `seed`: the module and invocations (or why wasm-smith refused
+/// the bytes), the variation, and whether it also runs the cache check.
+pub fn make_wasm_case(seed: u64, index: u64) -> (Result<WasmCase, String>, Variation, bool) {
+    let cs = case_seed(seed, index);
+    let bytes = seed_bytes(cs, 512, 16384);
+    let variation = Variation::from_seed(cs);
+    let case =
+        crate::gen::wasm::diff_case(&mut Unstructured::new(&bytes)).map_err(|e| e.to_string());
+    (case, variation, cs % WASM_CACHE_CHECK_EVERY == 0)
+}
+
+/// Which generator makes the cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generator {
+    /// Random Kiln IR (`kir`): interpreter vs x86_64 vs AArch64.
+    Kir,
+    /// wasm-smith modules (`wasm`): wasmi vs Kiln's interpreter, x86_64 and AArch64.
+    Wasm,
+    /// Both, alternating (`all`): even indices IR, odd indices Wasm.
+    All,
+}
+
+impl Generator {
+    /// Every generator name, for help and errors.
+    pub const NAMES: &'static str = "kir, wasm, all";
+
+    /// Parse a generator name.
+    pub fn parse(name: &str) -> Result<Generator, String> {
+        match name {
+            "kir" => Ok(Generator::Kir),
+            "wasm" => Ok(Generator::Wasm),
+            "all" => Ok(Generator::All),
+            _ => Err(format!(
+                "unknown generator `{name}` (expected one of: {})",
+                Generator::NAMES
+            )),
+        }
+    }
+
+    /// The name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Generator::Kir => "kir",
+            Generator::Wasm => "wasm",
+            Generator::All => "all",
+        }
+    }
+
+    /// Is case `index` a Wasm case?
+    pub fn is_wasm(self, index: u64) -> bool {
+        match self {
+            Generator::Kir => false,
+            Generator::Wasm => true,
+            Generator::All => index % 2 == 1,
+        }
+    }
+}
+
 /// When to stop.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Limit {
@@ -80,12 +154,20 @@ pub struct CampaignOptions {
     pub limit: Limit,
     /// Worker threads.
     pub jobs: usize,
-    /// Generator configuration.
+    /// Which generator.
+    pub generator: Generator,
+    /// IR generator configuration.
     pub gen: GenConfig,
-    /// Fuel.
+    /// Fuel of IR cases.
     pub diff: DiffOptions,
-    /// Where failures are saved (`None`: not saved).
+    /// Fuel and caps of Wasm cases.
+    pub wasm: WasmDiffOptions,
+    /// Where failures are saved (`None`: not saved): IR cases in `<dir>/fuzzgen`, Wasm
+    /// cases in `<dir>/wasm`.
     pub corpus_dir: Option<PathBuf>,
+    /// Reduce each finding for at most this long and save the reduced case too (`None`:
+    /// no reduction).
+    pub reduce: Option<Duration>,
     /// Draw a live progress line on stderr.
     pub progress: bool,
     /// Record every case's hash (for determinism checks).
@@ -98,9 +180,12 @@ impl Default for CampaignOptions {
             seed: 0,
             limit: Limit::Cases(100),
             jobs: 1,
+            generator: Generator::Kir,
             gen: GenConfig::default(),
             diff: DiffOptions::default(),
+            wasm: WasmDiffOptions::default(),
             corpus_dir: None,
+            reduce: None,
             progress: false,
             record_hashes: false,
         }
@@ -120,6 +205,82 @@ pub struct Failure {
     pub detail: String,
     /// Where it was saved (or why it could not be).
     pub saved: Result<PathBuf, String>,
+    /// The reduced case: where it was saved and the sizes before and after.
+    pub reduced: Option<Result<(PathBuf, String), String>>,
+}
+
+/// How much the Wasm cases really tested.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WasmStats {
+    /// Wasm cases checked.
+    pub cases: u64,
+    /// Cases whose module wasmi instantiated.
+    pub instantiated: u64,
+    /// Cases in which at least one invocation ran to a normal return.
+    pub ran_export: u64,
+    /// Invocations made (on the reference).
+    pub calls: u64,
+    /// Invocations that returned normally.
+    pub completed_calls: u64,
+    /// Wasm instructions executed by wasmi (its fuel), summed.
+    pub executed: u64,
+    /// Cases ended by fuel exhaustion (inconclusive).
+    pub out_of_fuel: u64,
+    /// Cases ended by stack exhaustion (inconclusive).
+    pub stack_exhausted: u64,
+    /// Cases that also checked compiles through a cache store.
+    pub cache_checked: u64,
+}
+
+impl WasmStats {
+    fn add(&mut self, r: &WasmCaseResult, calls: usize, cache_checked: bool) {
+        self.cases += 1;
+        self.instantiated += u64::from(r.instantiated);
+        self.ran_export += u64::from(r.completed_calls > 0);
+        self.calls += calls as u64;
+        self.completed_calls += r.completed_calls as u64;
+        self.executed += r.executed;
+        self.out_of_fuel += u64::from(r.inconclusive == Some(Inconclusive::Fuel));
+        self.stack_exhausted += u64::from(r.inconclusive == Some(Inconclusive::Stack));
+        self.cache_checked += u64::from(cache_checked);
+    }
+
+    fn merge(&mut self, o: &WasmStats) {
+        self.cases += o.cases;
+        self.instantiated += o.instantiated;
+        self.ran_export += o.ran_export;
+        self.calls += o.calls;
+        self.completed_calls += o.completed_calls;
+        self.executed += o.executed;
+        self.out_of_fuel += o.out_of_fuel;
+        self.stack_exhausted += o.stack_exhausted;
+        self.cache_checked += o.cache_checked;
+    }
+
+    /// Share of cases that ran at least one export to completion (the execution rate).
+    pub fn execution_rate(&self) -> f64 {
+        self.ran_export as f64 / self.cases.max(1) as f64
+    }
+
+    /// The report lines.
+    pub fn lines(&self) -> String {
+        let pct = |n: u64| 100.0 * n as f64 / self.cases.max(1) as f64;
+        format!(
+            "wasm modules: {} checked, {:.1} % instantiated, {:.1} % ran an export to completion (execution rate)\n\
+             wasm calls: {} made, {} returned ({:.1} per module); {:.0} Wasm instructions executed per module (wasmi fuel)\n\
+             wasm inconclusive: {} out of fuel, {} stack exhausted; {} module(s) also checked through a cache store\n",
+            self.cases,
+            pct(self.instantiated),
+            pct(self.ran_export),
+            self.calls,
+            self.completed_calls,
+            self.completed_calls as f64 / self.cases.max(1) as f64,
+            self.executed as f64 / self.cases.max(1) as f64,
+            self.out_of_fuel,
+            self.stack_exhausted,
+            self.cache_checked
+        )
+    }
 }
 
 /// What a campaign did.
@@ -137,6 +298,8 @@ pub struct CampaignSummary {
     pub failures: Vec<Failure>,
     /// `(index, hash)` of every checked case when recording, by index.
     pub hashes: Vec<(u64, String)>,
+    /// What the Wasm cases tested (all zero without Wasm cases).
+    pub wasm: WasmStats,
 }
 
 impl CampaignSummary {
@@ -170,6 +333,9 @@ impl CampaignSummary {
                 "(generator refused {} input(s); not counted)\n",
                 self.generator_errors
             ));
+        }
+        if self.wasm.cases > 0 {
+            s.push_str(&self.wasm.lines());
         }
         s.push_str(&format!(
             "{} cases in {:.1} s on {} thread(s): {:.1} cases/s/core ({:.1} cases/s)\n",
@@ -216,6 +382,7 @@ pub fn run_campaign(opts: &CampaignOptions) -> Result<CampaignSummary, String> {
     let done = AtomicBool::new(false);
     let failures: Mutex<Vec<Failure>> = Mutex::new(Vec::new());
     let hashes: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+    let wasm_stats: Mutex<WasmStats> = Mutex::new(WasmStats::default());
     let start = Instant::now();
     let deadline = match opts.limit {
         Limit::Time(d) => Some(start + d),
@@ -233,24 +400,27 @@ pub fn run_campaign(opts: &CampaignOptions) -> Result<CampaignSummary, String> {
         if index >= max_cases {
             break;
         }
-        let (case, variation) = make_case(opts.seed, index, &opts.gen);
-        let case = match case {
-            Ok(c) => c,
-            Err(_) => {
-                generator_errors.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
+        let checked = if opts.generator.is_wasm(index) {
+            check_wasm_index(opts, index).map(|(class, hash, failure, stats)| {
+                if let Ok(mut w) = wasm_stats.lock() {
+                    w.merge(&stats);
+                }
+                (class, hash, failure)
+            })
+        } else {
+            check_kir_index(opts, index)
         };
-        let result = check_case(&case, &variation, &opts.diff);
-        counts[result.verdict.class.index()].fetch_add(1, Ordering::Relaxed);
-        let hash = case_hash(&case, &variation);
+        let Some((class, hash, failure)) = checked else {
+            generator_errors.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        counts[class.index()].fetch_add(1, Ordering::Relaxed);
         if opts.record_hashes {
             if let Ok(mut h) = hashes.lock() {
-                h.push((index, hash.clone()));
+                h.push((index, hash));
             }
         }
-        if result.verdict.class.is_failure() {
-            let failure = record_failure(opts, index, &case, &variation, &result, hash);
+        if let Some(failure) = failure {
             if let Ok(mut f) = failures.lock() {
                 f.push(failure);
             }
@@ -283,7 +453,89 @@ pub fn run_campaign(opts: &CampaignOptions) -> Result<CampaignSummary, String> {
         jobs,
         failures,
         hashes,
+        wasm: wasm_stats.into_inner().unwrap_or_default(),
     })
+}
+
+/// Check IR case `index`: its class, hash and failure record (`None`: the generator
+/// refused its bytes).
+fn check_kir_index(opts: &CampaignOptions, index: u64) -> Option<(Class, String, Option<Failure>)> {
+    let (case, variation) = make_case(opts.seed, index, &opts.gen);
+    let case = case.ok()?;
+    let result = check_case(&case, &variation, &opts.diff);
+    let hash = case_hash(&case, &variation);
+    let failure = result
+        .verdict
+        .class
+        .is_failure()
+        .then(|| record_failure(opts, index, &case, &variation, &result, hash.clone()));
+    Some((result.verdict.class, hash, failure))
+}
+
+/// Check Wasm case `index`: its class, hash, failure record and statistics (`None`:
+/// wasm-smith refused its bytes).
+fn check_wasm_index(
+    opts: &CampaignOptions,
+    index: u64,
+) -> Option<(Class, String, Option<Failure>, WasmStats)> {
+    let (case, variation, cache_check) = make_wasm_case(opts.seed, index);
+    let case = case.ok()?;
+    let settings = variation.engine_settings();
+    let result = check_wasm_case(&case, &settings, &opts.wasm, cache_check);
+    let mut stats = WasmStats::default();
+    stats.add(&result, case.calls.len(), cache_check);
+    let directive = settings_directive(&settings);
+    let hash = wasm_case_hash(&case, &directive);
+    let class = result.verdict.class;
+    let failure = class.is_failure().then(|| {
+        let found_by = format!(
+            "kiln diff --generator {} --seed {} (case {index})",
+            opts.generator.name(),
+            opts.seed
+        );
+        let sidecar = wasm_sidecar(&case, &directive, cache_check, &result, &found_by);
+        let dir = opts.corpus_dir.as_ref().map(|d| d.join("wasm"));
+        let saved = match &dir {
+            Some(dir) => save_wasm_case(dir, &case, &sidecar).map_err(|e| e.to_string()),
+            None => Err("not saved (no corpus directory)".to_string()),
+        };
+        let reduced = match (&dir, opts.reduce, &saved) {
+            (Some(dir), Some(budget), Ok(original)) => {
+                let (red, red_result) = super::reduce::reduce_wasm_finding(
+                    &case,
+                    &settings,
+                    cache_check,
+                    &result.verdict,
+                    &opts.wasm,
+                    Some(Instant::now() + budget),
+                );
+                let sizes = format!("{} -> {}", red.before, red.after);
+                let mut side =
+                    wasm_sidecar(&red.case, &directive, cache_check, &red_result, &found_by);
+                side.reduced_from = Some(format!(
+                    "{} ({sizes})",
+                    original
+                        .file_name()
+                        .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+                ));
+                Some(
+                    save_wasm_case(dir, &red.case, &side)
+                        .map(|p| (p, sizes))
+                        .map_err(|e| e.to_string()),
+                )
+            }
+            _ => None,
+        };
+        Failure {
+            index,
+            hash: hash.clone(),
+            class,
+            detail: result.verdict.detail.clone(),
+            saved,
+            reduced,
+        }
+    });
+    Some((class, hash, failure, stats))
 }
 
 fn record_failure(
@@ -296,7 +548,7 @@ fn record_failure(
 ) -> Failure {
     let saved = match &opts.corpus_dir {
         Some(dir) => save_case(
-            dir,
+            &dir.join("fuzzgen"),
             case,
             variation,
             result,
@@ -308,13 +560,52 @@ fn record_failure(
         .map_err(|e| e.to_string()),
         None => Err("not saved (no corpus directory)".to_string()),
     };
+    let reduced = match (opts.reduce, &saved) {
+        (Some(budget), Ok(path)) => Some(reduce_saved_kir(
+            path,
+            &result.verdict,
+            &opts.diff,
+            Instant::now() + budget,
+        )),
+        _ => None,
+    };
     Failure {
         index,
         hash,
         class: result.verdict.class,
         detail: result.verdict.detail.clone(),
         saved,
+        reduced,
     }
+}
+
+/// Reduce the saved `.kir` finding at `path` and write it beside it as
+/// `<name>-reduced.kir`; returns that path and the sizes.
+pub fn reduce_saved_kir(
+    path: &std::path::Path,
+    found: &super::Verdict,
+    diff: &DiffOptions,
+    deadline: Instant,
+) -> Result<(PathBuf, String), String> {
+    let src = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = crate::filetest::TestFile::parse(path, &src).map_err(|e| e.to_string())?;
+    let r = super::reduce::reduce_kir_finding(&file, found, diff, Some(deadline));
+    let sizes = format!(
+        "{} -> {} instructions",
+        r.instructions_before, r.instructions_after
+    );
+    let stem = path
+        .file_stem()
+        .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+    let out = path.with_file_name(format!("{stem}-reduced.kir"));
+    let text = format!(
+        "; reduced from {stem}.kir ({sizes}) by kiln reduce: {} on {}\n{}",
+        found.class,
+        found.engine.map_or("-".to_string(), |e| e.to_string()),
+        crate::reduce::kir::render(&r.file)
+    );
+    std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok((out, sizes))
 }
 
 /// Is stderr a terminal (so a live progress line makes sense)?

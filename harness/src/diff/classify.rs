@@ -165,42 +165,58 @@ pub fn compare_outcomes(reference: &Outcome, got: &Outcome, canonical_nans: bool
     }
 }
 
-/// Classify a case from the reference's result and every compiled engine's.
+/// Classify a case from the reference's (the interpreter's) result and every compiled
+/// engine's.
 pub fn classify(
     reference: &EngineResult,
     others: &[(EngineKind, EngineResult)],
     canonical_nans: bool,
 ) -> Verdict {
-    let interp = EngineKind::Interp;
+    classify_against(EngineKind::Interp.name(), reference, others, canonical_nans)
+}
+
+/// Like [`classify`] with the reference engine named `reference_name` (the interpreter
+/// for IR cases, wasmi for Wasm cases). A verdict about the reference itself names no
+/// [`EngineKind`] unless the reference is the interpreter.
+pub fn classify_against(
+    reference_name: &str,
+    reference: &EngineResult,
+    others: &[(EngineKind, EngineResult)],
+    canonical_nans: bool,
+) -> Verdict {
+    let interp = EngineKind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.name() == reference_name);
     let reference_outcome = match reference {
         EngineResult::Ran(o @ Outcome::OutOfFuel) | EngineResult::Ran(o @ Outcome::Error(_)) => {
             let class = compare_outcomes(o, o, canonical_nans);
             return Verdict {
                 class,
-                engine: Some(interp),
-                detail: format!("interp {o}"),
+                engine: interp,
+                detail: format!("{reference_name} {o}"),
             };
         }
         EngineResult::Ran(o) => o,
         EngineResult::Panicked(m) => {
             return Verdict {
                 class: Class::Panic,
-                engine: Some(interp),
-                detail: format!("interp panicked: {m}"),
+                engine: interp,
+                detail: format!("{reference_name} panicked: {m}"),
             }
         }
         EngineResult::PrepareFailed(e) => {
             return Verdict {
                 class: Class::CompileError,
-                engine: Some(interp),
-                detail: format!("interp cannot prepare: {e}"),
+                engine: interp,
+                detail: format!("{reference_name} cannot prepare: {e}"),
             }
         }
         EngineResult::NotRun => {
             return Verdict {
                 class: Class::Timeout,
-                engine: Some(interp),
-                detail: "interp not run".into(),
+                engine: interp,
+                detail: format!("{reference_name} not run"),
             }
         }
     };
@@ -216,7 +232,7 @@ pub fn classify(
             worst = Verdict {
                 class,
                 engine: Some(*kind),
-                detail: format!("{kind} {result}; interp {reference_outcome}"),
+                detail: format!("{kind} {result}; {reference_name} {reference_outcome}"),
             };
         }
     }

@@ -30,9 +30,20 @@
 //!   directive (free text is flattened to one line and never starts a comment with a
 //!   directive keyword);
 //! - the file name is [`case_hash`]: the same case and variation always get the same name.
+//!
+//! # Wasm cases (`corpora/wasm/<hash>.wasm` + `<hash>.json`)
+//!
+//! A Wasm finding is the module's bytes exactly as generated, plus a JSON sidecar
+//! ([`WasmSidecar`]): the invocations and their arguments, the compiler settings, every
+//! engine's outcome per step, the class, where it was found and, for a reduced case, the
+//! case it was reduced from. Arguments are written `i32 -5`, `i64 7`, `f32 0x7fc00000`,
+//! `f64 0x...` (floats as raw bits), so they round-trip exactly. The name is
+//! [`wasm_case_hash`] over the module, the invocations and the settings.
 
+use super::wasm::{WasmCase, WasmCaseResult};
 use super::{Case, CaseResult, EngineResult, Variation};
 use crate::filetest::HeapDecl;
+use crate::gen::wasm::Invocation;
 use crate::outcome::Outcome;
 use crate::value::DataValue;
 use kiln::ir::Type;
@@ -67,8 +78,11 @@ impl std::fmt::Display for Provenance {
     }
 }
 
-/// FNV-1a 64 over bytes.
-fn fnv1a(state: &mut u64, bytes: &[u8]) {
+/// The FNV-1a 64 offset basis (the starting state of [`fnv1a`]).
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a 64 over bytes, continuing from `state`.
+pub fn fnv1a(state: &mut u64, bytes: &[u8]) {
     for &b in bytes {
         *state ^= u64::from(b);
         *state = state.wrapping_mul(0x0100_0000_01b3);
@@ -78,7 +92,7 @@ fn fnv1a(state: &mut u64, bytes: &[u8]) {
 /// A short, stable name for a case under a variation: 12 hex digits of an FNV-1a hash
 /// over the printed functions, the arguments, the heap and the variation.
 pub fn case_hash(case: &Case, variation: &Variation) -> String {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut h = FNV_OFFSET;
     for f in &case.functions {
         fnv1a(&mut h, f.to_string().as_bytes());
     }
@@ -243,10 +257,170 @@ pub fn save_case(
     let hash = case_hash(case, variation);
     let path = dir.join(format!("{hash}.kir"));
     let text = render_case(case, variation, result, provenance, &path);
-    let tmp = dir.join(format!(".{hash}.kir.tmp{}", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, &path)?;
+    write_atomically(&path, text.as_bytes())?;
     Ok(path)
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory and a rename,
+/// so a reader never sees half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("case");
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// One invocation of a saved Wasm case.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SidecarCall {
+    /// The export's name.
+    pub export: String,
+    /// Arguments: `i32 -5`, `i64 7`, `f32 0x7fc00000`, `f64 0x...` (references as `i64`).
+    pub args: Vec<String>,
+}
+
+/// The sidecar of a saved Wasm case (`<hash>.json`). See the module docs.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WasmSidecar {
+    /// The class of the disagreement (`value mismatch`, ...).
+    pub class: String,
+    /// One line: which step, which engine, what it did, what wasmi did.
+    pub detail: String,
+    /// How the case was found.
+    pub found_by: String,
+    /// The compiler settings of Kiln's engines (the `; engine-settings:` syntax).
+    pub engine_settings: String,
+    /// Whether the case also checks compiles through a cache store.
+    #[serde(default)]
+    pub cache_check: bool,
+    /// The invocations, in order.
+    pub invocations: Vec<SidecarCall>,
+    /// Every engine's log when the case was saved (`wasmi` first).
+    pub outcomes: Vec<(String, Vec<String>)>,
+    /// The case this one was reduced from (file name), with sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduced_from: Option<String>,
+    /// Free text: why the case is kept (for example a wasmi bug).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An argument as sidecar text (see the module docs).
+pub fn arg_text(v: &DataValue) -> String {
+    match v {
+        DataValue::I8(x) => format!("i8 {x}"),
+        DataValue::I16(x) => format!("i16 {x}"),
+        DataValue::I32(x) => format!("i32 {x}"),
+        DataValue::I64(x) => format!("i64 {x}"),
+        DataValue::F32(b) => format!("f32 {b:#010x}"),
+        DataValue::F64(b) => format!("f64 {b:#018x}"),
+        DataValue::V128(_, bytes) => format!("v128 {:#034x}", u128::from_le_bytes(*bytes)),
+    }
+}
+
+/// Parse [`arg_text`]'s output.
+pub fn parse_arg(text: &str) -> Result<DataValue, String> {
+    let bad = || format!("bad argument `{text}` (expected e.g. `i32 -5` or `f32 0x7fc00000`)");
+    let (ty, val) = text.trim().split_once(' ').ok_or_else(bad)?;
+    let hex = |v: &str| u128::from_str_radix(v.trim_start_matches("0x"), 16).map_err(|_| bad());
+    Ok(match ty {
+        "i8" => DataValue::I8(val.parse().map_err(|_| bad())?),
+        "i16" => DataValue::I16(val.parse().map_err(|_| bad())?),
+        "i32" => DataValue::I32(val.parse().map_err(|_| bad())?),
+        "i64" => DataValue::I64(val.parse().map_err(|_| bad())?),
+        "f32" => DataValue::F32(u32::try_from(hex(val)?).map_err(|_| bad())?),
+        "f64" => DataValue::F64(u64::try_from(hex(val)?).map_err(|_| bad())?),
+        "v128" => DataValue::V128(Type::I8X16, hex(val)?.to_le_bytes()),
+        _ => return Err(bad()),
+    })
+}
+
+/// A short, stable name for a Wasm case: 12 hex digits of an FNV-1a hash over the module,
+/// the invocations and the settings.
+pub fn wasm_case_hash(case: &WasmCase, settings: &str) -> String {
+    let mut h = FNV_OFFSET;
+    fnv1a(&mut h, &case.wasm);
+    for c in &case.calls {
+        fnv1a(&mut h, c.export.as_bytes());
+        for a in &c.args {
+            fnv1a(&mut h, arg_text(a).as_bytes());
+        }
+        fnv1a(&mut h, b";");
+    }
+    fnv1a(&mut h, settings.as_bytes());
+    format!("{:012x}", h >> 16)
+}
+
+/// The sidecar of `case` found with `settings` and judged `result`.
+pub fn wasm_sidecar(
+    case: &WasmCase,
+    settings: &str,
+    cache_check: bool,
+    result: &WasmCaseResult,
+    found_by: &str,
+) -> WasmSidecar {
+    WasmSidecar {
+        class: result.verdict.class.name().to_string(),
+        detail: one_line(&result.verdict.detail),
+        found_by: one_line(found_by),
+        engine_settings: settings.to_string(),
+        cache_check,
+        invocations: case
+            .calls
+            .iter()
+            .map(|c| SidecarCall {
+                export: c.export.clone(),
+                args: c.args.iter().map(arg_text).collect(),
+            })
+            .collect(),
+        outcomes: result.log.clone(),
+        reduced_from: None,
+        note: None,
+    }
+}
+
+/// Write `dir/<hash>.wasm` and `dir/<hash>.json` (creating `dir`) and return the `.wasm`
+/// path. The sidecar is written last, so a sidecar always has its module.
+pub fn save_wasm_case(
+    dir: &Path,
+    case: &WasmCase,
+    sidecar: &WasmSidecar,
+) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let hash = wasm_case_hash(case, &sidecar.engine_settings);
+    let path = dir.join(format!("{hash}.wasm"));
+    write_atomically(&path, &case.wasm)?;
+    let json = serde_json::to_string_pretty(sidecar).map_err(std::io::Error::other)?;
+    write_atomically(&path.with_extension("json"), json.as_bytes())?;
+    Ok(path)
+}
+
+/// Read a saved Wasm case: the module at `path` and its sidecar beside it.
+pub fn load_wasm_case(path: &Path) -> Result<(WasmCase, WasmSidecar), String> {
+    let wasm = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let side_path = path.with_extension("json");
+    let text = std::fs::read_to_string(&side_path).map_err(|e| {
+        format!(
+            "{}: {e} (every saved .wasm case has a .json sidecar)",
+            side_path.display()
+        )
+    })?;
+    let sidecar: WasmSidecar =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", side_path.display()))?;
+    let mut calls = Vec::with_capacity(sidecar.invocations.len());
+    for c in &sidecar.invocations {
+        let args = c
+            .args
+            .iter()
+            .map(|a| parse_arg(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{}: {e}", side_path.display()))?;
+        calls.push(Invocation {
+            export: c.export.clone(),
+            args,
+        });
+    }
+    Ok((WasmCase { wasm, calls }, sidecar))
 }
 
 /// The corpus directory of `fuzzgen`: `$KILN_CORPUS_DIR` when set, otherwise

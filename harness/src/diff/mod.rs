@@ -25,10 +25,12 @@
 pub mod campaign;
 pub mod classify;
 pub mod materialize;
+pub mod reduce;
 pub mod replay;
 pub mod variation;
+pub mod wasm;
 
-pub use classify::{classify, compare_outcomes, Class, EngineResult, Verdict};
+pub use classify::{classify, classify_against, compare_outcomes, Class, EngineResult, Verdict};
 pub use variation::Variation;
 
 use crate::engine::{fresh_heaps, Engine, EngineKind, EngineSettings};

@@ -8,10 +8,18 @@
 //! differential verdict, the IR, and a disassembly (llvm-mc) of every function as compiled
 //! for each engine that disagrees.
 //!
+//! A saved Wasm case (`<hash>.wasm` with its `<hash>.json` sidecar, see
+//! [`super::materialize`]) replays through [`super::wasm::check_wasm_case`] under the
+//! sidecar's settings; its report gives every engine's log, the verdict, the module as WAT
+//! (`wasmprinter`), and the IR and disassembly of the function where the engines diverge
+//! (the export called at the diverging step, or the start function).
+//!
 //! Invariant: a file *fails* when it does not load, when any call's verdict is a
 //! disagreement ([`Class::is_failure`]), or when any engine's outcome does not meet the
 //! call's expectation. Timeouts are reported but do not fail.
 
+use super::materialize::{load_wasm_case, WasmSidecar};
+use super::wasm::{check_wasm_case, Step, WasmCase, WasmCaseResult, WasmDiffOptions};
 use super::{check_file_call, Class, DiffOptions, EngineResult, Verdict};
 use crate::disasm::{disassemble, format_listing};
 use crate::engine::{EngineKind, EngineSettings};
@@ -168,27 +176,38 @@ fn disassembly(file: &TestFile, kind: EngineKind, settings: &EngineSettings) -> 
     };
     let mut s = String::new();
     for f in &file.functions {
-        let _ = writeln!(s, "function {}:", f.params.name);
-        let listing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            compiler.compile_function(f)
-        }));
-        match listing {
-            Ok(Ok(code)) => match disassemble(arch, &code.code) {
-                Ok(lines) => s.push_str(&format_listing(&lines)),
-                Err(e) => {
-                    let _ = writeln!(s, "  ({e})");
-                }
-            },
-            Ok(Err(e)) => {
-                let _ = writeln!(s, "  (compile error: {e})");
+        s.push_str(&disassemble_function(&*compiler, arch, f));
+    }
+    s
+}
+
+/// `function NAME:` and the listing of `f` compiled by `compiler` (or why there is none).
+fn disassemble_function(
+    compiler: &dyn kiln::Compiler,
+    arch: kiln::Arch,
+    f: &kiln::ir::Function,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "function {}:", f.params.name);
+    let listing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        compiler.compile_function(f)
+    }));
+    match listing {
+        Ok(Ok(code)) => match disassemble(arch, &code.code) {
+            Ok(lines) => s.push_str(&format_listing(&lines)),
+            Err(e) => {
+                let _ = writeln!(s, "  ({e})");
             }
-            Err(p) => {
-                let _ = writeln!(
-                    s,
-                    "  (compiler panicked: {})",
-                    super::panic_message(p.as_ref())
-                );
-            }
+        },
+        Ok(Err(e)) => {
+            let _ = writeln!(s, "  (compile error: {e})");
+        }
+        Err(p) => {
+            let _ = writeln!(
+                s,
+                "  (compiler panicked: {})",
+                super::panic_message(p.as_ref())
+            );
         }
     }
     s
@@ -278,6 +297,148 @@ pub fn replay_file(path: &Path, opts: &DiffOptions) -> FileReport {
     report
 }
 
+/// The replay of one saved Wasm case.
+#[derive(Clone, Debug)]
+pub struct WasmReport {
+    /// The `.wasm` file.
+    pub path: PathBuf,
+    /// Why the case could not be loaded (module or sidecar).
+    pub load_error: Option<String>,
+    /// The sidecar as read.
+    pub sidecar: Option<WasmSidecar>,
+    /// The replay's result.
+    pub result: Option<WasmCaseResult>,
+    /// The module as WAT.
+    pub wat: String,
+    /// The diverging function: its index, IR, and disassembly per disagreeing engine.
+    pub function: Option<(u32, String, Vec<(EngineKind, String)>)>,
+}
+
+impl WasmReport {
+    /// Does the case still fail? (It does not load, or the engines still disagree.)
+    pub fn failed(&self) -> bool {
+        self.load_error.is_some()
+            || self
+                .result
+                .as_ref()
+                .is_some_and(|r| r.verdict.class.is_failure())
+    }
+
+    /// The human-readable report.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let status = if self.failed() { "FAIL" } else { "ok" };
+        let _ = writeln!(s, "== {} [{status}]", self.path.display());
+        if let Some(e) = &self.load_error {
+            let _ = writeln!(s, "cannot load: {e}");
+            return s;
+        }
+        if let Some(side) = &self.sidecar {
+            let _ = writeln!(s, "saved as: {}: {}", side.class, side.detail);
+            let _ = writeln!(s, "found by: {}", side.found_by);
+            if let Some(r) = &side.reduced_from {
+                let _ = writeln!(s, "reduced from: {r}");
+            }
+            if let Some(n) = &side.note {
+                let _ = writeln!(s, "note: {n}");
+            }
+            let _ = writeln!(s, "settings: {}", side.engine_settings);
+        }
+        if let Some(r) = &self.result {
+            for (engine, lines) in &r.log {
+                let _ = writeln!(s, "{engine}:");
+                for l in lines {
+                    let _ = writeln!(s, "  {l}");
+                }
+            }
+            let on = r
+                .verdict
+                .engine
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "verdict: {}{on}: {}", r.verdict.class, r.verdict.detail);
+        }
+        let _ = writeln!(s, "module:\n{}", self.wat.trim_end());
+        if let Some((f, ir, listings)) = &self.function {
+            let _ = writeln!(s, "IR of function {f}:\n{}", ir.trim_end());
+            for (kind, l) in listings {
+                let _ = writeln!(s, "disassembly ({kind}):\n{}", l.trim_end());
+            }
+        }
+        s
+    }
+}
+
+/// Replay one saved Wasm case (see the module docs).
+pub fn replay_wasm_file(path: &Path, opts: &WasmDiffOptions) -> WasmReport {
+    let mut report = WasmReport {
+        path: path.to_path_buf(),
+        load_error: None,
+        sidecar: None,
+        result: None,
+        wat: String::new(),
+        function: None,
+    };
+    let (case, sidecar) = match load_wasm_case(path) {
+        Ok(x) => x,
+        Err(e) => {
+            report.load_error = Some(e);
+            return report;
+        }
+    };
+    let settings = match crate::filetest::parse_engine_settings(&sidecar.engine_settings) {
+        Ok(s) => s,
+        Err(e) => {
+            report.load_error = Some(format!("{}: {e}", path.with_extension("json").display()));
+            return report;
+        }
+    };
+    report.wat =
+        wasmprinter::print_bytes(&case.wasm).unwrap_or_else(|e| format!("(not printable: {e})"));
+    let result = check_wasm_case(&case, &settings, opts, sidecar.cache_check);
+    report.function = diverging_function(&case, &result, &settings);
+    report.sidecar = Some(sidecar);
+    report.result = Some(result);
+    report
+}
+
+/// The function where a Wasm case diverges: the export called at the deciding step, or
+/// the start function; its IR and its disassembly on the engine the verdict names.
+fn diverging_function(
+    case: &WasmCase,
+    result: &WasmCaseResult,
+    settings: &EngineSettings,
+) -> Option<(u32, String, Vec<(EngineKind, String)>)> {
+    let (info, funcs) = kiln::module::translate_module(&case.wasm, Some(1)).ok()?;
+    let f = match result.step? {
+        Step::Call(i) => {
+            let name = &case.calls.get(i)?.export;
+            info.exports.iter().find_map(|e| match e.index {
+                kiln::wasm::info::EntityIndex::Func(f) if &e.name == name => Some(f),
+                _ => None,
+            })?
+        }
+        Step::Instantiate => info.start?,
+    };
+    let func = funcs.get(f.checked_sub(info.num_imported_funcs)? as usize)?;
+    let mut listings = Vec::new();
+    for kind in [EngineKind::X86_64, EngineKind::Aarch64] {
+        if result.verdict.engine.is_some() && result.verdict.engine != Some(kind) {
+            continue;
+        }
+        let Some(arch) = kind.arch() else { continue };
+        let listing = match settings
+            .builder(arch)
+            .and_then(|b| b.build().map_err(|e| e.to_string()))
+        {
+            Ok(c) => disassemble_function(&*c, arch, func),
+            Err(e) => format!("  (no compiler: {e})\n"),
+        };
+        listings.push((kind, listing));
+    }
+    Some((f, func.to_string(), listings))
+}
+
 /// Counts over replayed files.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplaySummary {
@@ -297,6 +458,18 @@ pub fn replay_files(
 ) -> ReplaySummary {
     let mut summary = ReplaySummary::default();
     for f in files {
+        if f.extension().is_some_and(|e| e == "wasm") {
+            let r = replay_wasm_file(f, &WasmDiffOptions::default());
+            summary.files += 1;
+            summary.failed += usize::from(r.failed());
+            summary.timeouts += usize::from(
+                r.result
+                    .as_ref()
+                    .is_some_and(|x| x.verdict.class == Class::Timeout),
+            );
+            let _ = write!(out, "{}", r.render());
+            continue;
+        }
         let r = replay_file(f, opts);
         summary.files += 1;
         summary.failed += usize::from(r.failed());

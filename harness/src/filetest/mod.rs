@@ -288,7 +288,7 @@ fn parse_func_name(s: &str) -> Option<UserFuncName> {
 
 /// `cpu=x86_64-v3 regalloc=single_pass has_popcnt=true`: a CPU preset and named settings,
 /// each name and value checked against Kiln's setting tables.
-fn parse_engine_settings(rest: &str) -> Result<EngineSettings, String> {
+pub fn parse_engine_settings(rest: &str) -> Result<EngineSettings, String> {
     let mut out = EngineSettings::default();
     for word in strip_trailing_comment(rest).split_whitespace() {
         let (name, value) = EngineSettings::parse_assignment(word)?;

@@ -7,10 +7,44 @@
 //! every later proposal off; at most one memory; at least one type and one function (without
 //! `min_types` about half of wasm-smith's modules would contain no function at all).
 //!
-//! Invariant: every module [`module`] returns is valid under
-//! [`kiln::wasm::info::features`].
+//! [`diff_case`] makes a case for the Wasm differential loop: a module that exports
+//! everything (so every function can be invoked and every global and the memory can be
+//! compared), imports nothing, keeps memories and tables within [`MEMORY_PAGES_CAP`] and
+//! [`TABLE_ELEMENTS_CAP`], canonicalizes NaNs after every float operation (so results
+//! compare bit for bit), and ends: wasm-smith's `ensure_termination` counts loop
+//! iterations and calls down from [`TERMINATION_FUEL`] in a global and traps
+//! (`unreachable`) at zero, identically on every engine — plus a list of export
+//! invocations with edge-biased arguments.
+//!
+//! Invariant: every module [`module`] and [`diff_case`] return is valid under
+//! [`kiln::wasm::info::features`]; every invocation names an exported function and its
+//! arguments have that function's parameter types (references in the harness's encoding:
+//! `0` null, externref `N` as `N + 1`; funcref arguments are always null).
 
+use crate::value::DataValue;
 use arbitrary::{Arbitrary, Unstructured};
+use kiln::wasm::info::EntityIndex;
+use kiln::wasm::WasmType;
+
+/// Largest memory (64 KiB pages) a differential module may declare or grow to: every
+/// engine of the loop is given this cap (growth beyond it returns -1 everywhere).
+pub const MEMORY_PAGES_CAP: u32 = 32;
+/// Largest table (elements) a differential module may declare or grow to.
+pub const TABLE_ELEMENTS_CAP: u32 = 10_000;
+/// Loop iterations plus calls one instance may make before it traps (shared by all its
+/// invocations, since the counter is a global).
+pub const TERMINATION_FUEL: u32 = 1_000;
+/// Most invocations per case.
+pub const MAX_INVOCATIONS: usize = 12;
+
+/// One call of an exported function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invocation {
+    /// The export's name.
+    pub export: String,
+    /// The arguments (see the module docs for references).
+    pub args: Vec<DataValue>,
+}
 
 /// A swarm configuration restricted to Kiln's feature set.
 pub fn config(u: &mut Unstructured<'_>) -> arbitrary::Result<wasm_smith::Config> {
@@ -43,4 +77,92 @@ pub fn config(u: &mut Unstructured<'_>) -> arbitrary::Result<wasm_smith::Config>
 pub fn module(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
     let c = config(u)?;
     Ok(wasm_smith::Module::new(c, u)?.to_bytes())
+}
+
+/// A Wasm differential case: a module and the invocations to make, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WasmCase {
+    /// The module.
+    pub wasm: Vec<u8>,
+    /// The invocations, in order.
+    pub calls: Vec<Invocation>,
+}
+
+/// The configuration of a differential case: a swarm [`config`] that exports everything,
+/// imports nothing and respects the caps.
+pub fn diff_config(u: &mut Unstructured<'_>) -> arbitrary::Result<wasm_smith::Config> {
+    let mut c = config(u)?;
+    c.export_everything = true;
+    // Arithmetic NaNs have nondeterministic payloads; canonicalized, every result, memory
+    // byte and global compares bit for bit.
+    c.canonicalize_nans = true;
+    c.max_imports = 0;
+    c.min_imports = 0;
+    c.max_memory32_bytes = c
+        .max_memory32_bytes
+        .min(u64::from(MEMORY_PAGES_CAP) * 65536);
+    c.max_table_elements = c.max_table_elements.min(u64::from(TABLE_ELEMENTS_CAP));
+    c.min_exports = 0;
+    Ok(c)
+}
+
+/// A differential case (see the module docs).
+pub fn diff_case(u: &mut Unstructured<'_>) -> arbitrary::Result<WasmCase> {
+    let c = diff_config(u)?;
+    let mut m = wasm_smith::Module::new(c, u)?;
+    m.ensure_termination(TERMINATION_FUEL)
+        .map_err(|_| arbitrary::Error::IncorrectFormat)?;
+    let wasm = m.to_bytes();
+    let calls = invocations(u, &wasm)?;
+    Ok(WasmCase { wasm, calls })
+}
+
+/// Up to [`MAX_INVOCATIONS`] calls of `wasm`'s exported functions (each exported function
+/// at least once while the budget lasts, then random ones), with edge-biased arguments.
+pub fn invocations(u: &mut Unstructured<'_>, wasm: &[u8]) -> arbitrary::Result<Vec<Invocation>> {
+    let (info, _) =
+        kiln::wasm::info::parse_module(wasm).map_err(|_| arbitrary::Error::IncorrectFormat)?;
+    let funcs: Vec<(&str, u32)> = info
+        .exports
+        .iter()
+        .filter_map(|e| match e.index {
+            EntityIndex::Func(f) => Some((e.name.as_str(), f)),
+            _ => None,
+        })
+        .collect();
+    let mut calls = Vec::new();
+    if funcs.is_empty() {
+        return Ok(calls);
+    }
+    let extra = u.int_in_range(0..=MAX_INVOCATIONS / 2)?;
+    let count = (funcs.len() + extra).min(MAX_INVOCATIONS);
+    for i in 0..count {
+        let (name, f) = if i < funcs.len() {
+            funcs[i]
+        } else {
+            *u.choose(&funcs)?
+        };
+        let Some(ty) = info.func_type(f) else {
+            continue;
+        };
+        let args = ty
+            .params
+            .iter()
+            .map(|&t| argument(u, t))
+            .collect::<arbitrary::Result<Vec<_>>>()?;
+        calls.push(Invocation {
+            export: name.to_string(),
+            args,
+        });
+    }
+    Ok(calls)
+}
+
+/// One argument of type `t`.
+fn argument(u: &mut Unstructured<'_>, t: WasmType) -> arbitrary::Result<DataValue> {
+    Ok(match t {
+        WasmType::FuncRef => DataValue::I64(0),
+        WasmType::ExternRef => DataValue::I64(i64::from(u.int_in_range(0..=3u8)?)),
+        _ => super::values::data_value(u, t.ir_type()),
+    })
 }

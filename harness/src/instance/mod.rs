@@ -4,10 +4,24 @@
 //! - [`store`]: [`Store`], many linked instances on one engine (imports, `register`,
 //!   shared memories, tables and globals, the runtime builtins, the `spectest` module).
 //! - [`Instance`]: the common case of one self-contained module in its own store.
+//! - [`oracle`]: [`WasmiInstance`], the same operations on wasmi (an independent
+//!   interpreter), with the same value conventions and the same [`Limits`].
 
+pub mod oracle;
 pub mod store;
 
-pub use store::{InstanceError, InstanceId, Store, DEFAULT_FUEL};
+pub use oracle::WasmiInstance;
+pub use store::{InstanceError, InstanceId, Store, DEFAULT_FUEL, DEFAULT_LIMITS};
+
+/// Growth caps of a runtime: `memory.grow` and `table.grow` beyond them fail (return -1)
+/// and a module declaring more at instantiation is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest linear memory, in 64 KiB pages.
+    pub memory_pages: u32,
+    /// Largest table, in elements.
+    pub table_elements: u32,
+}
 
 use crate::engine::{EngineKind, EngineSettings};
 use crate::outcome::Outcome;
@@ -26,9 +40,27 @@ impl Instance {
         engine: EngineKind,
         settings: &EngineSettings,
     ) -> Result<Instance, InstanceError> {
+        Instance::with_limits(wasm, engine, settings, DEFAULT_LIMITS)
+    }
+
+    /// Like [`Instance::new`] with growth caps `limits` (at most [`DEFAULT_LIMITS`]).
+    pub fn with_limits(
+        wasm: &[u8],
+        engine: EngineKind,
+        settings: &EngineSettings,
+        limits: Limits,
+    ) -> Result<Instance, InstanceError> {
         let mut store = Store::new(engine, settings)?;
+        store.set_limits(limits);
         let id = store.instantiate(wasm)?;
         Ok(Instance { store, id })
+    }
+
+    /// The module facts (exports, types, globals ...).
+    pub fn info(&self) -> &kiln::wasm::info::ModuleInfo {
+        self.store
+            .info(self.id)
+            .expect("an Instance's id names an instance of its own store")
     }
 
     /// Set the instruction budget of each invocation.

@@ -40,6 +40,7 @@
 //! each memory's and table's size in its definition equals its heap's length; a `FuncRef`
 //! code address always names a function of the store; nothing here panics on any module.
 
+use super::Limits;
 use crate::engine::{EngineKind, EngineSettings};
 use crate::exec::{CodeImage, Executor, FunctionSymbol, TextSegment, CODE_BASE};
 use crate::heap::Heap;
@@ -72,6 +73,11 @@ pub const MAX_INSTANCES: usize = 1500;
 pub const MAX_MEMORY_PAGES: u32 = 4096;
 /// Largest table (elements).
 pub const MAX_TABLE_ELEMS: u32 = 1 << 20;
+/// The default (and largest) growth caps.
+pub const DEFAULT_LIMITS: Limits = Limits {
+    memory_pages: MAX_MEMORY_PAGES,
+    table_elements: MAX_TABLE_ELEMS,
+};
 /// Default instruction budget per invocation.
 pub const DEFAULT_FUEL: u64 = 1_000_000_000;
 
@@ -179,6 +185,7 @@ pub struct Store {
     /// Canonical function types (a type's id is its index + 1).
     types: Vec<FuncType>,
     fuel: u64,
+    limits: Limits,
 }
 
 fn heap_u64(h: &Heap, off: u64) -> u64 {
@@ -506,6 +513,7 @@ impl Store {
             by_addr: HashMap::new(),
             types: Vec::new(),
             fuel: DEFAULT_FUEL,
+            limits: DEFAULT_LIMITS,
         };
         let spectest =
             wat::parse_str(SPECTEST).map_err(|e| InstanceError::Engine(e.to_string()))?;
@@ -517,6 +525,15 @@ impl Store {
     /// Set the instruction budget of each invocation.
     pub fn set_fuel(&mut self, fuel: u64) {
         self.fuel = fuel;
+    }
+
+    /// Cap memory and table sizes of instances created from now on (at most
+    /// [`DEFAULT_LIMITS`]: every call copies the heaps in and out of the emulator).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = Limits {
+            memory_pages: limits.memory_pages.min(MAX_MEMORY_PAGES),
+            table_elements: limits.table_elements.min(MAX_TABLE_ELEMS),
+        };
     }
 
     /// Make `inst`'s exports importable as module `name`.
@@ -761,9 +778,10 @@ impl Store {
         }
         if let Some(m) = &info.memory {
             if !m.imported {
-                if m.min > MAX_MEMORY_PAGES {
+                let max_pages = self.limits.memory_pages;
+                if m.min > max_pages {
                     return Err(InstanceError::Unsupported(format!(
-                        "a memory of {} pages (this runtime allows {MAX_MEMORY_PAGES})",
+                        "a memory of {} pages (this runtime allows {max_pages})",
                         m.min
                     )));
                 }
@@ -786,7 +804,7 @@ impl Store {
                     heap,
                     def_heap: vmctx_heap,
                     def_off: vbase,
-                    max: m.max.unwrap_or(MAX_MEMORY_PAGES).min(MAX_MEMORY_PAGES),
+                    max: m.max.unwrap_or(max_pages).min(max_pages),
                     declared_max: m.max,
                 });
             }
@@ -800,9 +818,10 @@ impl Store {
             );
         }
         for (t, decl) in info.tables.iter().enumerate().skip(tables.len()) {
-            if decl.min > MAX_TABLE_ELEMS {
+            let max_elems = self.limits.table_elements;
+            if decl.min > max_elems {
                 return Err(InstanceError::Unsupported(format!(
-                    "a table of {} elements (this runtime allows {MAX_TABLE_ELEMS})",
+                    "a table of {} elements (this runtime allows {max_elems})",
                     decl.min
                 )));
             }
@@ -817,7 +836,7 @@ impl Store {
                 heap,
                 def_heap: vmctx_heap,
                 def_off: vbase + def,
-                max: decl.max.unwrap_or(MAX_TABLE_ELEMS).min(MAX_TABLE_ELEMS),
+                max: decl.max.unwrap_or(max_elems).min(max_elems),
                 declared_max: decl.max,
                 elem: decl.elem,
             });

@@ -1,0 +1,554 @@
+//! The Wasm differential check: one module, a list of export invocations, run on wasmi (the
+//! reference, an engine Kiln's authors did not write) and on Kiln's three engines — the
+//! interpreter running the translated IR, x86_64 and AArch64 under emulation — each a
+//! fresh instance per case, compiled under the case's [`Variation`].
+//!
+//! Steps: instantiation (including data/element segments and the start function), then
+//! every invocation in order. After each step every engine's outcome is compared with
+//! wasmi's ([`classify_against`]: results bit-exact — generated modules canonicalize NaNs —
+//! and traps by [`kiln::ir::TrapCode`]), then **the state**: the exported memory's bytes
+//! (a hash is recorded; on a mismatch the first differing byte is reported) and every
+//! exported global (generated modules export everything).
+//!
+//! Invariants:
+//! - the first step that disagrees ends the case and names the class, the engine and the
+//!   step; later steps are not run (their state already diverged);
+//! - running out of fuel and stack exhaustion anywhere are [`Inconclusive`]: the case ends
+//!   as [`Class::Timeout`], never a pass or a failure;
+//! - references compare by nullness (funcref) or by value (externref), as
+//!   [`crate::instance::oracle`] encodes them; a step whose export is missing or whose
+//!   arguments no longer fit (after reduction) is skipped on every engine;
+//! - with `cache_check`, the module is also compiled through a fresh in-memory cache store
+//!   twice for one architecture: the second pass must hit for every function and both
+//!   images must equal the uncached compile byte for byte (else [`Class::CompileError`]);
+//! - panics anywhere are caught and become [`Class::Panic`].
+
+use super::classify::{classify_against, Class, EngineResult, Verdict};
+use super::{panic_message, CATCHING};
+use crate::engine::{EngineKind, EngineSettings, PrepareError};
+use crate::gen::wasm::{Invocation, MEMORY_PAGES_CAP, TABLE_ELEMENTS_CAP};
+use crate::instance::{Instance, InstanceError, Limits, WasmiInstance};
+use crate::outcome::Outcome;
+use crate::value::DataValue;
+use kiln::ir::TrapCode;
+use kiln::wasm::info::{EntityIndex, ModuleInfo};
+use kiln::wasm::WasmType;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+pub use crate::gen::wasm::WasmCase;
+
+/// Budgets of one Wasm case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WasmDiffOptions {
+    /// Wasmi fuel per step.
+    pub wasmi_fuel: u64,
+    /// Kiln interpreter fuel (IR instructions) per step.
+    pub interp_fuel: u64,
+    /// Emulator fuel (machine instructions) per step.
+    pub compiled_fuel: u64,
+    /// Growth caps of every engine.
+    pub limits: Limits,
+}
+
+impl Default for WasmDiffOptions {
+    fn default() -> Self {
+        WasmDiffOptions {
+            wasmi_fuel: 10_000_000,
+            interp_fuel: 20_000_000,
+            compiled_fuel: 100_000_000,
+            limits: Limits {
+                memory_pages: MEMORY_PAGES_CAP,
+                table_elements: TABLE_ELEMENTS_CAP,
+            },
+        }
+    }
+}
+
+/// Why a case ended without a verdict.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Inconclusive {
+    /// An engine ran out of fuel.
+    Fuel,
+    /// An engine exhausted its stack (the engines' stack depths differ by design).
+    Stack,
+}
+
+/// A step of a case.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Instantiation (segments and the start function).
+    Instantiate,
+    /// Invocation `i` of [`WasmCase::calls`].
+    Call(usize),
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Instantiate => f.write_str("instantiation"),
+            Step::Call(i) => write!(f, "call {i}"),
+        }
+    }
+}
+
+/// The result of one Wasm case.
+#[derive(Clone, Debug)]
+pub struct WasmCaseResult {
+    /// The classification (of the first step that did not agree).
+    pub verdict: Verdict,
+    /// The step that decided the verdict (`None` when every step agreed).
+    pub step: Option<Step>,
+    /// Every engine's log: one line per step it ran (`wasmi` first).
+    pub log: Vec<(String, Vec<String>)>,
+    /// Did the reference instantiate the module?
+    pub instantiated: bool,
+    /// Invocations the reference ran to a normal return.
+    pub completed_calls: usize,
+    /// Invocations skipped (export missing or arguments do not fit).
+    pub skipped_calls: usize,
+    /// Wasmi fuel consumed: roughly the Wasm instructions executed.
+    pub executed: u64,
+    /// Why the case was inconclusive, if it was.
+    pub inconclusive: Option<Inconclusive>,
+}
+
+/// Kiln's engines, in report order after wasmi.
+const KILN_ENGINES: [EngineKind; 3] = [EngineKind::Interp, EngineKind::X86_64, EngineKind::Aarch64];
+
+/// A reference to a value's type, for normalizing results: funcrefs compare by nullness.
+fn normalize(v: &DataValue, ty: WasmType) -> DataValue {
+    match (ty, v) {
+        (WasmType::FuncRef, DataValue::I64(x)) => DataValue::I64(i64::from(*x != 0)),
+        _ => v.clone(),
+    }
+}
+
+fn normalize_outcome(o: Outcome, types: &[WasmType]) -> Outcome {
+    match o {
+        Outcome::Returned(vals) if vals.len() == types.len() => Outcome::Returned(
+            vals.iter()
+                .zip(types)
+                .map(|(v, &t)| normalize(v, t))
+                .collect(),
+        ),
+        o => o,
+    }
+}
+
+/// FNV-1a of `bytes` (the memory digest shown in logs).
+fn digest(bytes: &[u8]) -> u64 {
+    let mut h = super::materialize::FNV_OFFSET;
+    super::materialize::fnv1a(&mut h, bytes);
+    h
+}
+
+/// What the state comparison looks at, from the module's exports.
+struct Observed {
+    memory: Option<String>,
+    globals: Vec<(String, WasmType)>,
+}
+
+impl Observed {
+    fn of(info: &ModuleInfo) -> Observed {
+        let mut memory = None;
+        let mut globals = Vec::new();
+        for e in &info.exports {
+            match e.index {
+                EntityIndex::Memory(_) if memory.is_none() => memory = Some(e.name.clone()),
+                EntityIndex::Global(g) => {
+                    if let Some(d) = info.globals.get(g as usize) {
+                        globals.push((e.name.clone(), d.ty));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Observed { memory, globals }
+    }
+}
+
+/// One running instance of any engine.
+enum Running {
+    Wasmi(WasmiInstance),
+    Kiln(Box<Instance>),
+}
+
+impl Running {
+    fn invoke(&mut self, name: &str, args: &[DataValue]) -> Outcome {
+        match self {
+            Running::Wasmi(i) => i.invoke(name, args),
+            Running::Kiln(i) => i.invoke(name, args),
+        }
+    }
+
+    fn memory(&self, obs: &Observed) -> &[u8] {
+        match (self, &obs.memory) {
+            (Running::Wasmi(i), Some(name)) => i.memory(name),
+            (Running::Kiln(i), Some(_)) => i.memory(),
+            (_, None) => &[],
+        }
+    }
+
+    fn globals(&self, obs: &Observed) -> Vec<Option<DataValue>> {
+        obs.globals
+            .iter()
+            .map(|(name, ty)| {
+                let v = match self {
+                    Running::Wasmi(i) => i.global(name),
+                    Running::Kiln(i) => i.global(name),
+                };
+                v.map(|v| normalize(&v, *ty))
+            })
+            .collect()
+    }
+}
+
+/// An instantiation result as an engine result: success is "returned nothing".
+fn instantiation_result(r: &Result<Running, InstanceError>) -> EngineResult {
+    match r {
+        Ok(_) => EngineResult::Ran(Outcome::Returned(Vec::new())),
+        Err(InstanceError::Trap(o)) => EngineResult::Ran(o.clone()),
+        Err(e) => EngineResult::PrepareFailed(PrepareError::Failed(e.to_string())),
+    }
+}
+
+/// Does this result end the case inconclusively?
+fn inconclusive_of(r: &EngineResult) -> Option<Inconclusive> {
+    match r {
+        EngineResult::Ran(Outcome::OutOfFuel) => Some(Inconclusive::Fuel),
+        EngineResult::Ran(Outcome::Trapped(TrapCode::StackOverflow)) => Some(Inconclusive::Stack),
+        _ => None,
+    }
+}
+
+/// Run `f` catching panics (quietly, see [`super::install_quiet_panic_hook`]).
+fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    CATCHING.with(|c| c.set(true));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(false));
+    r.map_err(|p| panic_message(p.as_ref()))
+}
+
+/// Check one Wasm case. See the module docs.
+pub fn check_wasm_case(
+    case: &WasmCase,
+    settings: &EngineSettings,
+    opts: &WasmDiffOptions,
+    cache_check: bool,
+) -> WasmCaseResult {
+    let mut result = WasmCaseResult {
+        verdict: Verdict {
+            class: Class::Agree,
+            engine: None,
+            detail: "every engine agrees".into(),
+        },
+        step: None,
+        log: Vec::with_capacity(4),
+        instantiated: false,
+        completed_calls: 0,
+        skipped_calls: 0,
+        executed: 0,
+        inconclusive: None,
+    };
+    let info = match kiln::wasm::info::parse_module(&case.wasm) {
+        Ok((info, _)) => info,
+        Err(e) => {
+            result.verdict = Verdict {
+                class: Class::CompileError,
+                engine: None,
+                detail: format!("the module does not validate: {e}"),
+            };
+            result.step = Some(Step::Instantiate);
+            return result;
+        }
+    };
+    let obs = Observed::of(&info);
+    let exact_nans = true;
+
+    // Instantiate everywhere.
+    let wasmi = caught(|| WasmiInstance::new(&case.wasm, opts.limits, opts.wasmi_fuel))
+        .map(|r| r.map(Running::Wasmi));
+    let mut engines: Vec<(String, Result<Result<Running, InstanceError>, String>)> =
+        vec![("wasmi".to_string(), wasmi)];
+    for kind in KILN_ENGINES {
+        let r = caught(|| {
+            Instance::with_limits(&case.wasm, kind, settings, opts.limits).map(|mut i| {
+                i.set_fuel(match kind {
+                    EngineKind::Interp => opts.interp_fuel,
+                    _ => opts.compiled_fuel,
+                });
+                Running::Kiln(Box::new(i))
+            })
+        });
+        engines.push((kind.name().to_string(), r));
+    }
+    let results: Vec<EngineResult> = engines
+        .iter()
+        .map(|(_, r)| match r {
+            Ok(r) => instantiation_result(r),
+            Err(m) => EngineResult::Panicked(m.clone()),
+        })
+        .collect();
+    for (i, (name, _)) in engines.iter().enumerate() {
+        result
+            .log
+            .push((name.clone(), vec![format!("instantiate: {}", results[i])]));
+    }
+    if let Some(v) = judge(&results, exact_nans, &mut result, Step::Instantiate) {
+        result.verdict = v;
+        return result;
+    }
+    let mut running: Vec<Running> = Vec::with_capacity(4);
+    for (_, r) in engines {
+        match r {
+            Ok(Ok(r)) => running.push(r),
+            // Every engine agreed on a trap at instantiation: nothing more to run.
+            _ => return finish(result, &running),
+        }
+    }
+    result.instantiated = true;
+    if let Some(v) = compare_state(&running, &obs, &mut result, Step::Instantiate) {
+        result.verdict = v;
+        return finish(result, &running);
+    }
+
+    for (i, call) in case.calls.iter().enumerate() {
+        let Some(types) = call_types(&info, call) else {
+            result.skipped_calls += 1;
+            continue;
+        };
+        let mut results = Vec::with_capacity(4);
+        for (k, r) in running.iter_mut().enumerate() {
+            let o = caught(|| r.invoke(&call.export, &call.args));
+            let er = match o {
+                Ok(o) => EngineResult::Ran(normalize_outcome(o, &types)),
+                Err(m) => EngineResult::Panicked(m),
+            };
+            result.log[k].1.push(format!(
+                "call {i} {}{}: {er}",
+                call.export,
+                args_text(&call.args)
+            ));
+            results.push(er);
+        }
+        let panicked = results
+            .iter()
+            .any(|r| matches!(r, EngineResult::Panicked(_)));
+        if let Some(v) = judge(&results, exact_nans, &mut result, Step::Call(i)) {
+            result.verdict = v;
+            return finish(result, &running);
+        }
+        if panicked {
+            break;
+        }
+        if matches!(results[0], EngineResult::Ran(Outcome::Returned(_))) {
+            result.completed_calls += 1;
+        }
+        if let Some(v) = compare_state(&running, &obs, &mut result, Step::Call(i)) {
+            result.verdict = v;
+            return finish(result, &running);
+        }
+    }
+    if cache_check {
+        if let Some(v) = check_cached_compile(case, settings) {
+            result.verdict = v;
+        }
+    }
+    finish(result, &running)
+}
+
+/// Record wasmi's consumed fuel and return the result.
+fn finish(mut result: WasmCaseResult, running: &[Running]) -> WasmCaseResult {
+    if let Some(Running::Wasmi(w)) = running.first() {
+        result.executed = w.fuel_consumed();
+    }
+    result
+}
+
+/// `(a, b)` for a call's arguments.
+fn args_text(args: &[DataValue]) -> String {
+    let parts: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    format!("({})", parts.join(", "))
+}
+
+/// The result types of the function `call` names, when it exists and the arguments fit.
+fn call_types(info: &ModuleInfo, call: &Invocation) -> Option<Vec<WasmType>> {
+    let f = info.exports.iter().find_map(|e| match e.index {
+        EntityIndex::Func(f) if e.name == call.export => Some(f),
+        _ => None,
+    })?;
+    let ty = info.func_type(f)?;
+    let fits = ty.params.len() == call.args.len()
+        && ty
+            .params
+            .iter()
+            .zip(&call.args)
+            .all(|(t, a)| a.ty() == t.ir_type());
+    fits.then(|| ty.results.clone())
+}
+
+/// Classify one step's results (wasmi first); `Some` ends the case.
+fn judge(
+    results: &[EngineResult],
+    exact_nans: bool,
+    result: &mut WasmCaseResult,
+    step: Step,
+) -> Option<Verdict> {
+    let others: Vec<(EngineKind, EngineResult)> = KILN_ENGINES
+        .iter()
+        .copied()
+        .zip(results[1..].iter().cloned())
+        .collect();
+    let mut verdict = classify_against("wasmi", &results[0], &others, exact_nans);
+    if verdict.class == Class::Agree || verdict.class == Class::Timeout {
+        if let Some(why) = results.iter().find_map(inconclusive_of) {
+            result.inconclusive = Some(why);
+            result.step = Some(step);
+            verdict.class = Class::Timeout;
+            verdict.detail = format!(
+                "{step}: inconclusive ({})",
+                match why {
+                    Inconclusive::Fuel => "out of fuel",
+                    Inconclusive::Stack => "stack exhausted",
+                }
+            );
+            return Some(verdict);
+        }
+        return None;
+    }
+    // A disagreement involving stack exhaustion is inconclusive too.
+    if let Some(Inconclusive::Stack) = results.iter().find_map(inconclusive_of) {
+        result.inconclusive = Some(Inconclusive::Stack);
+        verdict.class = Class::Timeout;
+        verdict.detail = format!("{step}: inconclusive (stack exhausted)");
+    } else {
+        verdict.detail = format!("{step}: {}", verdict.detail);
+    }
+    result.step = Some(step);
+    Some(verdict)
+}
+
+/// Compare every engine's memory and exported globals with wasmi's.
+fn compare_state(
+    running: &[Running],
+    obs: &Observed,
+    result: &mut WasmCaseResult,
+    step: Step,
+) -> Option<Verdict> {
+    let ref_mem = running[0].memory(obs);
+    let ref_globals = running[0].globals(obs);
+    let ref_hash = digest(ref_mem);
+    for (k, r) in running.iter().enumerate().skip(1) {
+        let kind = KILN_ENGINES[k - 1];
+        let mem = r.memory(obs);
+        if mem != ref_mem {
+            let detail = match mem.iter().zip(ref_mem).position(|(a, b)| a != b) {
+                _ if mem.len() != ref_mem.len() => format!(
+                    "{step}: memory is {} bytes on {kind}, {} on wasmi",
+                    mem.len(),
+                    ref_mem.len()
+                ),
+                Some(at) => format!(
+                    "{step}: memory differs at {at:#x}: {kind} {:#04x}, wasmi {:#04x} (hash {:016x} vs {ref_hash:016x})",
+                    mem[at],
+                    ref_mem[at],
+                    digest(mem)
+                ),
+                None => format!("{step}: memory differs"),
+            };
+            result.step = Some(step);
+            return Some(Verdict {
+                class: Class::ValueMismatch,
+                engine: Some(kind),
+                detail,
+            });
+        }
+        let globals = r.globals(obs);
+        if let Some(g) = (0..globals.len()).find(|&g| globals[g] != ref_globals[g]) {
+            let show =
+                |v: &Option<DataValue>| v.as_ref().map_or("-".to_string(), |v| v.to_string());
+            result.step = Some(step);
+            return Some(Verdict {
+                class: Class::ValueMismatch,
+                engine: Some(kind),
+                detail: format!(
+                    "{step}: global `{}` is {} on {kind}, {} on wasmi",
+                    obs.globals[g].0,
+                    show(&globals[g]),
+                    show(&ref_globals[g])
+                ),
+            });
+        }
+    }
+    if let Some(log) = result.log.first_mut() {
+        if let Some(last) = log.1.last_mut() {
+            last.push_str(&format!(
+                " [memory {} bytes, hash {ref_hash:016x}]",
+                ref_mem.len()
+            ));
+        }
+    }
+    None
+}
+
+/// Compile the module for one architecture without a cache and twice through a fresh
+/// in-memory cache store: every image must be identical and the second pass all hits.
+fn check_cached_compile(case: &WasmCase, settings: &EngineSettings) -> Option<Verdict> {
+    use kiln::cache::{CacheStore, MemoryStore};
+    use std::sync::Arc;
+    let arch = if case.wasm.len() % 2 == 0 {
+        kiln::Arch::X86_64
+    } else {
+        kiln::Arch::Aarch64
+    };
+    let fail = |detail: String| {
+        Some(Verdict {
+            class: Class::CompileError,
+            engine: None,
+            detail: format!("cache check ({arch}): {detail}"),
+        })
+    };
+    let opts = kiln::module::ModuleOptions {
+        jobs: Some(1),
+        progress: None,
+    };
+    let build = |store: Option<Arc<dyn CacheStore>>| {
+        let mut b = settings.builder(arch)?;
+        b.cache_store(store);
+        b.build().map_err(|e| e.to_string())
+    };
+    let r = caught(|| -> Result<Option<String>, String> {
+        let plain = build(None)?;
+        let store: Arc<dyn CacheStore> = Arc::new(MemoryStore::new());
+        let cached = build(Some(store))?;
+        let compile = |c: &dyn kiln::Compiler| {
+            kiln::module::compile_module(c, &case.wasm, &opts).map_err(|e| e.to_string())
+        };
+        let a = compile(&*plain)?;
+        let b = compile(&*cached)?;
+        let c = compile(&*cached)?;
+        Ok(if b.text != a.text {
+            Some("the cold cached compile differs from the uncached one".into())
+        } else if c.text != a.text {
+            Some("the warm cached compile differs from the uncached one".into())
+        } else if c.stats.cache_hits != c.stats.functions || c.stats.cache_misses != 0 {
+            Some(format!(
+                "second pass: {} hit(s), {} miss(es) for {} function(s)",
+                c.stats.cache_hits, c.stats.cache_misses, c.stats.functions
+            ))
+        } else {
+            None
+        })
+    });
+    match r {
+        Ok(Ok(None)) => None,
+        Ok(Ok(Some(m))) => fail(m),
+        Ok(Err(e)) => fail(e),
+        Err(p) => Some(Verdict {
+            class: Class::Panic,
+            engine: None,
+            detail: format!("cache check ({arch}) panicked: {p}"),
+        }),
+    }
+}
