@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 fn filetest_sources() -> Vec<String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../harness/tests/filetests");
-    let files = kiln_harness::filetest::runner::collect_kir_files(&[root]).expect("filetests");
+    let files = kiln_harness::filetest_runner::collect_kir_files(&[root]).expect("filetests");
     files
         .iter()
         .map(|p| std::fs::read_to_string(p).expect("readable filetest"))

@@ -598,7 +598,7 @@ pub fn wasm_compile(data: &[u8]) {
         };
         if let Err(e) = kiln::module::compile_module(&*compiler, &wasm, &opts) {
             let dir = crate::diff::materialize::corpus_dir("wasm_compile");
-            let name = format!("{:016x}.wasm", fnv1a(&wasm));
+            let name = format!("{:016x}.wasm", crate::hashing::fnv1a_of(&wasm));
             let saved = std::fs::create_dir_all(&dir)
                 .and_then(|()| std::fs::write(dir.join(&name), &wasm))
                 .map(|()| dir.join(&name).display().to_string())
@@ -606,13 +606,6 @@ pub fn wasm_compile(data: &[u8]) {
             panic!("wasm_compile: {arch} ({cpu}, {regalloc}): {e}\nmodule saved: {saved}");
         }
     }
-}
-
-/// FNV-1a, for naming saved modules by content.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]

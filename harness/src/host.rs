@@ -3,10 +3,14 @@
 //! once behind [`HostCalls`] and reachable from every engine.
 //!
 //! Code reaches host function `n` only through `call_indirect` on the engine's address of
-//! it: [`crate::interp::host_function_address`] in the interpreter,
-//! [`crate::exec::host_function_address`] (a stub in the runtime code page) under
-//! emulation. A run is given its host with `Interpreter::call_with_host` /
-//! `Executor::call_with_host`; the plain `call`s use [`NoHost`].
+//! it. Each engine owns its addresses and defines its own `host_function_address(n)` (the
+//! interpreter: a reserved address range; the emulator: a stub in the runtime code page),
+//! and each gives a run its host with its own `call_with_host`; the plain `call`s use
+//! [`NoHost`].
+//!
+//! Layering: this is a leaf of the engines. It owns the [`HostCalls`] contract and
+//! [`MAX_HOST_FUNCTIONS`] and depends only on the data modules (`heap`, `outcome`,
+//! `value`); the engines depend on it, never the other way round.
 //!
 //! Invariants every engine keeps:
 //! - host function `n` (`n <` [`MAX_HOST_FUNCTIONS`]) is called only when

@@ -2,22 +2,32 @@
 //! directives, execution engines, and the `kiln` command-line tool.
 //!
 //! Module map (see DESIGN.md): [`interp`] the interpreter; [`value`] runtime values shared
-//! by every engine; [`outcome`] how a run ended; [`host`] host functions (runtime builtins,
-//! imports) written once in Rust for every engine; [`engine`] the engines a case runs on;
-//! [`filetest`] test files, their directives, and the runner; [`exec`] machine code under
-//! emulation; [`disasm`] listings through `llvm-mc`; [`cache_check`] fresh-versus-cached
-//! compile and execution checks of the compilation cache; [`diff`] the differential checker
-//! (`kiln diff`, `kiln replay`, the `fuzzgen` target).
+//! by every engine; [`outcome`] how a run ended; [`heap`] memory regions the code under test
+//! accesses; [`host`] host functions (runtime builtins, imports) written once in Rust for
+//! every engine; [`engine_settings`] which engines exist and how their compilers are
+//! configured; [`engine`] the engines a case runs on; [`filetest`] test files and their
+//! directives; [`filetest_runner`] running those directives on engines; [`exec`] machine
+//! code under emulation; [`disasm`] listings through `llvm-mc`; [`cache_check`]
+//! fresh-versus-cached compile and execution checks of the compilation cache; [`diff`] the
+//! differential checker (`kiln diff`, `kiln replay`, the `fuzzgen` target).
+//!
+//! Dependencies between these modules point one way, from data to orchestration:
+//! `value`, `outcome`, `heap`, `host`, `engine_settings`, `filetest` (data and traits) ←
+//! `interp`, `exec` (the engines) ← `engine` (the [`engine::Engine`] trait over them) ←
+//! `filetest_runner`, `diff`, `wast`, `cache_check` (orchestration).
 
 pub mod cache_check;
 pub mod diff;
 pub mod disasm;
 pub mod engine;
+pub mod engine_settings;
 pub mod exec;
 pub mod files;
 pub mod filetest;
+pub mod filetest_runner;
 pub mod fuzz;
 pub mod gen;
+pub mod hashing;
 pub mod heap;
 pub mod host;
 pub mod instance;

@@ -5,7 +5,7 @@
 
 use kiln_harness::diff::replay::replay_files;
 use kiln_harness::diff::DiffOptions;
-use kiln_harness::filetest::runner::collect_kir_files;
+use kiln_harness::filetest_runner::collect_kir_files;
 use std::path::Path;
 
 #[test]

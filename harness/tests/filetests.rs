@@ -9,7 +9,7 @@
 //! everything with the `x86_64-v2` and `x86_64-v3` CPU presets.
 
 use kiln_harness::engine::{EngineKind, EngineSettings};
-use kiln_harness::filetest::runner::{collect_kir_files, run_files, RunOptions, Summary};
+use kiln_harness::filetest_runner::{collect_kir_files, run_files, RunOptions, Summary};
 use std::path::{Path, PathBuf};
 
 /// Checks each engine must pass at least (raise these as backends grow).

@@ -170,21 +170,38 @@ pub struct ModuleOptions<'a> {
     pub progress: Option<&'a AtomicUsize>,
 }
 
-/// Run `f` on a pool of `jobs` threads (or the global pool).
+/// Run `f` on a pool of `jobs` threads (or the global pool). Pools are built once per
+/// calling thread and size, and kept: a pool per call would start threads per module.
 fn in_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, ModuleError> {
-    match jobs {
-        None => Ok(f()),
-        Some(n) => {
+    thread_local! {
+        static POOLS: std::cell::RefCell<Vec<(usize, std::rc::Rc<rayon::ThreadPool>)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let Some(n) = jobs.map(|n| n.max(1)) else {
+        return Ok(f());
+    };
+    let cached = POOLS.with(|p| {
+        p.borrow()
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, p)| p.clone())
+    });
+    let pool = match cached {
+        Some(p) => p,
+        None => {
             let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
+                .num_threads(n)
                 .build()
                 .map_err(|e| ModuleError::Threads {
                     jobs: n,
                     message: e.to_string(),
                 })?;
-            Ok(pool.install(f))
+            let pool = std::rc::Rc::new(pool);
+            POOLS.with(|p| p.borrow_mut().push((n, pool.clone())));
+            pool
         }
-    }
+    };
+    Ok(pool.install(f))
 }
 
 /// Translate every defined function of `wasm` to IR (validating the whole module), in

@@ -53,7 +53,7 @@ use kiln::settings::{all_settings, isa::PresetFlags, presets, SettingKind};
 use kiln::CompilerBuilder;
 use kiln_harness::diff::{replay, DiffOptions};
 use kiln_harness::engine::{EngineKind, EngineSettings};
-use kiln_harness::filetest::runner::{collect_kir_files, run_files, RunOptions, DEFAULT_FUEL};
+use kiln_harness::filetest_runner::{collect_kir_files, run_files, RunOptions, DEFAULT_FUEL};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

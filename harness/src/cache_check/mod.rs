@@ -137,7 +137,7 @@ pub fn filetest_dir() -> PathBuf {
 
 /// Every filetest, loaded.
 pub fn load_filetests() -> Result<Vec<TestFile>, String> {
-    let files = crate::filetest::runner::collect_kir_files(&[filetest_dir()])?;
+    let files = crate::filetest_runner::collect_kir_files(&[filetest_dir()])?;
     files
         .iter()
         .map(|p| TestFile::load(p).map_err(|e| e.to_string()))

@@ -22,21 +22,13 @@ use super::source::{generate, GenConfig};
 use super::variation::settings_directive;
 use super::wasm::{check_wasm_case, Inconclusive, WasmCase, WasmCaseResult, WasmDiffOptions};
 use super::{check_case, Case, CaseResult, Class, DiffOptions, Variation};
+use crate::hashing::splitmix64;
 use arbitrary::Unstructured;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// SplitMix64: the next value of the stream `state`.
-pub fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 /// The seed of case `index` of a campaign with `seed`.
 pub fn case_seed(seed: u64, index: u64) -> u64 {
@@ -86,7 +78,7 @@ pub fn make_wasm_case(seed: u64, index: u64) -> (Result<WasmCase, String>, Varia
     let variation = Variation::from_seed(cs);
     let case =
         crate::gen::wasm::diff_case(&mut Unstructured::new(&bytes)).map_err(|e| e.to_string());
-    (case, variation, cs % WASM_CACHE_CHECK_EVERY == 0)
+    (case, variation, cs.is_multiple_of(WASM_CACHE_CHECK_EVERY))
 }
 
 /// Which generator makes the cases.

@@ -23,7 +23,7 @@
 //!   matching any NaN, unless the variation canonicalizes NaNs, when exact bits are
 //!   written); when the interpreter did not return or trap (it panicked, faulted or
 //!   refused the case) no expectation can be written, and a `; diff-call:` line records the
-//!   call instead, which [`super::replay`] runs;
+//!   call instead, which `kiln replay` runs;
 //! - `; engine-settings:` records the whole variation, so the file fails (or passes) the
 //!   same way under every runner;
 //! - header lines are single-line comments that no directive parser mistakes for a
@@ -42,8 +42,9 @@
 
 use super::wasm::{WasmCase, WasmCaseResult};
 use super::{Case, CaseResult, EngineResult, Variation};
-use crate::filetest::HeapDecl;
+pub use crate::filetest::{format_arg, format_expected};
 use crate::gen::wasm::Invocation;
+use crate::hashing::{fnv1a, FNV_OFFSET};
 use crate::outcome::Outcome;
 use crate::value::DataValue;
 use kiln::ir::Type;
@@ -75,17 +76,6 @@ impl std::fmt::Display for Provenance {
             Provenance::Fuzz => f.write_str("cargo +nightly fuzz run fuzzgen"),
             Provenance::Other(s) => f.write_str(&one_line(s)),
         }
-    }
-}
-
-/// The FNV-1a 64 offset basis (the starting state of [`fnv1a`]).
-pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// FNV-1a 64 over bytes, continuing from `state`.
-pub fn fnv1a(state: &mut u64, bytes: &[u8]) {
-    for &b in bytes {
-        *state ^= u64::from(b);
-        *state = state.wrapping_mul(0x0100_0000_01b3);
     }
 }
 
@@ -125,44 +115,6 @@ fn one_line(s: &str) -> String {
         out.push_str(" ...");
     }
     out
-}
-
-/// An argument in directive syntax: addresses inside heap `h0` as `h0+K`.
-pub fn format_arg(v: &DataValue, heap: Option<&HeapDecl>) -> String {
-    if let (DataValue::I64(x), Some(h)) = (v, heap) {
-        let base = HeapDecl::base(0);
-        let off = (*x as u64).wrapping_sub(base);
-        if (*x as u64) >= base && off <= h.size {
-            return if off == 0 {
-                "h0".to_string()
-            } else {
-                format!("h0+{off}")
-            };
-        }
-    }
-    v.to_string()
-}
-
-/// An expected result in directive syntax: NaNs as `nan` (any NaN) unless `exact_nans`.
-pub fn format_expected(v: &DataValue, exact_nans: bool) -> String {
-    if exact_nans {
-        return v.to_string();
-    }
-    let ty = v.ty();
-    if ty.is_vector() && ty.lane_type().is_float() {
-        let lanes: Vec<String> = (0..ty.lane_count())
-            .map(|i| match v.lane(i) {
-                Some(l) if l.is_nan() => "nan".to_string(),
-                Some(l) => l.to_string(),
-                None => "?".to_string(),
-            })
-            .collect();
-        return format!("[{}]", lanes.join(" "));
-    }
-    if (ty == Type::F32 || ty == Type::F64) && v.is_nan() {
-        return "nan".to_string();
-    }
-    v.to_string()
 }
 
 /// The `.kir` text of a failing case. `path` is where it will be saved (for the replay
@@ -443,6 +395,7 @@ pub fn corpus_dir(target: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filetest::HeapDecl;
 
     #[test]
     fn args_and_expectations_use_directive_syntax() {

@@ -23,8 +23,8 @@ use super::wasm::{check_wasm_case, Step, WasmCase, WasmCaseResult, WasmDiffOptio
 use super::{check_file_call, Class, DiffOptions, EngineResult, Verdict};
 use crate::disasm::{disassemble, format_listing};
 use crate::engine::{EngineKind, EngineSettings};
-use crate::filetest::runner::outcome_matches;
 use crate::filetest::{Expectation, TestFile};
+use crate::filetest_runner::outcome_matches;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -297,6 +297,10 @@ pub fn replay_file(path: &Path, opts: &DiffOptions) -> FileReport {
     report
 }
 
+/// The function where a Wasm case diverges: its index, its IR, and its disassembly on
+/// each disagreeing engine.
+pub type DivergingFunction = (u32, String, Vec<(EngineKind, String)>);
+
 /// The replay of one saved Wasm case.
 #[derive(Clone, Debug)]
 pub struct WasmReport {
@@ -311,7 +315,7 @@ pub struct WasmReport {
     /// The module as WAT.
     pub wat: String,
     /// The diverging function: its index, IR, and disassembly per disagreeing engine.
-    pub function: Option<(u32, String, Vec<(EngineKind, String)>)>,
+    pub function: Option<DivergingFunction>,
 }
 
 impl WasmReport {
@@ -408,7 +412,7 @@ fn diverging_function(
     case: &WasmCase,
     result: &WasmCaseResult,
     settings: &EngineSettings,
-) -> Option<(u32, String, Vec<(EngineKind, String)>)> {
+) -> Option<DivergingFunction> {
     let (info, funcs) = kiln::module::translate_module(&case.wasm, Some(1)).ok()?;
     let f = match result.step? {
         Step::Call(i) => {
@@ -488,7 +492,7 @@ mod tests {
     use super::*;
     use crate::diff::materialize::{save_case, Provenance};
     use crate::diff::{check_case, Case, Variation};
-    use crate::filetest::runner::{run_files, RunOptions};
+    use crate::filetest_runner::{run_files, RunOptions};
     use crate::outcome::Outcome;
     use crate::value::DataValue;
     use kiln::ir::text;

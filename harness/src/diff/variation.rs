@@ -9,6 +9,7 @@
 //! values are chosen).
 
 use crate::engine::EngineSettings;
+use crate::hashing::splitmix64;
 use arbitrary::Unstructured;
 use kiln::settings::isa::X86_64_SETTINGS;
 use std::fmt;
@@ -51,7 +52,7 @@ impl Variation {
     pub fn from_seed(seed: u64) -> Variation {
         let mut state = seed ^ 0x005e_ed0f_c0de_u64;
         let bytes: Vec<u8> = (0..16)
-            .flat_map(|_| super::campaign::splitmix64(&mut state).to_le_bytes())
+            .flat_map(|_| splitmix64(&mut state).to_le_bytes())
             .collect();
         Variation::arbitrary(&mut Unstructured::new(&bytes))
     }
@@ -117,16 +118,7 @@ impl Variation {
     }
 }
 
-/// `cpu=P name=value ...`: the `; engine-settings:` body of `s` (the inverse of the
-/// filetest parser).
-pub fn settings_directive(s: &EngineSettings) -> String {
-    let mut words: Vec<String> = Vec::with_capacity(s.settings.len() + 1);
-    if let Some(cpu) = &s.cpu {
-        words.push(format!("cpu={cpu}"));
-    }
-    words.extend(s.settings.iter().map(|(n, v)| format!("{n}={v}")));
-    words.join(" ")
-}
+pub use crate::filetest::settings_directive;
 
 impl fmt::Display for Variation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -27,8 +27,8 @@ use super::{
     RUNTIME_DATA_BASE, STACK_CHUNK, STACK_LIMIT, STACK_LIMIT_ADDR, STACK_LOW, STACK_SIZE,
     STACK_TOP,
 };
+use crate::heap::Heap;
 use crate::host::{HostCalls, NoHost, MAX_HOST_FUNCTIONS};
-use crate::interp::Heap;
 use crate::outcome::Outcome;
 use crate::value::DataValue;
 use kiln::ir::{LibCall, Type};

@@ -17,7 +17,7 @@
 //! | runtime code: libcall stubs at `+0`, host stubs at [`HOST_STUB_BASE`] = `+0x100` ([`MAX_HOST_FUNCTIONS`] × 16 bytes), the return sentinel at `+0x800` | [`RUNTIME_CODE_BASE`] = `0x3fe0_0000` (one page) | r-x |
 //! | runtime data: the stack-limit value | [`RUNTIME_DATA_BASE`] = `0x3ff0_0000` (one page) | r-- |
 //! | code image | [`CODE_BASE`] = `0x4000_0000` + each segment, rounded out to pages; reserved up to `CODE_BASE + MAX_CODE_SIZE` = `0x1_4000_0000` | r-x |
-//! | heaps | each [`Heap::base`](crate::interp::Heap) (from `0x10_0000_0000`, 4 GiB apart) rounded down to a page, up to the end rounded up (a host call may move the end) | rw- |
+//! | heaps | each [`Heap::base`](crate::heap::Heap) (from `0x10_0000_0000`, 4 GiB apart) rounded down to a page, up to the end rounded up (a host call may move the end) | rw- |
 //! | stack | [`STACK_LOW`] = `0x7ff0_0000_0000` .. [`STACK_TOP`] (1 MiB, mapped on demand); below it an unmapped guard | rw- |
 //!
 //! A code image is *sparse* ([`CodeImage::segments`], from the linker's
@@ -69,7 +69,7 @@
 //! runs first. The hook reads the arguments where [`HostCalls::signature`](crate::host::HostCalls::signature)`(n)`
 //! puts them under the calling convention (the stub is entered by a call: stack arguments
 //! start at `rsp + 8` / `sp`), copies every heap's current emulator contents into the
-//! caller's [`Heap`](crate::interp::Heap)s, calls the host, then writes the heaps back —
+//! caller's [`Heap`](crate::heap::Heap)s, calls the host, then writes the heaps back —
 //! mapping or unmapping pages at a heap's end when the host changed its length, and moving
 //! its guard bytes (see below) — and writes the results zero-extended into the result
 //! registers or the caller's return area; the `ret` then returns to the code. A missing

@@ -14,14 +14,17 @@
 //! run with (a saved differential case records its compiler variation this way): every
 //! runner uses exactly these settings for the file's compiled engines, instead of its own.
 //!
+//! Owns the data and parsing of test files only. Engines (the `engine` module) take a
+//! [`TestFile`], and the runner that executes its directives on them (`filetest_runner`)
+//! sits above both; this module depends on neither, only on values and on the settings
+//! data of [`crate::engine_settings`].
+//!
 //! Invariants of a loaded [`TestFile`]: every function passed the verifier; every run
 //! directive names a function of the file, its arguments match that function's parameter
 //! types (heap addresses are `i64`), and its expected results match the return types.
 //! Heap `hN` is `heaps[N]`, and heaps are numbered densely from `h0`.
 
-pub mod runner;
-
-use crate::engine::EngineSettings;
+use crate::engine_settings::EngineSettings;
 use crate::value::DataValue;
 use kiln::ir::text::{self, literals};
 use kiln::ir::{verify_function, Function, TrapCode, Type, UserExternalName, UserFuncName};
@@ -284,6 +287,55 @@ fn parse_func_name(s: &str) -> Option<UserFuncName> {
         ns.parse().ok()?,
         idx.parse().ok()?,
     )))
+}
+
+/// An argument in directive syntax: addresses inside heap `h0` as `h0+K`.
+pub fn format_arg(v: &DataValue, heap: Option<&HeapDecl>) -> String {
+    if let (DataValue::I64(x), Some(h)) = (v, heap) {
+        let base = HeapDecl::base(0);
+        let off = (*x as u64).wrapping_sub(base);
+        if (*x as u64) >= base && off <= h.size {
+            return if off == 0 {
+                "h0".to_string()
+            } else {
+                format!("h0+{off}")
+            };
+        }
+    }
+    v.to_string()
+}
+
+/// An expected result in directive syntax: NaNs as `nan` (any NaN) unless `exact_nans`.
+pub fn format_expected(v: &DataValue, exact_nans: bool) -> String {
+    if exact_nans {
+        return v.to_string();
+    }
+    let ty = v.ty();
+    if ty.is_vector() && ty.lane_type().is_float() {
+        let lanes: Vec<String> = (0..ty.lane_count())
+            .map(|i| match v.lane(i) {
+                Some(l) if l.is_nan() => "nan".to_string(),
+                Some(l) => l.to_string(),
+                None => "?".to_string(),
+            })
+            .collect();
+        return format!("[{}]", lanes.join(" "));
+    }
+    if (ty == Type::F32 || ty == Type::F64) && v.is_nan() {
+        return "nan".to_string();
+    }
+    v.to_string()
+}
+
+/// `cpu=P name=value ...`: the `; engine-settings:` body of `s` (the inverse of
+/// [`parse_engine_settings`]).
+pub fn settings_directive(s: &EngineSettings) -> String {
+    let mut words: Vec<String> = Vec::with_capacity(s.settings.len() + 1);
+    if let Some(cpu) = &s.cpu {
+        words.push(format!("cpu={cpu}"));
+    }
+    words.extend(s.settings.iter().map(|(n, v)| format!("{n}={v}")));
+    words.join(" ")
 }
 
 /// `cpu=x86_64-v3 regalloc=single_pass has_popcnt=true`: a CPU preset and named settings,

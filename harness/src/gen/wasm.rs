@@ -28,7 +28,7 @@ use kiln::wasm::WasmType;
 
 /// Largest memory (64 KiB pages) a differential module may declare or grow to: every
 /// engine of the loop is given this cap (growth beyond it returns -1 everywhere).
-pub const MEMORY_PAGES_CAP: u32 = 32;
+pub const MEMORY_PAGES_CAP: u32 = 4;
 /// Largest table (elements) a differential module may declare or grow to.
 pub const TABLE_ELEMENTS_CAP: u32 = 10_000;
 /// Loop iterations plus calls one instance may make before it traps (shared by all its

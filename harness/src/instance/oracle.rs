@@ -100,7 +100,7 @@ impl WasmiInstance {
         }
         let mut inputs = Vec::with_capacity(args.len());
         for (&t, a) in ty.params().iter().zip(args) {
-            match self.to_val(t, a) {
+            match self.wasmi_value(t, a) {
                 Some(v) => inputs.push(v),
                 None => return Outcome::Error(format!("argument {a} does not fit {t:?}")),
             }
@@ -112,7 +112,7 @@ impl WasmiInstance {
         let r = func.call(&mut self.store, &inputs, &mut outputs);
         self.consumed += self.fuel - self.store.get_fuel().unwrap_or(self.fuel);
         match r {
-            Ok(()) => Outcome::Returned(outputs.iter().map(|v| self.from_val(v)).collect()),
+            Ok(()) => Outcome::Returned(outputs.iter().map(|v| self.harness_value(v)).collect()),
             Err(e) => error_outcome(&e),
         }
     }
@@ -128,10 +128,10 @@ impl WasmiInstance {
     /// The current value of the exported global `name`.
     pub fn global(&self, name: &str) -> Option<DataValue> {
         let g = self.instance.get_global(&self.store, name)?;
-        Some(self.from_val(&g.get(&self.store)))
+        Some(self.harness_value(&g.get(&self.store)))
     }
 
-    fn to_val(&mut self, t: ValType, a: &DataValue) -> Option<Val> {
+    fn wasmi_value(&mut self, t: ValType, a: &DataValue) -> Option<Val> {
         Some(match (t, a) {
             (ValType::I32, DataValue::I32(x)) => Val::I32(*x),
             (ValType::I64, DataValue::I64(x)) => Val::I64(*x),
@@ -147,7 +147,7 @@ impl WasmiInstance {
         })
     }
 
-    fn from_val(&self, v: &Val) -> DataValue {
+    fn harness_value(&self, v: &Val) -> DataValue {
         match v {
             Val::I32(x) => DataValue::I32(*x),
             Val::I64(x) => DataValue::I64(*x),

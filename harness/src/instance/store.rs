@@ -168,10 +168,70 @@ enum Code {
     Interp(Vec<Function>),
     Native {
         compiler: Box<dyn Compiler>,
-        executor: Box<Executor>,
+        executor: PooledExecutor,
         image: CodeImage,
         loaded: bool,
     },
+}
+
+thread_local! {
+    /// Emulators of stores dropped on this thread, for the next stores to reuse (creating
+    /// a unicorn instance costs more than compiling a small module). Emulators are `!Send`.
+    static SPARE_EXECUTORS: std::cell::RefCell<Vec<Executor>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most spare emulators kept per thread.
+const MAX_SPARE_EXECUTORS: usize = 4;
+
+/// An emulator taken from this thread's spares (or new), returned to them on drop. A reused
+/// emulator is in the state its last call left (`Executor::load` and every call reset what
+/// a call depends on: the code image, stale translations, heap mappings, registers).
+struct PooledExecutor(Option<Box<Executor>>);
+
+impl PooledExecutor {
+    fn take(arch: kiln::Arch) -> Result<PooledExecutor, crate::exec::ExecError> {
+        let spare = SPARE_EXECUTORS.with(|s| {
+            let mut s = s.borrow_mut();
+            let i = s.iter().position(|e| e.arch() == arch)?;
+            Some(s.swap_remove(i))
+        });
+        match spare {
+            Some(e) => Ok(PooledExecutor(Some(Box::new(e)))),
+            None => Ok(PooledExecutor(Some(Box::new(Executor::new(arch)?)))),
+        }
+    }
+}
+
+impl std::ops::Deref for PooledExecutor {
+    type Target = Executor;
+    fn deref(&self) -> &Executor {
+        self.0
+            .as_deref()
+            .expect("a PooledExecutor holds its executor until dropped")
+    }
+}
+
+impl std::ops::DerefMut for PooledExecutor {
+    fn deref_mut(&mut self) -> &mut Executor {
+        self.0
+            .as_deref_mut()
+            .expect("a PooledExecutor holds its executor until dropped")
+    }
+}
+
+impl Drop for PooledExecutor {
+    fn drop(&mut self) {
+        if let Some(e) = self.0.take() {
+            // During thread teardown the pool may be gone; the emulator is then dropped.
+            let _ = SPARE_EXECUTORS.try_with(|s| {
+                let mut s = s.borrow_mut();
+                if s.len() < MAX_SPARE_EXECUTORS {
+                    s.push(*e);
+                }
+            });
+        }
+    }
 }
 
 /// Instances on one engine. See the module docs.
@@ -483,10 +543,10 @@ impl Store {
                     .and_then(|b| b.build().map_err(|e| e.to_string()))
                     .map_err(InstanceError::Engine)?;
                 let executor =
-                    Executor::new(arch).map_err(|e| InstanceError::Engine(e.to_string()))?;
+                    PooledExecutor::take(arch).map_err(|e| InstanceError::Engine(e.to_string()))?;
                 Code::Native {
                     compiler,
-                    executor: Box::new(executor),
+                    executor,
                     image: CodeImage {
                         arch,
                         segments: Vec::new(),
@@ -515,9 +575,13 @@ impl Store {
             fuel: DEFAULT_FUEL,
             limits: DEFAULT_LIMITS,
         };
-        let spectest =
-            wat::parse_str(SPECTEST).map_err(|e| InstanceError::Engine(e.to_string()))?;
-        let id = store.instantiate(&spectest)?;
+        static SPECTEST_WASM: std::sync::OnceLock<Result<Vec<u8>, String>> =
+            std::sync::OnceLock::new();
+        let spectest = SPECTEST_WASM
+            .get_or_init(|| wat::parse_str(SPECTEST).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| InstanceError::Engine(e.clone()))?;
+        let id = store.instantiate(spectest)?;
         store.register("spectest", id);
         Ok(store)
     }

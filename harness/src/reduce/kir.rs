@@ -71,8 +71,7 @@
 //! value written `nan` (any NaN) stays so, while an exact NaN expectation is written with
 //! its payload (a canonical NaN prints as `nan`, which reads back as "any NaN").
 
-use crate::diff::materialize::{format_arg, format_expected};
-use crate::diff::variation::settings_directive;
+use crate::filetest::{format_arg, format_expected, settings_directive};
 use crate::filetest::{Arg, Expectation, HeapDecl, TestFile};
 use crate::value::DataValue;
 use kiln::dominator_tree::DominatorTree;
@@ -1371,10 +1370,10 @@ fn compact<K: EntityRef, V: Clone>(map: &mut PrimaryMap<K, V>, used: &[bool]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::campaign::splitmix64;
     use crate::engine::fresh_heaps;
     use crate::filetest::{ExpectedValue, RunDirective};
     use crate::gen::{generate, GenConfig};
+    use crate::hashing::splitmix64;
     use crate::interp::Interpreter;
     use crate::outcome::Outcome;
     use arbitrary::Unstructured;

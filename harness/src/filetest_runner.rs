@@ -1,4 +1,9 @@
-//! Runs the directives of `.kir` files on engines and counts the results.
+//! The filetest runner: runs the directives of `.kir` files on engines and counts the
+//! results.
+//!
+//! Layering: this is orchestration above [`crate::engine`], which in turn runs the test-file
+//! data of [`crate::filetest`]; neither of those depends on this module. (It used to be
+//! `filetest::runner`; it moved out so that `filetest` stays data and parsing only.)
 //!
 //! Every (directive, engine) pair is one check: it passes when the engine's [`Outcome`]
 //! satisfies the directive's [`Expectation`]. A file that fails to load (parse, verify or
@@ -13,8 +18,8 @@
 //! link padding stays), so a saved differential case replays under its recorded compiler
 //! variation wherever it is run.
 
-use super::{Expectation, TestFile};
 use crate::engine::{fresh_heaps, EngineKind, EngineSettings, PrepareError};
+use crate::filetest::{Expectation, TestFile};
 use crate::outcome::Outcome;
 use std::io::Write;
 use std::path::PathBuf;
