@@ -45,6 +45,14 @@ pub trait HostCalls {
         args: &[DataValue],
         heaps: &mut [Heap],
     ) -> Result<Vec<DataValue>, Outcome>;
+
+    /// Does host function `n` read or write the heaps? When it does not, the emulated
+    /// engines skip copying the heaps out of and back into the emulator around the call
+    /// (the cost of a host call is then independent of memory size). Default: it does.
+    fn uses_heaps(&self, n: u32) -> bool {
+        let _ = n;
+        true
+    }
 }
 
 /// Maximum number of host functions (stub slots).

@@ -20,7 +20,9 @@ use super::materialize::{
 };
 use super::source::{generate, GenConfig};
 use super::variation::settings_directive;
-use super::wasm::{check_wasm_case, Inconclusive, WasmCase, WasmCaseResult, WasmDiffOptions};
+use super::wasm::{
+    check_wasm_case, Inconclusive, PhaseTimes, WasmCase, WasmCaseResult, WasmDiffOptions,
+};
 use super::{check_case, Case, CaseResult, Class, DiffOptions, Variation};
 use crate::hashing::splitmix64;
 use arbitrary::Unstructured;
@@ -222,6 +224,16 @@ pub struct WasmStats {
     pub stack_exhausted: u64,
     /// Cases that also checked compiles through a cache store.
     pub cache_checked: u64,
+    /// Reference traps by trap code name (instantiation and calls).
+    pub traps: std::collections::BTreeMap<String, u64>,
+    /// Inconclusive cases by the engine that ran out first.
+    pub exhausted_on: std::collections::BTreeMap<String, u64>,
+    /// Time generating modules (wasm-smith) and invocations.
+    pub generate_time: Duration,
+    /// Time per phase and engine.
+    pub time: PhaseTimes,
+    /// Time reducing findings.
+    pub reduce_time: Duration,
 }
 
 impl WasmStats {
@@ -235,6 +247,13 @@ impl WasmStats {
         self.out_of_fuel += u64::from(r.inconclusive == Some(Inconclusive::Fuel));
         self.stack_exhausted += u64::from(r.inconclusive == Some(Inconclusive::Stack));
         self.cache_checked += u64::from(cache_checked);
+        for t in &r.reference_traps {
+            *self.traps.entry(t.to_string()).or_default() += 1;
+        }
+        if let Some(e) = &r.exhausted_on {
+            *self.exhausted_on.entry(e.clone()).or_default() += 1;
+        }
+        self.time.add(&r.time);
     }
 
     fn merge(&mut self, o: &WasmStats) {
@@ -247,6 +266,40 @@ impl WasmStats {
         self.out_of_fuel += o.out_of_fuel;
         self.stack_exhausted += o.stack_exhausted;
         self.cache_checked += o.cache_checked;
+        for (k, v) in &o.traps {
+            *self.traps.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.exhausted_on {
+            *self.exhausted_on.entry(k.clone()).or_default() += v;
+        }
+        self.generate_time += o.generate_time;
+        self.time.add(&o.time);
+        self.reduce_time += o.reduce_time;
+    }
+
+    /// Where the time went: each phase's share of the time spent on Wasm cases.
+    pub fn time_line(&self) -> String {
+        let t = &self.time;
+        let engines = ["wasmi", "interp", "x86_64", "aarch64"];
+        let total = self.generate_time
+            + t.instantiate.iter().sum::<Duration>()
+            + t.run.iter().sum::<Duration>()
+            + t.cache_check
+            + self.reduce_time;
+        let pct = |d: Duration| 100.0 * d.as_secs_f64() / total.as_secs_f64().max(1e-9);
+        let mut parts = vec![format!("generate {:.0} %", pct(self.generate_time))];
+        for (i, e) in engines.iter().enumerate() {
+            parts.push(format!(
+                "{e} compile+instantiate {:.0} % run {:.0} %",
+                pct(t.instantiate[i]),
+                pct(t.run[i])
+            ));
+        }
+        parts.push(format!("cache check {:.0} %", pct(t.cache_check)));
+        if !self.reduce_time.is_zero() {
+            parts.push(format!("reduce {:.0} %", pct(self.reduce_time)));
+        }
+        format!("wasm time: {}\n", parts.join(", "))
     }
 
     /// Share of cases that ran at least one export to completion (the execution rate).
@@ -257,10 +310,19 @@ impl WasmStats {
     /// The report lines.
     pub fn lines(&self) -> String {
         let pct = |n: u64| 100.0 * n as f64 / self.cases.max(1) as f64;
+        let list = |m: &std::collections::BTreeMap<String, u64>| {
+            let v: Vec<String> = m.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
         format!(
             "wasm modules: {} checked, {:.1} % instantiated, {:.1} % ran an export to completion (execution rate)\n\
              wasm calls: {} made, {} returned ({:.1} per module); {:.0} Wasm instructions executed per module (wasmi fuel)\n\
-             wasm inconclusive: {} out of fuel, {} stack exhausted; {} module(s) also checked through a cache store\n",
+             wasm traps (wasmi, expected by all engines): {}\n\
+             wasm inconclusive: {} out of fuel, {} stack exhausted (first on: {}); {} module(s) also checked through a cache store\n",
             self.cases,
             pct(self.instantiated),
             pct(self.ran_export),
@@ -268,8 +330,10 @@ impl WasmStats {
             self.completed_calls,
             self.completed_calls as f64 / self.cases.max(1) as f64,
             self.executed as f64 / self.cases.max(1) as f64,
+            list(&self.traps),
             self.out_of_fuel,
             self.stack_exhausted,
+            list(&self.exhausted_on),
             self.cache_checked
         )
     }
@@ -328,6 +392,7 @@ impl CampaignSummary {
         }
         if self.wasm.cases > 0 {
             s.push_str(&self.wasm.lines());
+            s.push_str(&self.wasm.time_line());
         }
         s.push_str(&format!(
             "{} cases in {:.1} s on {} thread(s): {:.1} cases/s/core ({:.1} cases/s)\n",
@@ -470,11 +535,16 @@ fn check_wasm_index(
     opts: &CampaignOptions,
     index: u64,
 ) -> Option<(Class, String, Option<Failure>, WasmStats)> {
+    let t = Instant::now();
     let (case, variation, cache_check) = make_wasm_case(opts.seed, index);
+    let generate_time = t.elapsed();
     let case = case.ok()?;
     let settings = variation.engine_settings();
     let result = check_wasm_case(&case, &settings, &opts.wasm, cache_check);
-    let mut stats = WasmStats::default();
+    let mut stats = WasmStats {
+        generate_time,
+        ..WasmStats::default()
+    };
     stats.add(&result, case.calls.len(), cache_check);
     let directive = settings_directive(&settings);
     let hash = wasm_case_hash(&case, &directive);
@@ -493,6 +563,7 @@ fn check_wasm_index(
         };
         let reduced = match (&dir, opts.reduce, &saved) {
             (Some(dir), Some(budget), Ok(original)) => {
+                let t = Instant::now();
                 let (red, red_result) = super::reduce::reduce_wasm_finding(
                     &case,
                     &settings,
@@ -501,6 +572,7 @@ fn check_wasm_index(
                     &opts.wasm,
                     Some(Instant::now() + budget),
                 );
+                stats.reduce_time += t.elapsed();
                 let sizes = format!("{} -> {}", red.before, red.after);
                 let mut side =
                     wasm_sidecar(&red.case, &directive, cache_check, &red_result, &found_by);

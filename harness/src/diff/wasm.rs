@@ -4,7 +4,9 @@
 //! fresh instance per case, compiled under the case's [`Variation`].
 //!
 //! Steps: instantiation (including data/element segments and the start function), then
-//! every invocation in order. After each step every engine's outcome is compared with
+//! every invocation in order; before each invocation every engine resets the module's
+//! termination counter (the global exported as [`FUEL_EXPORT`], when there is one) to
+//! [`TERMINATION_FUEL`]. After each step every engine's outcome is compared with
 //! wasmi's ([`classify_against`]: results bit-exact — generated modules canonicalize NaNs —
 //! and traps by [`kiln::ir::TrapCode`]), then **the state**: the exported memory's bytes
 //!  and every
@@ -26,7 +28,9 @@
 use super::classify::{classify_against, Class, EngineResult, Verdict};
 use super::{panic_message, CATCHING};
 use crate::engine::{EngineKind, EngineSettings, PrepareError};
-use crate::gen::wasm::{Invocation, MEMORY_PAGES_CAP, TABLE_ELEMENTS_CAP};
+use crate::gen::wasm::{
+    Invocation, FUEL_EXPORT, MEMORY_PAGES_CAP, TABLE_ELEMENTS_CAP, TERMINATION_FUEL,
+};
 use crate::hashing::fnv1a_of;
 use crate::instance::{Instance, InstanceError, Limits, WasmiInstance};
 use crate::outcome::Outcome;
@@ -36,6 +40,7 @@ use kiln::wasm::info::{EntityIndex, ModuleInfo};
 use kiln::wasm::WasmType;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 pub use crate::gen::wasm::WasmCase;
 
@@ -106,12 +111,41 @@ pub struct WasmCaseResult {
     pub instantiated: bool,
     /// Invocations the reference ran to a normal return.
     pub completed_calls: usize,
+    /// Trap codes of the reference's trapping steps (instantiation and calls), in order.
+    pub reference_traps: Vec<TrapCode>,
+    /// The engine that exhausted its stack or fuel first, when the case was inconclusive.
+    pub exhausted_on: Option<String>,
     /// Invocations skipped (export missing or arguments do not fit).
     pub skipped_calls: usize,
     /// Wasmi fuel consumed: roughly the Wasm instructions executed.
     pub executed: u64,
     /// Why the case was inconclusive, if it was.
     pub inconclusive: Option<Inconclusive>,
+    /// Where the time went.
+    pub time: PhaseTimes,
+}
+
+/// Wall time of a Wasm case's phases, per engine (`wasmi`, interp, x86_64, AArch64).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PhaseTimes {
+    /// Validation, compilation (Kiln: translation, and code generation for the emulated
+    /// engines) and instantiation.
+    pub instantiate: [Duration; 4],
+    /// Running the invocations (and comparing state after each).
+    pub run: [Duration; 4],
+    /// The cache check (one case in [`crate::diff::campaign::WASM_CACHE_CHECK_EVERY`]).
+    pub cache_check: Duration,
+}
+
+impl PhaseTimes {
+    /// Add `o` to these times.
+    pub fn add(&mut self, o: &PhaseTimes) {
+        for i in 0..4 {
+            self.instantiate[i] += o.instantiate[i];
+            self.run[i] += o.run[i];
+        }
+        self.cache_check += o.cache_check;
+    }
 }
 
 /// Kiln's engines, in report order after wasmi.
@@ -169,6 +203,13 @@ enum Running {
 }
 
 impl Running {
+    fn set_global(&mut self, name: &str, value: &DataValue) -> bool {
+        match self {
+            Running::Wasmi(i) => i.set_global(name, value),
+            Running::Kiln(i) => i.set_global(name, value),
+        }
+    }
+
     fn invoke(&mut self, name: &str, args: &[DataValue]) -> Outcome {
         match self {
             Running::Wasmi(i) => i.invoke(name, args),
@@ -244,9 +285,12 @@ pub fn check_wasm_case(
         log: Vec::with_capacity(4),
         instantiated: false,
         completed_calls: 0,
+        reference_traps: Vec::new(),
+        exhausted_on: None,
         skipped_calls: 0,
         executed: 0,
         inconclusive: None,
+        time: PhaseTimes::default(),
     };
     let info = match kiln::wasm::info::parse_module(&case.wasm) {
         Ok((info, _)) => info,
@@ -261,13 +305,17 @@ pub fn check_wasm_case(
         }
     };
     let obs = Observed::of(&info);
+    let has_fuel_export = obs.globals.iter().any(|(n, _)| n == FUEL_EXPORT);
     let exact_nans = true;
 
     // Instantiate everywhere.
+    let t = Instant::now();
     let wasmi = caught(|| WasmiInstance::new(&case.wasm, opts.limits, opts.wasmi_fuel))
         .map(|r| r.map(|w| Running::Wasmi(Box::new(w))));
+    result.time.instantiate[0] += t.elapsed();
     let mut engines: Vec<(String, Instantiated)> = vec![("wasmi".to_string(), wasmi)];
-    for kind in KILN_ENGINES {
+    for (k, kind) in KILN_ENGINES.into_iter().enumerate() {
+        let t = Instant::now();
         let r = caught(|| {
             Instance::with_limits(&case.wasm, kind, settings, opts.limits).map(|mut i| {
                 i.set_fuel(match kind {
@@ -277,6 +325,7 @@ pub fn check_wasm_case(
                 Running::Kiln(Box::new(i))
             })
         });
+        result.time.instantiate[k + 1] += t.elapsed();
         engines.push((kind.name().to_string(), r));
     }
     let results: Vec<EngineResult> = engines
@@ -316,7 +365,12 @@ pub fn check_wasm_case(
         };
         let mut results = Vec::with_capacity(4);
         for (k, r) in running.iter_mut().enumerate() {
+            if has_fuel_export {
+                r.set_global(FUEL_EXPORT, &DataValue::I32(TERMINATION_FUEL as i32));
+            }
+            let t = Instant::now();
             let o = caught(|| r.invoke(&call.export, &call.args));
+            result.time.run[k] += t.elapsed();
             let er = match o {
                 Ok(o) => EngineResult::Ran(normalize_outcome(o, &types)),
                 Err(m) => EngineResult::Panicked(m),
@@ -347,7 +401,10 @@ pub fn check_wasm_case(
         }
     }
     if cache_check {
-        if let Some(v) = check_cached_compile(case, settings) {
+        let t = Instant::now();
+        let v = check_cached_compile(case, settings);
+        result.time.cache_check += t.elapsed();
+        if let Some(v) = v {
             result.verdict = v;
         }
     }
@@ -397,6 +454,16 @@ fn judge(
         .zip(results[1..].iter().cloned())
         .collect();
     let mut verdict = classify_against("wasmi", &results[0], &others, exact_nans);
+    if let EngineResult::Ran(Outcome::Trapped(code)) = &results[0] {
+        result.reference_traps.push(*code);
+    }
+    result.exhausted_on = results
+        .iter()
+        .position(|r| inconclusive_of(r).is_some())
+        .map(|k| match k {
+            0 => "wasmi".to_string(),
+            k => KILN_ENGINES[k - 1].name().to_string(),
+        });
     if verdict.class == Class::Agree || verdict.class == Class::Timeout {
         if let Some(why) = results.iter().find_map(inconclusive_of) {
             result.inconclusive = Some(why);

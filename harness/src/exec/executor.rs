@@ -1210,31 +1210,41 @@ fn host_call(emu: &mut Unicorn<'_, HookState>, arch: Arch, n: u32) -> Result<(),
         0
     };
 
-    // The heaps as the code left them.
-    for h in heaps.iter_mut() {
-        if !h.bytes.is_empty() {
-            emu.mem_read(h.base, &mut h.bytes)
-                .map_err(|e| format!("could not read the heap at {:#x}: {e:?}", h.base))?;
+    let result = if host.uses_heaps(n) {
+        // The heaps as the code left them.
+        for h in heaps.iter_mut() {
+            if !h.bytes.is_empty() {
+                emu.mem_read(h.base, &mut h.bytes)
+                    .map_err(|e| format!("could not read the heap at {:#x}: {e:?}", h.base))?;
+            }
         }
-    }
-    let bases: Vec<u64> = heaps.iter().map(|h| h.base).collect();
-    let result = match catch_unwind(AssertUnwindSafe(|| host.call(n, &args, heaps))) {
-        Ok(r) => r,
-        Err(p) => return Err(HostStop::Panic(p)),
+        let bases: Vec<u64> = heaps.iter().map(|h| h.base).collect();
+        let result = match catch_unwind(AssertUnwindSafe(|| host.call(n, &args, heaps))) {
+            Ok(r) => r,
+            Err(p) => return Err(HostStop::Panic(p)),
+        };
+        let mut moved = false;
+        for (h, &b) in heaps.iter_mut().zip(&bases) {
+            moved |= h.base != b;
+            h.base = b;
+        }
+        // The heaps as the host left them (at their own bases), also when it ends the run:
+        // they are read back after it.
+        map_heaps(emu, heaps, true)?;
+        if moved {
+            return Err("the host moved a heap (changed its base)"
+                .to_string()
+                .into());
+        }
+        result
+    } else {
+        // The host does not look at the heaps (`HostCalls::uses_heaps`): it gets none, and
+        // the emulator's copies stay authoritative.
+        match catch_unwind(AssertUnwindSafe(|| host.call(n, &args, &mut []))) {
+            Ok(r) => r,
+            Err(p) => return Err(HostStop::Panic(p)),
+        }
     };
-    let mut moved = false;
-    for (h, &b) in heaps.iter_mut().zip(&bases) {
-        moved |= h.base != b;
-        h.base = b;
-    }
-    // The heaps as the host left them (at their own bases), also when it ends the run:
-    // they are read back after it.
-    map_heaps(emu, heaps, true)?;
-    if moved {
-        return Err("the host moved a heap (changed its base)"
-            .to_string()
-            .into());
-    }
     let results = result.map_err(HostStop::Outcome)?;
 
     if results.len() != sig.returns.len()

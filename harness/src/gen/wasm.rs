@@ -28,12 +28,17 @@ use kiln::wasm::WasmType;
 
 /// Largest memory (64 KiB pages) a differential module may declare or grow to: every
 /// engine of the loop is given this cap (growth beyond it returns -1 everywhere).
-pub const MEMORY_PAGES_CAP: u32 = 4;
+pub const MEMORY_PAGES_CAP: u32 = 2;
 /// Largest table (elements) a differential module may declare or grow to.
-pub const TABLE_ELEMENTS_CAP: u32 = 10_000;
+pub const TABLE_ELEMENTS_CAP: u32 = 1_000;
 /// Loop iterations plus calls one instance may make before it traps (shared by all its
 /// invocations, since the counter is a global).
 pub const TERMINATION_FUEL: u32 = 1_000;
+/// The export name under which [`diff_case`] exports the termination counter: the
+/// differential check resets it to [`TERMINATION_FUEL`] before every invocation on every
+/// engine, so a call that spent the budget (deep recursion, long loops) does not make every
+/// later call trap at once.
+pub const FUEL_EXPORT: &str = "kiln:fuel";
 /// Most invocations per case.
 pub const MAX_INVOCATIONS: usize = 12;
 
@@ -103,6 +108,10 @@ pub fn diff_config(u: &mut Unstructured<'_>) -> arbitrary::Result<wasm_smith::Co
         .min(u64::from(MEMORY_PAGES_CAP) * 65536);
     c.max_table_elements = c.max_table_elements.min(u64::from(TABLE_ELEMENTS_CAP));
     c.min_exports = 0;
+    // wasm-smith's trap guards (division, conversions, memory and table accesses,
+    // `unreachable`) in seven cases of eight: most modules then run their exports to
+    // completion, and the rest still test every trap.
+    c.disallow_traps = c.disallow_traps || u.ratio(3, 4)?;
     Ok(c)
 }
 
@@ -110,9 +119,11 @@ pub fn diff_config(u: &mut Unstructured<'_>) -> arbitrary::Result<wasm_smith::Co
 pub fn diff_case(u: &mut Unstructured<'_>) -> arbitrary::Result<WasmCase> {
     let c = diff_config(u)?;
     let mut m = wasm_smith::Module::new(c, u)?;
-    m.ensure_termination(TERMINATION_FUEL)
+    let fuel = m
+        .ensure_termination(TERMINATION_FUEL)
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
-    let wasm = m.to_bytes();
+    let wasm = add_global_export(&m.to_bytes(), FUEL_EXPORT, fuel)
+        .ok_or(arbitrary::Error::IncorrectFormat)?;
     let calls = invocations(u, &wasm)?;
     Ok(WasmCase { wasm, calls })
 }
@@ -165,4 +176,129 @@ fn argument(u: &mut Unstructured<'_>, t: WasmType) -> arbitrary::Result<DataValu
         WasmType::ExternRef => DataValue::I64(i64::from(u.int_in_range(0..=3u8)?)),
         _ => super::values::data_value(u, t.ir_type()),
     })
+}
+
+/// `wasm` with one more export: global `index` as `name` (the export section is extended,
+/// or inserted at its place in the section order). `None` for a malformed module.
+pub fn add_global_export(wasm: &[u8], name: &str, index: u32) -> Option<Vec<u8>> {
+    const EXPORT: u8 = 7;
+    // Sections that come after the export section (start, element, data count, code, data).
+    const AFTER_EXPORT: [u8; 5] = [8, 9, 12, 10, 11];
+    let mut entry = Vec::new();
+    leb128_u32(&mut entry, name.len() as u32);
+    entry.extend_from_slice(name.as_bytes());
+    entry.push(0x03); // global
+    leb128_u32(&mut entry, index);
+    let mut out = wasm.get(..8)?.to_vec();
+    let mut pos = 8;
+    let mut done = false;
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        let (size, n) = read_leb128_u32(wasm.get(pos + 1..)?)?;
+        let body = wasm.get(pos + 1 + n..pos + 1 + n + size as usize)?;
+        if !done && (id == EXPORT || AFTER_EXPORT.contains(&id)) {
+            let mut content = Vec::new();
+            if id == EXPORT {
+                let (count, m) = read_leb128_u32(body)?;
+                leb128_u32(&mut content, count.checked_add(1)?);
+                content.extend_from_slice(&body[m..]);
+            } else {
+                leb128_u32(&mut content, 1);
+            }
+            content.extend_from_slice(&entry);
+            out.push(EXPORT);
+            leb128_u32(&mut out, content.len() as u32);
+            out.extend_from_slice(&content);
+            done = true;
+            if id == EXPORT {
+                pos += 1 + n + size as usize;
+                continue;
+            }
+        }
+        out.extend_from_slice(&wasm[pos..pos + 1 + n + size as usize]);
+        pos += 1 + n + size as usize;
+    }
+    if !done {
+        let mut content = Vec::new();
+        leb128_u32(&mut content, 1);
+        content.extend_from_slice(&entry);
+        out.push(EXPORT);
+        leb128_u32(&mut out, content.len() as u32);
+        out.extend_from_slice(&content);
+    }
+    Some(out)
+}
+
+fn leb128_u32(out: &mut Vec<u8>, mut v: u32) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A LEB128 `u32` and its length in bytes.
+fn read_leb128_u32(bytes: &[u8]) -> Option<(u32, usize)> {
+    let mut v = 0u32;
+    for (i, &b) in bytes.iter().take(5).enumerate() {
+        v |= u32::from(b & 0x7f).checked_shl(7 * i as u32)?;
+        if b & 0x80 == 0 {
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_added_global_export_validates_and_names_the_global() {
+        for wat in [
+            "(module (global (mut i32) (i32.const 5)) (func (export \"f\")))",
+            "(module (global (mut i32) (i32.const 5)) (func) (start 0))",
+            "(module (global (mut i32) (i32.const 5)))",
+        ] {
+            let w = add_global_export(&wat::parse_str(wat).unwrap(), FUEL_EXPORT, 0).unwrap();
+            let (info, _) = kiln::wasm::info::parse_module(&w).unwrap();
+            assert!(
+                info.exports
+                    .iter()
+                    .any(|e| e.name == FUEL_EXPORT && e.index == EntityIndex::Global(0)),
+                "{wat}"
+            );
+        }
+        assert_eq!(add_global_export(b"\0asm\x01\0\0\0\x07\x05", "x", 0), None);
+    }
+
+    #[test]
+    fn generated_cases_are_valid_and_their_invocations_fit() {
+        let mut state = 11u64;
+        for _ in 0..40 {
+            let bytes: Vec<u8> = (0..600)
+                .flat_map(|_| crate::hashing::splitmix64(&mut state).to_le_bytes())
+                .collect();
+            let Ok(case) = diff_case(&mut Unstructured::new(&bytes)) else {
+                continue;
+            };
+            let (info, _) = kiln::wasm::info::parse_module(&case.wasm).expect("valid");
+            for c in &case.calls {
+                let f = info
+                    .exports
+                    .iter()
+                    .find_map(|e| match e.index {
+                        EntityIndex::Func(f) if e.name == c.export => Some(f),
+                        _ => None,
+                    })
+                    .expect("an exported function");
+                let ty = info.func_type(f).unwrap();
+                assert_eq!(ty.params.len(), c.args.len());
+            }
+        }
+    }
 }

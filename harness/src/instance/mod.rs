@@ -78,6 +78,11 @@ impl Instance {
         self.store.memory(self.id)
     }
 
+    /// Set the exported mutable global `name` to `value`; returns whether it did.
+    pub fn set_global(&mut self, name: &str, value: &DataValue) -> bool {
+        self.store.set_global(self.id, name, value)
+    }
+
     /// The current value of the exported global `name`.
     pub fn global(&self, name: &str) -> Option<DataValue> {
         self.store.global(self.id, name)

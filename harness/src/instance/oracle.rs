@@ -23,6 +23,11 @@ use kiln::ir::TrapCode;
 use wasmi::TrapCode as WasmiTrap;
 use wasmi::{Engine, ExternRef, Func, Linker, Module, Ref, Store, StoreLimits, Val, ValType};
 
+/// Most nested calls wasmi allows.
+pub const MAX_RECURSION_DEPTH: usize = 20_000;
+/// Most values on wasmi's stack.
+pub const MAX_STACK_HEIGHT: usize = 16_000_000;
+
 /// One module on wasmi. See the module docs.
 pub struct WasmiInstance {
     store: Store<StoreLimits>,
@@ -48,6 +53,10 @@ impl WasmiInstance {
     pub fn new(wasm: &[u8], limits: Limits, fuel: u64) -> Result<WasmiInstance, InstanceError> {
         let mut config = wasmi::Config::default();
         config.consume_fuel(true);
+        // Deeper than wasmi's defaults (1000 frames, 1M values), so that recursion the
+        // emulated engines complete does not exhaust the oracle first.
+        config.set_max_recursion_depth(MAX_RECURSION_DEPTH);
+        config.set_max_stack_height(MAX_STACK_HEIGHT);
         let engine = Engine::new(&config);
         let module =
             Module::new(&engine, wasm).map_err(|e| InstanceError::Engine(format!("wasmi: {e}")))?;
@@ -129,6 +138,18 @@ impl WasmiInstance {
     pub fn global(&self, name: &str) -> Option<DataValue> {
         let g = self.instance.get_global(&self.store, name)?;
         Some(self.harness_value(&g.get(&self.store)))
+    }
+
+    /// Set the exported mutable global `name` to `value`; returns whether it did.
+    pub fn set_global(&mut self, name: &str, value: &DataValue) -> bool {
+        let Some(g) = self.instance.get_global(&self.store, name) else {
+            return false;
+        };
+        let ty = g.ty(&self.store).content();
+        match self.wasmi_value(ty, value) {
+            Some(v) => g.set(&mut self.store, v).is_ok(),
+            None => false,
+        }
     }
 
     fn wasmi_value(&mut self, t: ValType, a: &DataValue) -> Option<Val> {

@@ -390,6 +390,14 @@ impl HostCalls for Runtime {
         self.signatures.get(n as usize)
     }
 
+    /// `data.drop` and `elem.drop` only change the runtime's segment lists.
+    fn uses_heaps(&self, n: u32) -> bool {
+        !matches!(
+            Builtin::ALL.get(n as usize),
+            Some(Builtin::DataDrop | Builtin::ElemDrop)
+        )
+    }
+
     fn call(
         &mut self,
         n: u32,
@@ -1075,6 +1083,22 @@ impl Store {
         let d = &self.rt.instances[inst.0];
         let bits = read_addr(&self.heaps, d.globals[g as usize]);
         Some(value_of(d.info.globals[g as usize].ty, bits))
+    }
+
+    /// Set the exported mutable global `name` of `inst` to `value` (of the global's type).
+    /// Returns whether it did.
+    pub fn set_global(&mut self, inst: InstanceId, name: &str, value: &DataValue) -> bool {
+        let Some(EntityIndex::Global(g)) = self.export_of(inst, name) else {
+            return false;
+        };
+        let d = &self.rt.instances[inst.0];
+        let decl = &d.info.globals[g as usize];
+        if !decl.mutable || value.ty() != decl.ty.ir_type() {
+            return false;
+        }
+        let addr = d.globals[g as usize];
+        write_addr(&mut self.heaps, addr, &value.to_le_bytes());
+        true
     }
 
     /// The bytes of `inst`'s memory (empty without one).

@@ -28,7 +28,8 @@
 //!   on the caller's heaps directly, and `Err(outcome)` from it ends the run with that
 //!   outcome. The `call_indirect` costs 1 fuel like any call; a host call may allocate
 //!   (nothing else per instruction does).
-//! - Float NaN results: `fneg`, `fabs` and `fcopysign` keep payloads; every other float
+//! - Float NaN results: `fneg`, `fabs` and `fcopysign` keep payloads, `fpromote` and
+//!   `fdemote` keep sign and payload and quiet the NaN (like the hardware); every other float
 //!   operation that produces a NaN produces the canonical quiet NaN ([`CANON_NAN_F32`],
 //!   [`CANON_NAN_F64`]), so results do not depend on the host CPU.
 //!
@@ -55,7 +56,7 @@ use std::collections::HashMap;
 /// Default instruction budget of one [`Interpreter::call`].
 pub const DEFAULT_FUEL: u64 = 10_000_000;
 /// Maximum number of live frames; one more call traps `stk_ovf`.
-pub const MAX_CALL_DEPTH: usize = 1000;
+pub const MAX_CALL_DEPTH: usize = 20_000;
 /// `func_addr` of the file's function `i` is `FUNC_ADDR_BASE + 16 * i`.
 pub const FUNC_ADDR_BASE: u64 = 0x5000_0000_0000;
 /// `func_addr` of libcall `n` (index in [`LibCall::ALL`]) is `LIBCALL_ADDR_BASE + 16 * n`.

@@ -5,7 +5,10 @@
 //! wrong type is a malformed function and yields [`Outcome::Error`], never a panic), and
 //! returns the result or a trap as `Err(Outcome::Trapped(..))`.
 //!
-//! NaN policy: the bit operations `fneg`, `fabs` and `fcopysign` preserve payloads exactly.
+//! NaN policy: the bit operations `fneg`, `fabs` and `fcopysign` preserve payloads exactly;
+//! `fpromote` and `fdemote` keep the sign and payload of a NaN and quiet it, as both
+//! backends' conversion instructions do ([`promote_nan`], [`demote_nan`]), so Wasm
+//! modules whose other NaNs are canonicalized compare bit for bit on every engine.
 //! Every other float operation whose result is NaN returns the canonical quiet NaN
 //! (`0x7fc00000` / `0x7ff8000000000000`), so the interpreter's results do not depend on the
 //! host CPU. (Wasm allows any NaN there; engines are compared NaN-agnostically.)
@@ -16,6 +19,22 @@ use kiln::ir::{FloatCC, IntCC, Opcode, TrapCode, Type};
 
 /// Result of one operation.
 pub(super) type OpResult = Result<DataValue, Outcome>;
+
+/// `fpromote` of the NaN `x`: its sign and payload (shifted to the top of the wider
+/// payload), quieted — what x86 `cvtss2sd` and AArch64 `fcvt` (default-NaN mode off) do.
+pub fn promote_nan(x: u32) -> u64 {
+    let sign = u64::from(x >> 31) << 63;
+    let payload = u64::from(x & 0x003f_ffff) << 29;
+    sign | CANON_NAN_F64 | payload
+}
+
+/// `fdemote` of the NaN `x`: its sign and the top of its payload, quieted — what x86
+/// `cvtsd2ss` and AArch64 `fcvt` (default-NaN mode off) do.
+pub fn demote_nan(x: u64) -> u32 {
+    let sign = ((x >> 63) as u32) << 31;
+    let payload = ((x >> 29) & 0x003f_ffff) as u32;
+    sign | CANON_NAN_F32 | payload
+}
 
 /// Canonical quiet NaN bits of `f32`.
 pub const CANON_NAN_F32: u32 = 0x7fc0_0000;
@@ -444,7 +463,7 @@ pub(super) fn convert(op: Opcode, to: Type, a: DataValue) -> OpResult {
             (DataValue::F32(x), Type::F64) => {
                 let v = f32::from_bits(x);
                 Ok(DataValue::F64(if v.is_nan() {
-                    CANON_NAN_F64
+                    promote_nan(x)
                 } else {
                     (v as f64).to_bits()
                 }))
@@ -455,7 +474,7 @@ pub(super) fn convert(op: Opcode, to: Type, a: DataValue) -> OpResult {
             (DataValue::F64(x), Type::F32) => {
                 let v = f64::from_bits(x);
                 Ok(DataValue::F32(if v.is_nan() {
-                    CANON_NAN_F32
+                    demote_nan(x)
                 } else {
                     (v as f32).to_bits()
                 }))
@@ -701,5 +720,14 @@ mod props {
                 prop_assert_eq!(r, Err(Outcome::Trapped(TrapCode::IntegerOverflow)));
             }
         }
+    }
+
+    #[test]
+    fn promote_and_demote_keep_nan_payloads_like_the_hardware() {
+        // Values observed on x86_64 (cvtss2sd/cvtsd2ss) and AArch64 (fcvt) under emulation.
+        assert_eq!(demote_nan(0xffff_ffff_7fff_ffff), 0xffff_fffb);
+        assert_eq!(demote_nan(0x7ff0_0000_0000_0001), 0x7fc0_0000);
+        assert_eq!(promote_nan(0xffff_ff7f), 0xffff_ffef_e000_0000);
+        assert_eq!(promote_nan(0x7f80_0001), 0x7ff8_0000_2000_0000);
     }
 }

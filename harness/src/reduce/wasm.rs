@@ -1,8 +1,11 @@
 //! Reducing a Wasm case ([`WasmCase`]: a module and its invocations) while a predicate
 //! holds: first the invocations (drop every call after the last one the predicate needs,
-//! then each earlier call), then the module with the `wasm-shrink` crate (random
-//! reducing mutations from `wasm-mutate`, keeping each smaller module the predicate still
-//! accepts), then the invocations once more.
+//! then each earlier call); then the module's text, line by line (the module printed as
+//! WAT by `wasmprinter`, one instruction per line; delta debugging removes chunks of
+//! lines, halving the chunk size, keeping every candidate that still parses, validates
+//! and satisfies the predicate); then the `wasm-shrink` crate (random reducing mutations
+//! from `wasm-mutate`: unused items, smaller expressions); then lines and invocations once
+//! more.
 //!
 //! Invariants: the result always satisfies the predicate (it is the input when nothing
 //! smaller did); candidates that Kiln's validator rejects
@@ -98,12 +101,13 @@ pub fn reduce(
     };
     let mut best = case.clone();
     reduce_calls(&mut best, &mut |c| !expired() && check(c, &mut checks));
+    reduce_lines(&mut best, &mut |c| !expired() && check(c, &mut checks));
     if !expired() {
         let smallest = Rc::new(RefCell::new(best.wasm.clone()));
         let record = smallest.clone();
         let calls = best.calls.clone();
         let shrink = wasm_shrink::WasmShrink::default()
-            .attempts(300)
+            .attempts(3000)
             .seed(seed)
             .on_new_smallest(Some(Box::new(move |w: &[u8]| {
                 *record.borrow_mut() = w.to_vec();
@@ -121,12 +125,61 @@ pub fn reduce(
         });
         best.wasm = smallest.borrow().clone();
     }
+    reduce_lines(&mut best, &mut |c| !expired() && check(c, &mut checks));
     reduce_calls(&mut best, &mut |c| !expired() && check(c, &mut checks));
     WasmReduction {
         before,
         after: size_of(&best),
         case: best,
         checks,
+    }
+}
+
+/// Delta debugging over the lines of the module's WAT: remove chunks of lines (halving the
+/// chunk size down to one line, and again while a pass removes anything) while the text
+/// still assembles and `interesting` holds. Candidates that do not assemble cost a parse.
+fn reduce_lines(case: &mut WasmCase, interesting: &mut dyn FnMut(&WasmCase) -> bool) {
+    let Ok(text) = wasmprinter::print_bytes(&case.wasm) else {
+        return;
+    };
+    let mut lines: Vec<&str> = text.lines().collect();
+    loop {
+        let before = lines.len();
+        let mut chunk = (lines.len() / 2).max(1);
+        loop {
+            let mut i = 0;
+            while i < lines.len() {
+                let end = (i + chunk).min(lines.len());
+                let candidate: Vec<&str> =
+                    lines[..i].iter().chain(&lines[end..]).copied().collect();
+                let accepted = wat::parse_str(candidate.join("\n"))
+                    .ok()
+                    .is_some_and(|wasm| {
+                        let c = WasmCase {
+                            wasm,
+                            calls: case.calls.clone(),
+                        };
+                        if interesting(&c) {
+                            *case = c;
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                if accepted {
+                    lines = candidate;
+                } else {
+                    i += chunk;
+                }
+            }
+            if chunk == 1 {
+                break;
+            }
+            chunk /= 2;
+        }
+        if lines.len() == before {
+            return;
+        }
     }
 }
 
