@@ -567,6 +567,82 @@ mod fuzzgen_tests {
     }
 }
 
+/// `wasm_diff`: one `kiln diff --generator wasm` case per input — a compiler variation
+/// drawn from the first bytes, then a wasm-smith module and its invocations
+/// ([`crate::gen::wasm::diff_case`]) — checked on wasmi, Kiln's interpreter, x86_64 and
+/// AArch64 ([`crate::diff::wasm::check_wasm_case`]). On a disagreement the case is saved
+/// (`<hash>.wasm` + `<hash>.json`) to `$KILN_CORPUS_DIR` or `<repo>/corpora/wasm/`, and the
+/// target panics with the replay and reduce commands. Stack or fuel exhaustion is
+/// inconclusive, not a failure.
+pub fn wasm_diff(data: &[u8]) {
+    wasm_diff_checked(data);
+}
+
+/// [`wasm_diff`], returning the result of the case (`None`: the input made no case).
+fn wasm_diff_checked(data: &[u8]) -> Option<crate::diff::wasm::WasmCaseResult> {
+    use crate::diff::materialize::{corpus_dir, save_wasm_case, wasm_sidecar};
+    use crate::diff::wasm::{check_wasm_case, WasmDiffOptions};
+    use crate::diff::{with_quiet_panics, Variation};
+    let mut u = Unstructured::new(data);
+    let variation = Variation::arbitrary(&mut u);
+    let cache_check = u8::arbitrary(&mut u).unwrap_or(0) % 16 == 0;
+    let case = crate::gen::wasm::diff_case(&mut u).ok()?;
+    let settings = variation.engine_settings();
+    let result = with_quiet_panics(|| {
+        check_wasm_case(&case, &settings, &WasmDiffOptions::default(), cache_check)
+    });
+    if !result.verdict.class.is_failure() {
+        return Some(result);
+    }
+    let dir = corpus_dir("wasm");
+    let directive = crate::filetest::settings_directive(&settings);
+    let sidecar = wasm_sidecar(
+        &case,
+        &directive,
+        cache_check,
+        &result,
+        "cargo +nightly fuzz run wasm_diff",
+    );
+    match save_wasm_case(&dir, &case, &sidecar) {
+        Ok(path) => panic!(
+            "wasm_diff: {} ({})\nsaved; replay with: kiln replay {}\nreduce with: kiln reduce {}",
+            result.verdict.class,
+            result.verdict.detail,
+            path.display(),
+            path.display()
+        ),
+        Err(e) => panic!(
+            "wasm_diff: {} ({}); could not save the case to {}: {e}",
+            result.verdict.class,
+            result.verdict.detail,
+            dir.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod wasm_diff_tests {
+    /// Fixed pseudo-random inputs: every generated case agrees on every engine, and most
+    /// inputs make a case that runs something.
+    #[test]
+    fn wasm_diff_agrees_on_fixed_inputs() {
+        let mut state = 5u64;
+        let mut ran = 0;
+        for len in [0usize, 1, 64, 2000, 4000, 8000, 12000, 16000] {
+            let data: Vec<u8> = (0..len)
+                .map(|_| crate::hashing::splitmix64(&mut state) as u8)
+                .collect();
+            if let Some(r) = super::wasm_diff_checked(&data) {
+                ran += usize::from(r.instantiated);
+            }
+        }
+        assert!(
+            ran >= 3,
+            "only {ran} inputs made a module that instantiated"
+        );
+    }
+}
+
 /// `wasm_compile`: a wasm-smith module of Kiln's feature set ([`crate::gen::wasm`]) must
 /// compile on x86_64 and AArch64 (allocator and x86_64 CPU preset drawn from the input,
 /// regalloc checker on) without an error or a panic: every generated module is valid, so

@@ -185,6 +185,10 @@ enum Command {
         /// Time budget per finding's reduction.
         #[arg(long, default_value_t = 60.0)]
         reduce_seconds: f64,
+        /// Reduce at most this many findings (later ones are saved unreduced; reduce them
+        /// with `kiln reduce`).
+        #[arg(long, default_value_t = 3)]
+        max_reductions: u64,
         /// Compile through an on-disk compilation cache (exercises the cached path).
         #[command(flatten)]
         cache: CacheArgs,
@@ -391,6 +395,7 @@ fn real_main() -> Result<ExitCode> {
             corpus,
             no_reduce,
             reduce_seconds,
+            max_reductions,
             cache,
         } => {
             // Every compiled engine of the campaign compiles through the cache.
@@ -406,6 +411,7 @@ fn real_main() -> Result<ExitCode> {
                 max_insts,
                 corpus,
                 reduce,
+                max_reductions,
             });
             if let Some(s) = &store {
                 eprintln!("cache {}: {}", s.dir().display(), s.stats().snapshot());

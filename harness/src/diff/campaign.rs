@@ -162,6 +162,9 @@ pub struct CampaignOptions {
     /// Reduce each finding for at most this long and save the reduced case too (`None`:
     /// no reduction).
     pub reduce: Option<Duration>,
+    /// Reduce at most this many findings per campaign (later ones are saved unreduced):
+    /// when a bug is frequent, its first reductions say everything.
+    pub max_reductions: u64,
     /// Draw a live progress line on stderr.
     pub progress: bool,
     /// Record every case's hash (for determinism checks).
@@ -180,6 +183,7 @@ impl Default for CampaignOptions {
             wasm: WasmDiffOptions::default(),
             corpus_dir: None,
             reduce: None,
+            max_reductions: 3,
             progress: false,
             record_hashes: false,
         }
@@ -440,6 +444,7 @@ pub fn run_campaign(opts: &CampaignOptions) -> Result<CampaignSummary, String> {
     let failures: Mutex<Vec<Failure>> = Mutex::new(Vec::new());
     let hashes: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
     let wasm_stats: Mutex<WasmStats> = Mutex::new(WasmStats::default());
+    let reductions = AtomicU64::new(0);
     let start = Instant::now();
     let deadline = match opts.limit {
         Limit::Time(d) => Some(start + d),
@@ -458,14 +463,14 @@ pub fn run_campaign(opts: &CampaignOptions) -> Result<CampaignSummary, String> {
             break;
         }
         let checked = if opts.generator.is_wasm(index) {
-            check_wasm_index(opts, index).map(|(class, hash, failure, stats)| {
+            check_wasm_index(opts, index, &reductions).map(|(class, hash, failure, stats)| {
                 if let Ok(mut w) = wasm_stats.lock() {
                     w.merge(&stats);
                 }
                 (class, hash, failure)
             })
         } else {
-            check_kir_index(opts, index)
+            check_kir_index(opts, index, &reductions)
         };
         let Some((class, hash, failure)) = checked else {
             generator_errors.fetch_add(1, Ordering::Relaxed);
@@ -516,16 +521,26 @@ pub fn run_campaign(opts: &CampaignOptions) -> Result<CampaignSummary, String> {
 
 /// Check IR case `index`: its class, hash and failure record (`None`: the generator
 /// refused its bytes).
-fn check_kir_index(opts: &CampaignOptions, index: u64) -> Option<(Class, String, Option<Failure>)> {
+fn check_kir_index(
+    opts: &CampaignOptions,
+    index: u64,
+    reductions: &AtomicU64,
+) -> Option<(Class, String, Option<Failure>)> {
     let (case, variation) = make_case(opts.seed, index, &opts.gen);
     let case = case.ok()?;
     let result = check_case(&case, &variation, &opts.diff);
     let hash = case_hash(&case, &variation);
-    let failure = result
-        .verdict
-        .class
-        .is_failure()
-        .then(|| record_failure(opts, index, &case, &variation, &result, hash.clone()));
+    let failure = result.verdict.class.is_failure().then(|| {
+        record_failure(
+            opts,
+            index,
+            &case,
+            &variation,
+            &result,
+            hash.clone(),
+            reductions,
+        )
+    });
     Some((result.verdict.class, hash, failure))
 }
 
@@ -534,6 +549,7 @@ fn check_kir_index(opts: &CampaignOptions, index: u64) -> Option<(Class, String,
 fn check_wasm_index(
     opts: &CampaignOptions,
     index: u64,
+    reductions: &AtomicU64,
 ) -> Option<(Class, String, Option<Failure>, WasmStats)> {
     let t = Instant::now();
     let (case, variation, cache_check) = make_wasm_case(opts.seed, index);
@@ -561,7 +577,8 @@ fn check_wasm_index(
             Some(dir) => save_wasm_case(dir, &case, &sidecar).map_err(|e| e.to_string()),
             None => Err("not saved (no corpus directory)".to_string()),
         };
-        let reduced = match (&dir, opts.reduce, &saved) {
+        let reduce = opts.reduce.filter(|_| take_reduction(opts, reductions));
+        let reduced = match (&dir, reduce, &saved) {
             (Some(dir), Some(budget), Ok(original)) => {
                 let t = Instant::now();
                 let (red, red_result) = super::reduce::reduce_wasm_finding(
@@ -602,6 +619,11 @@ fn check_wasm_index(
     Some((class, hash, failure, stats))
 }
 
+/// May this finding be reduced? (Counts it against [`CampaignOptions::max_reductions`].)
+fn take_reduction(opts: &CampaignOptions, reductions: &AtomicU64) -> bool {
+    reductions.fetch_add(1, Ordering::Relaxed) < opts.max_reductions
+}
+
 fn record_failure(
     opts: &CampaignOptions,
     index: u64,
@@ -609,6 +631,7 @@ fn record_failure(
     variation: &Variation,
     result: &CaseResult,
     hash: String,
+    reductions: &AtomicU64,
 ) -> Failure {
     let saved = match &opts.corpus_dir {
         Some(dir) => save_case(
@@ -624,7 +647,8 @@ fn record_failure(
         .map_err(|e| e.to_string()),
         None => Err("not saved (no corpus directory)".to_string()),
     };
-    let reduced = match (opts.reduce, &saved) {
+    let reduce = opts.reduce.filter(|_| take_reduction(opts, reductions));
+    let reduced = match (reduce, &saved) {
         (Some(budget), Ok(path)) => Some(reduce_saved_kir(
             path,
             &result.verdict,
@@ -734,6 +758,39 @@ mod tests {
             assert!(t.contains(c.name()), "{t}");
         }
         assert!(t.contains("cases/s/core"), "{t}");
+    }
+
+    #[test]
+    fn wasm_cases_agree_and_are_the_same_whatever_the_jobs() {
+        let run = |jobs, generator| {
+            run_campaign(&CampaignOptions {
+                seed: 4,
+                limit: Limit::Cases(24),
+                jobs,
+                generator,
+                record_hashes: true,
+                ..CampaignOptions::default()
+            })
+            .unwrap()
+        };
+        let (a, b) = (run(1, Generator::Wasm), run(2, Generator::Wasm));
+        assert!(!a.any_failure(), "{}\n{:#?}", a.table(), a.failures);
+        assert_eq!(a.hashes, b.hashes);
+        assert_eq!(a.counts, b.counts);
+        assert_eq!(a.wasm.cases + a.generator_errors, 24);
+        assert!(a.wasm.instantiated > 0 && a.wasm.ran_export > 0);
+        let t = a.table();
+        assert!(
+            t.contains("execution rate") && t.contains("wasm time:"),
+            "{t}"
+        );
+        // `all` alternates: IR cases at even indices, Wasm cases at odd ones.
+        let all = run(2, Generator::All);
+        assert_eq!(all.wasm.cases + all.generator_errors, 12);
+        assert_eq!(Generator::parse("wasm"), Ok(Generator::Wasm));
+        assert!(Generator::parse("wat")
+            .unwrap_err()
+            .contains("kir, wasm, all"));
     }
 
     #[test]

@@ -8,11 +8,14 @@
 
 use super::classify::{Class, Verdict};
 use super::wasm::{check_wasm_case, WasmCase, WasmCaseResult, WasmDiffOptions};
+use super::EngineResult;
 use super::{check_file_call, DiffOptions};
 use crate::engine::EngineSettings;
-use crate::filetest::TestFile;
+use crate::filetest::{Expectation, ExpectedValue, TestFile};
+use crate::outcome::Outcome;
 use crate::reduce::kir::KirReduction;
 use crate::reduce::wasm::WasmReduction;
+use crate::value::DataValue;
 use std::time::Instant;
 
 /// The most severe disagreement over the run directives of `file` (`None`: every call
@@ -45,7 +48,47 @@ pub fn reduce_kir_finding(
             v.class == found.class && v.engine == found.engine
         })
     };
-    crate::reduce::kir::reduce(file, &mut same, deadline)
+    let mut r = crate::reduce::kir::reduce(file, &mut same, deadline);
+    refresh_expectations(&mut r.file, opts);
+    r
+}
+
+/// Rewrite every run directive's expectation to the interpreter's outcome on the (reduced)
+/// file, so the saved file states what the reference does (reduction changes what the
+/// functions compute). Runs whose interpreter outcome is neither a return nor a trap keep
+/// their expectation.
+fn refresh_expectations(file: &mut TestFile, opts: &DiffOptions) {
+    let settings = file.engine_settings.clone().unwrap_or_default();
+    for i in 0..file.runs.len() {
+        let r = &file.runs[i];
+        let args: Vec<_> = r.args.iter().map(|a| a.resolve()).collect();
+        let result = check_file_call(file, r.func_index, &args, &settings, opts);
+        let expect = match result.reference() {
+            EngineResult::Ran(Outcome::Returned(vals)) => Expectation::Returns(
+                vals.iter()
+                    .map(|v| ExpectedValue {
+                        value: *v,
+                        any_nan_lanes: nan_lanes(v),
+                    })
+                    .collect(),
+            ),
+            EngineResult::Ran(Outcome::Trapped(code)) => Expectation::Traps(*code),
+            _ => continue,
+        };
+        file.runs[i].expect = expect;
+    }
+}
+
+/// The lanes of `v` (lane 0 for a scalar) that hold a NaN, as a bit mask.
+fn nan_lanes(v: &DataValue) -> u16 {
+    let ty = v.ty();
+    if ty.is_vector() && ty.lane_type().is_float() {
+        (0..ty.lane_count())
+            .filter(|&i| v.lane(i).is_some_and(|l| l.is_nan()))
+            .fold(0, |m, i| m | (1 << i))
+    } else {
+        u16::from(v.is_nan())
+    }
 }
 
 /// Reduce a Wasm finding while the same engine still disagrees with wasmi in the same

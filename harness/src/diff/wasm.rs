@@ -607,3 +607,109 @@ fn check_cached_compile(case: &WasmCase, settings: &EngineSettings) -> Option<Ve
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(wat: &str, calls: &[(&str, Vec<DataValue>)]) -> WasmCase {
+        WasmCase {
+            wasm: wat::parse_str(wat).unwrap(),
+            calls: calls
+                .iter()
+                .map(|(e, a)| Invocation {
+                    export: e.to_string(),
+                    args: a.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn check(c: &WasmCase) -> WasmCaseResult {
+        check_wasm_case(
+            c,
+            &EngineSettings::default(),
+            &WasmDiffOptions::default(),
+            true,
+        )
+    }
+
+    #[test]
+    fn calls_memory_globals_and_traps_agree_on_every_engine() {
+        let c = case(
+            r#"(module
+              (memory (export "m") 1)
+              (global (export "g") (mut i64) (i64.const 1))
+              (table (export "t") 2 funcref)
+              (func $sq (param i32) (result i32) local.get 0 local.get 0 i32.mul)
+              (elem (i32.const 0) $sq)
+              (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store
+                 global.get 0 i64.const 3 i64.mul global.set 0)
+              (func (export "icall") (param i32 i32) (result i32)
+                 local.get 0 local.get 1 call_indirect (param i32) (result i32))
+              (func (export "rem") (param i32 i32) (result i32) local.get 0 local.get 1 i32.rem_s)
+              (func (export "nan") (param f32) (result f32) local.get 0 f64.promote_f32 f32.demote_f64))"#,
+            &[
+                ("store", vec![DataValue::I32(16), DataValue::I32(-7)]),
+                ("icall", vec![DataValue::I32(9), DataValue::I32(0)]),
+                ("icall", vec![DataValue::I32(9), DataValue::I32(1)]),
+                ("icall", vec![DataValue::I32(9), DataValue::I32(5)]),
+                ("rem", vec![DataValue::I32(-7), DataValue::I32(2)]),
+                ("rem", vec![DataValue::I32(i32::MIN), DataValue::I32(-1)]),
+                ("rem", vec![DataValue::I32(1), DataValue::I32(0)]),
+                ("nan", vec![DataValue::F32(0xff80_1234)]),
+                ("missing", vec![]),
+                ("rem", vec![DataValue::I64(1)]),
+            ],
+        );
+        let r = check(&c);
+        assert_eq!(r.verdict.class, Class::Agree, "{:#?}", r);
+        assert!(r.instantiated);
+        assert_eq!(r.skipped_calls, 2);
+        assert_eq!(r.completed_calls, 5);
+        assert_eq!(
+            r.reference_traps,
+            vec![
+                TrapCode::IndirectCallToNull,
+                TrapCode::TableOutOfBounds,
+                TrapCode::IntegerDivisionByZero
+            ]
+        );
+        assert_eq!(r.log.len(), 4);
+        assert!(r.log[3].1[1].contains("returned nothing"), "{:?}", r.log[3]);
+        assert!(r.executed > 0);
+    }
+
+    #[test]
+    fn instantiation_traps_and_recursion_are_judged() {
+        let start_traps = case(r#"(module (memory 1) (data (i32.const 65535) "ab"))"#, &[]);
+        let r = check(&start_traps);
+        assert_eq!(r.verdict.class, Class::Agree);
+        assert!(!r.instantiated);
+        assert_eq!(r.reference_traps, vec![TrapCode::HeapOutOfBounds]);
+        // Unbounded recursion exhausts some engine's stack: inconclusive, not a failure.
+        let deep = case(
+            r#"(module (func $f (export "f") (param i64) (result i64)
+                 local.get 0 i64.const 1 i64.add call $f))"#,
+            &[("f", vec![DataValue::I64(0)])],
+        );
+        let r = check(&deep);
+        assert_eq!(r.verdict.class, Class::Timeout, "{:#?}", r.verdict);
+        assert_eq!(r.inconclusive, Some(Inconclusive::Stack));
+        assert!(r.exhausted_on.is_some());
+    }
+
+    #[test]
+    fn invalid_modules_are_named_errors_not_panics() {
+        let r = check(&WasmCase {
+            wasm: b"\0asm\x01\0\0\0\x01".to_vec(),
+            calls: vec![],
+        });
+        assert_eq!(r.verdict.class, Class::CompileError);
+        assert!(
+            r.verdict.detail.contains("does not validate"),
+            "{}",
+            r.verdict.detail
+        );
+    }
+}

@@ -945,13 +945,26 @@ enum Replacement {
     Value(Value),
 }
 
-/// Replacements to try for `v`: zero, one, and the function arguments of its type.
+/// Replacements to try for `v`: zero, one, the operands of its own definition (bypassing
+/// the instruction: `v = iadd a, b` becomes `a` or `b`), and the function arguments of its
+/// type.
 fn replacements(f: &Function, v: Value) -> Vec<Replacement> {
     let Some(ty) = f.dfg.value_type(v) else {
         return Vec::new();
     };
     let mut out = vec![Replacement::Constant(DataValue::zero(ty))];
     out.extend(one(ty).map(Replacement::Constant));
+    if let Some(ValueDef::Result(def, _)) = f.dfg.values.get(v).map(|d| d.def) {
+        let mut operands: Vec<Value> = f
+            .dfg
+            .inst_args(def)
+            .iter()
+            .copied()
+            .filter(|&a| a != v && f.dfg.value_type(a) == Some(ty))
+            .collect();
+        operands.dedup();
+        out.extend(operands.into_iter().map(Replacement::Value));
+    }
     if let Some(entry) = f.layout.entry_block() {
         out.extend(
             f.dfg

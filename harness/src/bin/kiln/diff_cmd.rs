@@ -25,6 +25,8 @@ pub struct DiffArgs {
     pub corpus: PathBuf,
     /// Reduction budget per finding, in seconds (`None`: `--no-reduce`).
     pub reduce: Option<f64>,
+    /// Most findings reduced.
+    pub max_reductions: u64,
 }
 
 /// A positive, finite number of seconds.
@@ -64,6 +66,7 @@ pub fn diff(a: DiffArgs) -> Result<ExitCode> {
         gen,
         corpus_dir: Some(a.corpus),
         reduce,
+        max_reductions: a.max_reductions,
         progress: stderr_is_terminal(),
         ..CampaignOptions::default()
     };
@@ -83,6 +86,11 @@ pub fn diff(a: DiffArgs) -> Result<ExitCode> {
                 writeln!(out, "  reduced ({sizes}): kiln replay {}", p.display())?
             }
             Some(Err(e)) => writeln!(out, "  not reduced: {e}")?,
+            None if opts.reduce.is_some() => writeln!(
+                out,
+                "  not reduced (--max-reductions {} reached): kiln reduce <saved case>",
+                opts.max_reductions
+            )?,
             None => {}
         }
     }
