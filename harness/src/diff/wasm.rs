@@ -292,7 +292,9 @@ pub fn check_wasm_case(
         inconclusive: None,
         time: PhaseTimes::default(),
     };
-    let info = match kiln::wasm::info::parse_module(&case.wasm) {
+    let info = match crate::gen::wasm::validate(&case.wasm)
+        .and_then(|()| kiln::wasm::info::parse_module(&case.wasm).map_err(|e| e.to_string()))
+    {
         Ok((info, _)) => info,
         Err(e) => {
             result.verdict = Verdict {

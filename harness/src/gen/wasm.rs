@@ -84,6 +84,15 @@ pub fn module(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
     Ok(wasm_smith::Module::new(c, u)?.to_bytes())
 }
 
+/// Validate all of `wasm` (module structure and every function body) under Kiln's feature
+/// set ([`kiln::wasm::info::features`]).
+pub fn validate(wasm: &[u8]) -> Result<(), String> {
+    wasmparser::Validator::new_with_features(kiln::wasm::info::features())
+        .validate_all(wasm)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// A Wasm differential case: a module and the invocations to make, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WasmCase {

@@ -189,10 +189,15 @@ impl WasmiInstance {
 /// A wasmi error as an outcome: its trap code mapped onto Kiln's, out of fuel, or a
 /// harness error with wasmi's message.
 fn error_outcome(e: &wasmi::Error) -> Outcome {
-    use wasmi::errors::{ErrorKind, TableError};
+    use wasmi::errors::{ErrorKind, InstantiationError, TableError};
     let code = match e.kind() {
-        // wasmi 1.1 reports an out-of-bounds `table.copy` as a table error, not a trap code.
-        ErrorKind::Table(TableError::CopyOutOfBounds) => Some(WasmiTrap::TableOutOfBounds),
+        // wasmi 1.1 reports an out-of-bounds `table.copy`, and an active element segment
+        // that does not fit its table at instantiation, as errors without a trap code; Wasm
+        // says both trap (out of bounds table access).
+        ErrorKind::Table(TableError::CopyOutOfBounds)
+        | ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. }) => {
+            Some(WasmiTrap::TableOutOfBounds)
+        }
         _ => e.as_trap_code(),
     };
     let Some(code) = code else {

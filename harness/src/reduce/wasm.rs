@@ -8,8 +8,8 @@
 //! more.
 //!
 //! Invariants: the result always satisfies the predicate (it is the input when nothing
-//! smaller did); candidates that Kiln's validator rejects
-//! ([`kiln::wasm::info::parse_module`]) never reach the predicate; reduction stops at the
+//! smaller did); candidates that do not validate under Kiln's feature set (whole module,
+//! every function body: [`crate::gen::wasm::validate`]) never reach the predicate; reduction stops at the
 //! deadline, keeping the smallest case found so far; the same input, seed and predicate
 //! give the same result.
 
@@ -93,7 +93,7 @@ pub fn reduce(
     let mut checks = 0usize;
     let expired = || deadline.is_some_and(|d| Instant::now() >= d);
     let mut check = |c: &WasmCase, checks: &mut usize| -> bool {
-        if kiln::wasm::info::parse_module(&c.wasm).is_err() {
+        if crate::gen::wasm::validate(&c.wasm).is_err() {
             return false;
         }
         *checks += 1;

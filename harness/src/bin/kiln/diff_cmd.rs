@@ -147,7 +147,7 @@ fn reduce_wasm(case: &Path, deadline: Instant, output: Option<PathBuf>) -> Resul
     let result = check_wasm_case(&wasm_case, &settings, &opts, sidecar.cache_check);
     if !result.verdict.class.is_failure() {
         bail!(
-            "{}: every engine agrees ({}); nothing to reduce",
+            "{}: {}; nothing to reduce",
             case.display(),
             result.verdict.detail
         );
