@@ -55,8 +55,10 @@ use std::collections::HashMap;
 
 /// Default instruction budget of one [`Interpreter::call`].
 pub const DEFAULT_FUEL: u64 = 10_000_000;
-/// Maximum number of live frames; one more call traps `stk_ovf`.
-pub const MAX_CALL_DEPTH: usize = 20_000;
+/// Maximum number of live frames; one more call traps `stk_ovf`. Above the Wasm
+/// differential loop's recursion bound (its termination counter allows about 1,000
+/// nested calls), so recursion there is never inconclusive on the interpreter.
+pub const MAX_CALL_DEPTH: usize = 2_000;
 /// `func_addr` of the file's function `i` is `FUNC_ADDR_BASE + 16 * i`.
 pub const FUNC_ADDR_BASE: u64 = 0x5000_0000_0000;
 /// `func_addr` of libcall `n` (index in [`LibCall::ALL`]) is `LIBCALL_ADDR_BASE + 16 * n`.
