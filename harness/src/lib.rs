@@ -8,13 +8,19 @@
 //! configured; [`engine`] the engines a case runs on; [`filetest`] test files and their
 //! directives; [`filetest_runner`] running those directives on engines; [`exec`] machine
 //! code under emulation; [`disasm`] listings through `llvm-mc`; [`cache_check`]
-//! fresh-versus-cached compile and execution checks of the compilation cache; [`diff`] the
-//! differential checker (`kiln diff`, `kiln replay`, the `fuzzgen` target).
+//! fresh-versus-cached compile and execution checks of the compilation cache; [`instance`]
+//! Wasm modules instantiated on any engine, and on wasmi ([`instance::oracle`]); [`gen`]
+//! random IR cases and wasm-smith configurations; [`diff`] the differential checker
+//! (`kiln diff`, `kiln replay`, `kiln reduce`, the `fuzzgen` and `wasm_diff` targets);
+//! [`reduce`] the test-case reducers; [`wast`] spec-test scripts; [`hashing`] SplitMix64 and
+//! FNV-1a; [`files`] finding test files; [`fuzz`] the logic of every fuzz target.
 //!
 //! Dependencies between these modules point one way, from data to orchestration:
-//! `value`, `outcome`, `heap`, `host`, `engine_settings`, `filetest` (data and traits) ←
-//! `interp`, `exec` (the engines) ← `engine` (the [`engine::Engine`] trait over them) ←
-//! `filetest_runner`, `diff`, `wast`, `cache_check` (orchestration).
+//! `value`, `outcome`, `heap`, `host`, `engine_settings`, `filetest`, `hashing` (data and
+//! traits) ← `interp`, `exec` (the engines) ← `engine` (the [`engine::Engine`] trait over
+//! them), `instance` (modules on engines and on wasmi) ← `gen` (generators: know no engine),
+//! `reduce` (reducers: generic over a predicate) ← `filetest_runner`, `diff`, `wast`,
+//! `cache_check`, `fuzz` (orchestration).
 
 pub mod cache_check;
 pub mod diff;
