@@ -524,9 +524,20 @@ mod icache_tests {
 /// agree. On a disagreement the case is saved, materialized, to `$KILN_CORPUS_DIR` or
 /// `<repo>/corpora/fuzzgen` (see [`crate::diff::materialize::default_corpus_dir`]), and
 /// the target panics with the replay command. Timeouts are inconclusive, not failures.
+///
+/// An input shorter than [`FUZZGEN_SEED_LEN`] bytes is a *seed*: it is expanded to 256 to
+/// 4095 bytes of the SplitMix64 stream of its FNV-1a hash (as `kiln diff` makes its cases),
+/// so that libFuzzer's first, very short inputs already test full-size cases.
 pub fn fuzzgen(data: &[u8]) {
     use crate::diff::materialize::{default_corpus_dir, save_case, Provenance};
     use crate::diff::{check_case, with_quiet_panics, Case, DiffOptions, Variation};
+    let expanded;
+    let data = if data.len() < FUZZGEN_SEED_LEN {
+        expanded = crate::hashing::seed_bytes(crate::hashing::fnv1a_of(data), 256, 4096);
+        &expanded[..]
+    } else {
+        data
+    };
     let mut u = Unstructured::new(data);
     let variation = Variation::arbitrary(&mut u);
     let Ok(generated) = crate::gen::generate(&mut u, &crate::gen::GenConfig::default()) else {
@@ -556,6 +567,9 @@ pub fn fuzzgen(data: &[u8]) {
     }
 }
 
+/// Inputs of `fuzzgen` shorter than this are seeds of a full-size case (see [`fuzzgen`]).
+pub const FUZZGEN_SEED_LEN: usize = 64;
+
 #[cfg(test)]
 mod fuzzgen_tests {
     #[test]
@@ -563,6 +577,23 @@ mod fuzzgen_tests {
         for len in [0usize, 1, 16, 300, 2000] {
             let data: Vec<u8> = (0..len).map(|i| (i * 131 + 7) as u8).collect();
             super::fuzzgen(&data);
+        }
+    }
+
+    /// A one-byte input is the seed of a full-size case, not a near-empty function.
+    #[test]
+    fn short_inputs_are_seeds_of_full_cases() {
+        for seed in [[0u8], [7], [200]] {
+            let bytes = crate::hashing::seed_bytes(crate::hashing::fnv1a_of(&seed), 256, 4096);
+            assert!(bytes.len() >= 256);
+            let generated = crate::gen::generate(
+                &mut arbitrary::Unstructured::new(&bytes),
+                &crate::gen::GenConfig::default(),
+            )
+            .expect("the generator takes any bytes");
+            let file = crate::diff::Case::from(generated).to_test_file();
+            let n = crate::reduce::kir::instruction_count(&file);
+            assert!(n >= 20, "seed {seed:?}: only {n} instructions");
         }
     }
 }

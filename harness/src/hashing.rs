@@ -13,6 +13,18 @@ pub fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// `min..max` bytes of the SplitMix64 stream of `seed` (the length drawn from it too).
+pub fn seed_bytes(seed: u64, min: usize, max: usize) -> Vec<u8> {
+    let mut s = seed;
+    let len = min + (splitmix64(&mut s) % (max - min).max(1) as u64) as usize;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        out.extend_from_slice(&splitmix64(&mut s).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
 /// The FNV-1a 64 offset basis (the starting state of [`fnv1a`]).
 pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 

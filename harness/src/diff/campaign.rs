@@ -45,17 +45,7 @@ pub fn case_bytes(case_seed: u64) -> Vec<u8> {
     seed_bytes(case_seed, 256, 4096)
 }
 
-/// `min..max` bytes of the SplitMix64 stream of `seed` (the length drawn from it too).
-pub fn seed_bytes(seed: u64, min: usize, max: usize) -> Vec<u8> {
-    let mut s = seed;
-    let len = min + (splitmix64(&mut s) % (max - min).max(1) as u64) as usize;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        out.extend_from_slice(&splitmix64(&mut s).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
+pub use crate::hashing::seed_bytes;
 
 /// Case `index` of `seed`: the generated case (or why the generator refused the bytes)
 /// and its variation.
