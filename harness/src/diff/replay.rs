@@ -75,11 +75,8 @@ impl FileReport {
 
     /// The human-readable report.
     pub fn render(&self) -> String {
-        let mut s = String::new();
-        let status = if self.failed() { "FAIL" } else { "ok" };
-        let _ = writeln!(s, "== {} [{status}]", self.path.display());
-        if let Some(e) = &self.load_error {
-            let _ = writeln!(s, "cannot load: {e}");
+        let mut s = report_header(&self.path, self.failed(), self.load_error.as_deref());
+        if self.load_error.is_some() {
             return s;
         }
         let _ = writeln!(
@@ -110,6 +107,17 @@ impl FileReport {
         }
         s
     }
+}
+
+/// `== PATH [FAIL|ok]`, and `cannot load: ...` when the case did not load.
+fn report_header(path: &Path, failed: bool, load_error: Option<&str>) -> String {
+    let mut s = String::new();
+    let status = if failed { "FAIL" } else { "ok" };
+    let _ = writeln!(s, "== {} [{status}]", path.display());
+    if let Some(e) = load_error {
+        let _ = writeln!(s, "cannot load: {e}");
+    }
+    s
 }
 
 /// One call to replay.
@@ -330,11 +338,8 @@ impl WasmReport {
 
     /// The human-readable report.
     pub fn render(&self) -> String {
-        let mut s = String::new();
-        let status = if self.failed() { "FAIL" } else { "ok" };
-        let _ = writeln!(s, "== {} [{status}]", self.path.display());
-        if let Some(e) = &self.load_error {
-            let _ = writeln!(s, "cannot load: {e}");
+        let mut s = report_header(&self.path, self.failed(), self.load_error.as_deref());
+        if self.load_error.is_some() {
             return s;
         }
         if let Some(side) = &self.sidecar {

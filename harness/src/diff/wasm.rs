@@ -614,18 +614,7 @@ fn check_cached_compile(case: &WasmCase, settings: &EngineSettings) -> Option<Ve
 mod tests {
     use super::*;
 
-    fn case(wat: &str, calls: &[(&str, Vec<DataValue>)]) -> WasmCase {
-        WasmCase {
-            wasm: wat::parse_str(wat).unwrap(),
-            calls: calls
-                .iter()
-                .map(|(e, a)| Invocation {
-                    export: e.to_string(),
-                    args: a.clone(),
-                })
-                .collect(),
-        }
-    }
+    use crate::gen::wasm::tests::case;
 
     fn check(c: &WasmCase) -> WasmCaseResult {
         check_wasm_case(

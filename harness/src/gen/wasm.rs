@@ -263,8 +263,23 @@ fn read_leb128_u32(bytes: &[u8]) -> Option<(u32, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A case from WAT text and `(export, arguments)` calls (shared by the tests of the
+    /// differential check and of the reducer).
+    pub(crate) fn case(wat: &str, calls: &[(&str, Vec<DataValue>)]) -> WasmCase {
+        WasmCase {
+            wasm: wat::parse_str(wat).unwrap(),
+            calls: calls
+                .iter()
+                .map(|(e, a)| Invocation {
+                    export: e.to_string(),
+                    args: a.clone(),
+                })
+                .collect(),
+        }
+    }
 
     #[test]
     fn an_added_global_export_validates_and_names_the_global() {

@@ -211,21 +211,9 @@ fn reduce_calls(case: &mut WasmCase, interesting: &mut dyn FnMut(&WasmCase) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gen::wasm::Invocation;
     use crate::value::DataValue;
 
-    fn case(wat: &str, calls: &[(&str, Vec<DataValue>)]) -> WasmCase {
-        WasmCase {
-            wasm: wat::parse_str(wat).unwrap(),
-            calls: calls
-                .iter()
-                .map(|(e, a)| Invocation {
-                    export: e.to_string(),
-                    args: a.clone(),
-                })
-                .collect(),
-        }
-    }
+    use crate::gen::wasm::tests::case;
 
     #[test]
     fn shrinks_to_what_the_predicate_needs() {
