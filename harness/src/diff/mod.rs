@@ -79,9 +79,12 @@ pub struct DiffOptions {
 
 impl Default for DiffOptions {
     fn default() -> Self {
+        // The generator's bound, so that a generated case never runs out of fuel; one IR
+        // instruction lowers to a few machine instructions (20 allows for the longest
+        // sequences).
         DiffOptions {
-            interp_fuel: 200_000,
-            compiled_fuel: 10_000_000,
+            interp_fuel: crate::gen::MAX_DYNAMIC_INSTS,
+            compiled_fuel: 20 * crate::gen::MAX_DYNAMIC_INSTS,
         }
     }
 }

@@ -7,6 +7,18 @@
 //! dropped from the pool when the region ends, so every pool value dominates the current
 //! point. Values that cross control-flow joins travel through builder variables (SSA block
 //! parameters) or explicit block parameters.
+//!
+//! The shapes that need their own bookkeeping live in submodules: heap pointers derived
+//! in several steps ([`pointers`]), large straight-line regions for long branches
+//! ([`bulk`]), and operands drawn as edge-value pairs, constants on the left and register
+//! pressure ([`edges`]).
+
+mod bulk;
+mod edges;
+mod pointers;
+
+pub(super) use bulk::BulkPlan;
+use pointers::Ptr;
 
 use super::values::{below, chance, scalar_bits, vector_bytes};
 use super::Rules;
@@ -65,6 +77,26 @@ pub(super) struct FnGen<'r, 'b, 'u, 'd> {
     mult: u64,
     cost: u64,
     steps: usize,
+    /// Heap pointers usable at the current point (scoped like `pool`); `ptrs[0]` is the
+    /// heap base itself.
+    ptrs: Vec<Ptr>,
+    /// Straight-line chunks still to place (see [`bulk`]).
+    bulk: bulk::BulkState,
+}
+
+/// What a function gets beyond its signature.
+pub(super) struct Extras {
+    /// `Some` when parameter 0 is the heap's base address.
+    pub heap_size: Option<u64>,
+    /// The chunks of a big function.
+    pub bulk: Option<BulkPlan>,
+}
+
+/// How far the pools extended when a nested region started (see [`FnGen::restore`]).
+#[derive(Copy, Clone)]
+struct Mark {
+    pool: [usize; 12],
+    ptrs: usize,
 }
 
 fn tix(t: Type) -> usize {
@@ -76,8 +108,8 @@ const FLOATS: [Type; 2] = [Type::F32, Type::F64];
 const IVECS: [Type; 4] = [Type::I8X16, Type::I16X8, Type::I32X4, Type::I64X2];
 
 impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
-    /// Generate the body of `func` (empty, with name and signature set). `heap_size` is
-    /// `Some` when parameter 0 is the heap's base address. Returns the function's info, or
+    /// Generate the body of `func` (empty, with name and signature set), with what
+    /// `extras` adds. Returns the function's info, or
     /// the builder's error (a generator bug).
     pub(super) fn build(
         u: &'u mut Unstructured<'d>,
@@ -86,8 +118,9 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         ctx: &'b mut kiln::ir::FunctionBuilderContext,
         index: usize,
         callees: &'r [FnInfo],
-        heap_size: Option<u64>,
+        extras: Extras,
     ) -> Result<FnInfo, String> {
+        let Extras { heap_size, bulk } = extras;
         let sig = func.signature.clone();
         let b = FunctionBuilder::new(func, ctx);
         let mut g = FnGen {
@@ -106,6 +139,8 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             mult: 1,
             cost: 0,
             steps: 0,
+            ptrs: Vec::new(),
+            bulk: bulk::BulkState::new(bulk),
         };
         let entry = g.b.create_block();
         g.b.append_block_params_for_function_params(entry);
@@ -114,7 +149,10 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         let params = g.b.block_params(entry).to_vec();
         for (i, &p) in params.iter().enumerate() {
             match heap_size {
-                Some(size) if i == 0 => g.heap = Some((p, size)),
+                Some(size) if i == 0 => {
+                    g.heap = Some((p, size));
+                    g.ptrs.push(Ptr::base(p));
+                }
                 _ => g.push(p, false),
             }
         }
@@ -150,6 +188,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 g.vars.push(Var { var, ty, taintable });
             }
         }
+        g.place_bulk();
         g.region(0, true);
         if !g.b.is_filled() {
             if index == 0 {
@@ -160,7 +199,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             g.b.ins().return_(&rets);
         }
         let ret_tainted = g.accs.iter().map(|&a| g.vars[a].taintable).collect();
-        let cost = g.cost + g.b.func.dfg.insts.len() as u64;
+        let cost = g.cost + g.bulk.cost + g.b.func.dfg.insts.len() as u64;
         g.b.finalize().map_err(|e| e.to_string())?;
         Ok(FnInfo {
             index,
@@ -203,18 +242,23 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         self.pool[t].push(v);
     }
 
-    fn mark(&self) -> [usize; 12] {
-        let mut m = [0; 12];
+    fn mark(&self) -> Mark {
+        let mut pool = [0; 12];
         for (i, p) in self.pool.iter().enumerate() {
-            m[i] = p.len();
+            pool[i] = p.len();
         }
-        m
+        Mark {
+            pool,
+            ptrs: self.ptrs.len(),
+        }
     }
 
-    fn restore(&mut self, m: [usize; 12]) {
-        for (p, n) in self.pool.iter_mut().zip(m) {
+    /// Drop the values (and pointers) defined since `m`, which no longer dominate.
+    fn restore(&mut self, m: Mark) {
+        for (p, n) in self.pool.iter_mut().zip(m.pool) {
             p.truncate(n);
         }
+        self.ptrs.truncate(m.ptrs);
     }
 
     fn choose<T: Copy>(&mut self, xs: &[T]) -> Option<T> {
@@ -708,10 +752,20 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 let b = self.pick(ty)?;
                 Some(self.bin(op, a, b))
             }
-            Umulhi | Smulhi | Ishl | Ushr | Sshr | Rotl | Rotr => {
+            Umulhi | Smulhi => {
                 let ty = self.int_ty();
                 let a = self.pick(ty)?;
                 let b = self.pick(ty)?;
+                Some(self.bin(op, a, b))
+            }
+            Ishl | Ushr | Sshr | Rotl | Rotr => {
+                let ty = self.int_ty();
+                let a = self.pick(ty)?;
+                let b = if chance(self.u, 1, 4) {
+                    self.edge_shift_amount(ty)?
+                } else {
+                    self.pick(ty)?
+                };
                 Some(self.bin(op, a, b))
             }
             Sdiv | Udiv | Srem | Urem => self.div(op),
@@ -727,15 +781,13 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             }
             Icmp => {
                 let ty = self.int_or_ivec_ty();
-                let a = self.pick(ty)?;
-                let b = self.pick(ty)?;
+                let (a, b) = self.cmp_operands(ty)?;
                 let cc = IntCC::ALL[below(self.u, IntCC::ALL.len())];
                 Some(self.b.ins().icmp(cc, a, b))
             }
             Fcmp => {
                 let ty = self.float_ty();
-                let a = self.pick(ty)?;
-                let b = self.pick(ty)?;
+                let (a, b) = self.cmp_operands(ty)?;
                 let cc = FloatCC::ALL[below(self.u, FloatCC::ALL.len())];
                 let v = self.b.ins().fcmp(cc, a, b);
                 self.set_taint(v, false);
@@ -802,13 +854,13 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             FcvtToSintSat | FcvtToUintSat => {
                 let fty = self.float_ty();
                 let ity = [Type::I32, Type::I64][below(self.u, 2)];
-                let a = self.pick(fty)?;
+                let a = self.conversion_input(fty)?;
                 Some(self.conv(op, ity, a))
             }
             FcvtFromSint | FcvtFromUint => {
                 let ity = [Type::I32, Type::I64][below(self.u, 2)];
                 let fty = self.float_ty();
-                let a = self.pick(ity)?;
+                let a = self.conversion_input(ity)?;
                 Some(self.conv(op, fty, a))
             }
             Fpromote => {
@@ -905,6 +957,13 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
     /// traps are allowed, one in eight is left unguarded.
     fn div(&mut self, op: Opcode) -> Option<Value> {
         let ty = self.int_ty();
+        if chance(self.u, 1, 4) {
+            // Both operands from one edge pair (MIN and -1, x and 0, ...).
+            let may_trap = self.r.traps && chance(self.u, 1, 2);
+            if let Some((n, d)) = self.div_edge_pair(op, ty, may_trap) {
+                return Some(self.bin(op, n, d));
+            }
+        }
         let mut n = self.pick(ty)?;
         let mut d = self.pick(ty)?;
         let unguarded = self.r.traps && chance(self.u, 1, 8);
@@ -942,7 +1001,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
     fn fcvt_trapping(&mut self, op: Opcode) -> Option<Value> {
         let fty = self.float_ty();
         let ity = [Type::I32, Type::I64][below(self.u, 2)];
-        let mut x = self.pick(fty)?;
+        let mut x = self.conversion_input(fty)?;
         let unguarded = self.r.traps && chance(self.u, 1, 6);
         let can_guard = self.ok(Opcode::Fcmp)
             && self.ok(Opcode::Band)
@@ -1072,6 +1131,11 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             return Some((a, t - o1, false));
         }
         let (base, size) = self.heap?;
+        if (self.ptrs.len() > 1 || chance(self.u, 1, 4)) && chance(self.u, 1, 2) {
+            if let Some((addr, off)) = self.ptr_target(bytes) {
+                return Some((addr, off, false));
+            }
+        }
         let half = (size / 2) as u32;
         if bytes > half {
             return None;
@@ -1280,6 +1344,9 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 (f, s)
             }
         };
+        // Float and vector values defined before the call and folded after it: live
+        // across the call, in registers the callee may clobber.
+        let live = self.live_across_call();
         let inst = if indirect && self.ok(Opcode::FuncAddr) && self.ok(Opcode::CallIndirect) {
             // The address differs between engines: used only as the callee.
             let fa = self.b.ins().func_addr(fref);
@@ -1298,13 +1365,16 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 self.fold(v);
             }
         }
+        for v in live {
+            self.fold(v);
+        }
     }
 
     // ---- control flow ------------------------------------------------------------------
 
     /// Should generation stop (budget spent or input exhausted)?
     fn done(&self) -> bool {
-        self.insts() >= self.r.max_insts
+        self.insts() - self.bulk.insts >= self.r.max_insts
             || self.u.is_empty()
             || self.steps >= self.r.max_insts.saturating_mul(4).saturating_add(16)
             || self.cost + 64 * self.mult > DYN_BUDGET
@@ -1323,10 +1393,19 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             let before = self.insts();
             let nested = depth < MAX_DEPTH;
             match below(self.u, 100) {
-                72..=79 if nested => self.if_else(depth),
-                80..=85 if nested => self.loop_(depth),
-                86..=89 if nested => self.switch(depth),
-                90..=95 => self.var_stmt(),
+                72..=77 if nested => self.if_else(depth),
+                78..=81 if nested => self.loop_(depth),
+                82..=83 if nested => self.do_while(depth),
+                84..=87 if nested => self.switch(depth),
+                88..=90 if self.heap.is_some() => {
+                    self.derive_ptr();
+                    self.cost += (self.insts() - before) as u64 * self.mult;
+                }
+                91 => {
+                    self.pressure();
+                    self.cost += (self.insts() - before) as u64 * self.mult;
+                }
+                92..=95 => self.var_stmt(),
                 96..=99 => {
                     let indirect = chance(self.u, 1, 3);
                     self.call(indirect);
@@ -1349,7 +1428,8 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         }
     }
 
-    /// Assign a variable from the pool, or read one into the pool.
+    /// Assign a variable from the pool (combine, for an accumulator), or read one into
+    /// the pool.
     fn var_stmt(&mut self) {
         if self.vars.is_empty() {
             return;
@@ -1362,8 +1442,14 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             } else {
                 self.pick_clean(ty)
             };
+            // Accumulators only ever combine: overwriting one would make everything
+            // folded into it so far dead code.
             if let Some(v) = v {
-                let _ = self.b.def_var(var, v);
+                if self.accs.contains(&i) {
+                    self.combine(i, v);
+                } else {
+                    let _ = self.b.def_var(var, v);
+                }
             }
         } else if let Ok(v) = self.b.use_var(var) {
             self.push(v, taintable);
@@ -1382,17 +1468,20 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
 
     /// A branch condition: a pool integer or a fresh comparison.
     fn cond(&mut self) -> Option<Value> {
+        if self.bulk.shaped_conditions() {
+            if let Some(c) = self.shaped_cond() {
+                return Some(c);
+            }
+        }
         if self.ok(Opcode::Icmp) && chance(self.u, 1, 3) {
             let ty = self.int_ty();
-            let a = self.pick(ty)?;
-            let b = self.pick(ty)?;
+            let (a, b) = self.cmp_operands(ty)?;
             let cc = IntCC::ALL[below(self.u, IntCC::ALL.len())];
             return Some(self.b.ins().icmp(cc, a, b));
         }
         if self.ok(Opcode::Fcmp) && chance(self.u, 1, 4) {
             let ty = self.float_ty();
-            let a = self.pick(ty)?;
-            let b = self.pick(ty)?;
+            let (a, b) = self.cmp_operands(ty)?;
             let cc = FloatCC::ALL[below(self.u, FloatCC::ALL.len())];
             return Some(self.b.ins().fcmp(cc, a, b));
         }
@@ -1425,22 +1514,36 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         (blk, ps)
     }
 
+    /// Arguments for a jump to a join block with parameters `tys` (and, with `ptr`, a
+    /// trailing heap-pointer parameter), recording in `taint` which may be tainted.
+    fn join_args(&mut self, tys: &[Type], taint: &mut [bool], ptr: bool) -> Vec<Value> {
+        let mut args: Vec<Value> = tys.iter().map(|&t| self.arg(t)).collect();
+        for (k, &a) in args.iter().enumerate() {
+            taint[k] |= self.is_tainted(a);
+        }
+        if ptr {
+            if let Some(p) = self.near_ptr() {
+                args.push(p);
+            }
+        }
+        args
+    }
+
     /// `brif c, then, else` (or `brif c, then, merge`), each arm a nested region, joined
-    /// in a merge block with explicit parameters.
+    /// in a merge block with explicit parameters (sometimes a heap pointer among them).
     fn if_else(&mut self, depth: usize) {
         let Some(c) = self.cond() else { return };
         let merge_tys = self.param_types(2);
         let then_tys = self.param_types(1);
         let (merge, merge_ps) = self.new_block_with_params(&merge_tys);
+        let merge_ptr = self.ptr_param(merge);
+        let ptr = merge_ptr.is_some();
         let (then_b, then_ps) = self.new_block_with_params(&then_tys);
         let mut merge_taint = vec![false; merge_tys.len()];
         let then_args: Vec<Value> = then_tys.iter().map(|&t| self.arg(t)).collect();
         let one_armed = chance(self.u, 1, 3);
         let else_b = if one_armed {
-            let args: Vec<Value> = merge_tys.iter().map(|&t| self.arg(t)).collect();
-            for (k, &a) in args.iter().enumerate() {
-                merge_taint[k] |= self.is_tainted(a);
-            }
+            let args = self.join_args(&merge_tys, &mut merge_taint, ptr);
             self.b.ins().brif(c, then_b, &then_args, merge, &args);
             None
         } else {
@@ -1456,12 +1559,10 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             let t = self.is_tainted(a);
             self.push(p, t);
         }
+        self.bulk_here();
         self.region(depth + 1, false);
         if !self.b.is_filled() && !self.maybe_terminate() {
-            let args: Vec<Value> = merge_tys.iter().map(|&t| self.arg(t)).collect();
-            for (k, &a) in args.iter().enumerate() {
-                merge_taint[k] |= self.is_tainted(a);
-            }
+            let args = self.join_args(&merge_tys, &mut merge_taint, ptr);
             self.b.ins().jump(merge, &args);
         }
         self.restore(m);
@@ -1469,12 +1570,10 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         if let Some(e) = else_b {
             self.b.seal_block(e);
             self.b.switch_to_block(e);
+            self.bulk_here();
             self.region(depth + 1, false);
             if !self.b.is_filled() {
-                let args: Vec<Value> = merge_tys.iter().map(|&t| self.arg(t)).collect();
-                for (k, &a) in args.iter().enumerate() {
-                    merge_taint[k] |= self.is_tainted(a);
-                }
+                let args = self.join_args(&merge_tys, &mut merge_taint, ptr);
                 self.b.ins().jump(merge, &args);
             }
             self.restore(m);
@@ -1484,11 +1583,57 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         for (&p, &t) in merge_ps.iter().zip(&merge_taint) {
             self.push(p, t);
         }
+        if let Some(p) = merge_ptr {
+            self.push_near_ptr(p);
+        }
+    }
+
+    /// The counter of a bounded loop: an integer in `lo..=lo + mask` (`init`), as a
+    /// masked pool value or a constant. `None` if the opcodes are not allowed.
+    fn loop_counter(&mut self, cty: Type, mask: u64, lo: i64) -> Option<Value> {
+        if self.ok(Opcode::Band) && chance(self.u, 1, 2) && (lo == 0 || self.ok(Opcode::Iadd)) {
+            let x = self.pick(cty)?;
+            let k = self.iconst(cty, mask as i64)?;
+            let v = self.b.ins().band(x, k);
+            if lo == 0 {
+                return Some(v);
+            }
+            let l = self.iconst(cty, lo)?;
+            return Some(self.b.ins().iadd(v, l));
+        }
+        let k = lo + below(self.u, mask as usize + 1) as i64;
+        self.iconst(cty, k)
+    }
+
+    /// The loop-continue test on a counter `n` that counts down: `n` itself, `n != 0`,
+    /// `n >u 0` or `n >s 0` (all true while `n > 0`), or `n >=s 0` (true once more, at
+    /// `n == 0`; callers count that trip). These lower to each branch kind (cbz/cbnz,
+    /// b.cond, tbz/tbnz); `shaped` takes the next shape in the rotation of
+    /// [`bulk`](self::bulk) instead of a random one.
+    fn counter_test(&mut self, n: Value, cty: Type, shaped: bool) -> Option<Value> {
+        let form = if shaped {
+            let s = self.bulk.next_shape();
+            [0, 1, 3, 4][s % 4]
+        } else {
+            below(self.u, 5)
+        };
+        if form == 0 || !self.ok(Opcode::Icmp) {
+            return Some(n);
+        }
+        let zero = self.iconst(cty, 0)?;
+        let cc = match form {
+            1 => IntCC::NotEqual,
+            2 => IntCC::UnsignedGreaterThan,
+            3 => IntCC::SignedGreaterThan,
+            _ => IntCC::SignedGreaterThanOrEqual,
+        };
+        Some(self.b.ins().icmp(cc, n, zero))
     }
 
     /// A loop with a bounded trip count: an integer counter block parameter of the header,
-    /// initialized to a value in `0..=mask` (`mask` ∈ {1, 3, 7}), tested against zero and
-    /// decremented by one at the end of the body.
+    /// initialized to a value in `0..=mask` (`mask` ∈ {1, 3, 7}), tested at the top and
+    /// decremented by one at the end of the body. The header sometimes also carries a heap
+    /// pointer.
     fn loop_(&mut self, depth: usize) {
         let dec_op = if self.ok(Opcode::Isub) {
             Opcode::Isub
@@ -1500,6 +1645,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         if !self.ok(Opcode::Iconst) {
             return;
         }
+        // Up to `mask + 1` trips (the `n >=s 0` test runs the body at `n == 0` too).
         let masks: Vec<u64> = [1u64, 3, 7]
             .into_iter()
             .filter(|m| self.mult * (m + 1) <= MAX_MULT)
@@ -1507,53 +1653,107 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         let Some(mask) = self.choose(&masks) else {
             return;
         };
+        let shaped = self.bulk.shaped_conditions();
         let cty = self.int_ty();
-        let init = if self.ok(Opcode::Band) && chance(self.u, 1, 2) {
-            let Some(x) = self.pick(cty) else { return };
-            let Some(k) = self.iconst(cty, mask as i64) else {
-                return;
-            };
-            self.b.ins().band(x, k)
-        } else {
-            let k = below(self.u, mask as usize + 1) as i64;
-            let Some(v) = self.iconst(cty, k) else { return };
-            v
+        let Some(init) = self.loop_counter(cty, mask, 0) else {
+            return;
         };
         let (header, ps) = self.new_block_with_params(&[cty]);
         let Some(&n) = ps.first() else { return };
+        let header_ptr = self.ptr_param(header);
         let body = self.b.create_block();
         let exit = self.b.create_block();
-        self.b.ins().jump(header, &[init]);
+        let mut init_args = vec![init];
+        if header_ptr.is_some() {
+            init_args.extend(self.near_ptr());
+        }
+        self.b.ins().jump(header, &init_args);
         self.b.switch_to_block(header);
-        let c = if self.ok(Opcode::Icmp) && chance(self.u, 1, 2) {
-            let Some(zero) = self.iconst(cty, 0) else {
-                return;
-            };
-            let cc = [IntCC::NotEqual, IntCC::UnsignedGreaterThan][below(self.u, 2)];
-            self.b.ins().icmp(cc, n, zero)
-        } else {
-            n
+        let Some(c) = self.counter_test(n, cty, shaped) else {
+            return;
         };
         self.b.ins().brif(c, body, &[], exit, &[]);
         self.b.seal_block(body);
         self.b.seal_block(exit);
         self.push(n, false);
+        if let Some(p) = header_ptr {
+            self.push_near_ptr(p);
+        }
         let m = self.mark();
         self.b.switch_to_block(body);
         let outer = self.mult;
         self.mult *= mask + 1;
+        self.bulk_here();
         self.region(depth + 1, false);
         self.mult = outer;
         if !self.b.is_filled() {
             let dec = if dec_op == Opcode::Isub { 1 } else { -1 };
             if let Some(k) = self.iconst(cty, dec) {
                 let n1 = self.bin(dec_op, n, k);
-                self.b.ins().jump(header, &[n1]);
+                let mut args = vec![n1];
+                if header_ptr.is_some() {
+                    args.extend(self.near_ptr());
+                }
+                self.b.ins().jump(header, &args);
             } else {
                 self.b.ins().jump(exit, &[]);
             }
         }
         self.b.seal_block(header);
+        self.restore(m);
+        self.b.switch_to_block(exit);
+    }
+
+    /// A bottom-tested loop (`do { body } while (--n > 0)`): the backward edge is a
+    /// conditional branch. The counter starts in `1..=mask + 1`; with the `>=s 0` test
+    /// the body runs once more.
+    fn do_while(&mut self, depth: usize) {
+        if !self.ok(Opcode::Iconst) || !(self.ok(Opcode::Isub) || self.ok(Opcode::Iadd)) {
+            return;
+        }
+        let masks: Vec<u64> = [1u64, 3, 7]
+            .into_iter()
+            .filter(|m| self.mult * (m + 2) <= MAX_MULT)
+            .collect();
+        let Some(mask) = self.choose(&masks) else {
+            return;
+        };
+        let shaped = self.bulk.shaped_conditions();
+        let cty = self.int_ty();
+        let Some(init) = self.loop_counter(cty, mask, 1) else {
+            return;
+        };
+        let (body, ps) = self.new_block_with_params(&[cty]);
+        let Some(&n) = ps.first() else { return };
+        let exit = self.b.create_block();
+        self.b.ins().jump(body, &[init]);
+        self.b.switch_to_block(body);
+        let m = self.mark();
+        self.push(n, false);
+        let outer = self.mult;
+        self.mult *= mask + 2;
+        self.bulk_here();
+        self.region(depth + 1, false);
+        self.mult = outer;
+        if !self.b.is_filled() {
+            let n1 = if self.ok(Opcode::Isub) {
+                let one = self.iconst(cty, 1);
+                one.map(|k| self.b.ins().isub(n, k))
+            } else {
+                let minus_one = self.iconst(cty, -1);
+                minus_one.map(|k| self.b.ins().iadd(n, k))
+            };
+            match n1.and_then(|n1| self.counter_test(n1, cty, shaped).map(|c| (n1, c))) {
+                Some((n1, c)) => {
+                    self.b.ins().brif(c, body, &[n1], exit, &[]);
+                }
+                None => {
+                    self.b.ins().jump(exit, &[]);
+                }
+            }
+        }
+        self.b.seal_block(body);
+        self.b.seal_block(exit);
         self.restore(m);
         self.b.switch_to_block(exit);
     }
@@ -1617,10 +1817,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             self.region(depth + 1, false);
             let ended = self.b.is_filled() || (i > 0 && self.maybe_terminate());
             if !ended {
-                let args: Vec<Value> = merge_tys.iter().map(|&t| self.arg(t)).collect();
-                for (k, &a) in args.iter().enumerate() {
-                    merge_taint[k] |= self.is_tainted(a);
-                }
+                let args = self.join_args(&merge_tys, &mut merge_taint, false);
                 self.b.ins().jump(merge, &args);
             }
             self.restore(m);

@@ -16,7 +16,14 @@
 //!   vectors included), each also accumulating results of its type.
 //! - Bodies are nested regions: straight-line operations, builder variables, `if`/`else`
 //!   diamonds and `br_table` switches whose arms join in blocks with explicit parameters,
-//!   and loops whose trip count is bounded (below).
+//!   top- and bottom-tested loops whose trip count is bounded (below), register-pressure
+//!   groups, and heap pointers derived in several steps.
+//! - Some operands are drawn together rather than independently: edge-value pairs for
+//!   divisions, shift amounts at or beyond the width, conversion inputs at exact bounds,
+//!   comparisons with the constant on the left (`func::edges`).
+//! - One case in [`BULK_ONE_IN`] has a *big function*: long straight-line chunks inside
+//!   branches, so that branches span more than 32 KiB (and, rarely, 1 MiB) of machine code
+//!   and islands and veneers appear inside functions (`func::bulk`).
 //!
 //! # Invariants (checked by the tests in `tests.rs`)
 //!
@@ -25,14 +32,19 @@
 //!   bytes (when they run out, choices default to the first option and generation stops,
 //!   leaving a small valid function).
 //! - **Deterministic**: the same bytes and [`GenConfig`] give the same case.
-//! - **Terminating**: every loop counts a counter block parameter down from at most 7 to
-//!   0; nested trip counts multiply to at most 64, and the worst-case dynamic instruction
-//!   count of a function (callees included) stays below 200 000 IR instructions, far below
-//!   the interpreter's default fuel.
+//! - **Terminating**: every loop counts a counter block parameter down from at most 8;
+//!   nested trip counts multiply to at most 64, and the worst-case dynamic instruction
+//!   count of a function (callees included) stays below 200 000 IR instructions, plus at
+//!   most 8 runs of a big function's chunks (under 2 million), below the interpreter's
+//!   default fuel.
 //! - **No memory faults**: heap accesses are `base + (index & mask) + offset` with
-//!   `mask ≤ size/2 - 1` and `offset ≤ size/2 - bytes`; stack-slot accesses (direct or via
-//!   `stack_addr`) have `0 ≤ offset ≤ size - bytes`. Every stack slot is fully zeroed at
-//!   function entry (compiled code's stack is not zeroed, the interpreter's is).
+//!   `mask ≤ size/2 - 1` and `offset ≤ size/2 - bytes`, or go through a derived pointer
+//!   whose displacement range, index range and offset keep every byte inside the heap
+//!   (`func::pointers`); stack-slot accesses (direct or via `stack_addr`) have
+//!   `0 ≤ offset ≤ size - bytes`. Every stack slot is fully zeroed at function entry
+//!   (compiled code's stack is not zeroed, the interpreter's is).
+//! - **Observable**: accumulators are only ever combined with new values, never
+//!   overwritten, so what was folded into them stays live.
 //! - **Engine-independent observations**: results never depend on unspecified behaviour.
 //!   In particular *the generator never makes an arithmetic NaN's payload or sign
 //!   observable*: a float produced by arithmetic (`fadd`…`fmax`, `sqrt`, rounding,
@@ -46,7 +58,8 @@
 //!   `func_addr` differ between engines and are only used as addresses / callees.
 //! - **Traps are possible but rare**: most `sdiv/udiv/srem/urem` are guarded (divisor made
 //!   non-zero, `sdiv`'s dividend kept from `MIN`), most `fcvt_to_sint/uint` are guarded by
-//!   a range check; one in eight divisions and one in six conversions are not. `trapz` /
+//!   a range check; one in eight divisions and one in six conversions are not, and one in
+//!   eight divisions draws a possibly trapping edge pair (`MIN / -1`, `x / 0`). `trapz` /
 //!   `trapnz` mostly use conditions that are never or rarely true; `trap` ends an arm only
 //!   where the join has another predecessor. With `allow_traps == false` nothing traps.
 //!
@@ -71,7 +84,7 @@ pub use values::data_value;
 use crate::filetest::HeapDecl;
 use crate::value::DataValue;
 use arbitrary::Unstructured;
-use func::{FnGen, FnInfo};
+use func::{BulkPlan, Extras, FnGen, FnInfo};
 use kiln::ir::{
     Function, FunctionBuilder, FunctionBuilderContext, Opcode, Signature, Type, UserExternalName,
     UserFuncName,
@@ -99,7 +112,30 @@ pub struct GenConfig {
     pub allow_memory: bool,
     /// Calls between generated functions and libcalls (default true).
     pub allow_calls: bool,
+    /// Big functions: one case in `bulk_one_in` gives the entry function long straight-line
+    /// chunks inside branches, so that branches span more than 32 KiB of machine code
+    /// (one such case in [`HUGE_ONE_IN`] more than 1 MiB). `0` disables them (default
+    /// [`BULK_ONE_IN`]).
+    pub bulk_one_in: usize,
 }
+
+/// One case in this many has a big function by default (see [`GenConfig::bulk_one_in`]).
+pub const BULK_ONE_IN: usize = 50;
+/// One big function in this many is huge (its branches span more than 1 MiB).
+pub const HUGE_ONE_IN: usize = 20;
+/// Constant/operation pairs per chunk of a big function: 2,600 to 4,000 (34 to 52 KiB of
+/// x86_64, 52 to 80 KiB of AArch64), 2 or 3 chunks.
+const BULK_PAIRS: (usize, usize) = (2600, 4000);
+/// Pairs of each of the two chunks of a huge function (about 0.7 MiB of x86_64 and
+/// 1.1 MiB of AArch64 each; together, and whatever the block order, some branch of the
+/// construct holding them spans more than 1 MiB on AArch64).
+const HUGE_PAIRS: usize = 55_000;
+
+/// Upper bound of the dynamic IR instruction count of a case's entry call: the body
+/// budget, plus the chunks of a big function (at most 2 × [`HUGE_PAIRS`] pairs of under
+/// 3 instructions each, with vector folds) run at most 8 times. Differential runs give the
+/// interpreter at least this much fuel.
+pub const MAX_DYNAMIC_INSTS: u64 = func::DYN_BUDGET + 8 * 2 * 3 * HUGE_PAIRS as u64;
 
 impl Default for GenConfig {
     fn default() -> Self {
@@ -111,6 +147,7 @@ impl Default for GenConfig {
             allow_vectors: true,
             allow_memory: true,
             allow_calls: true,
+            bulk_one_in: BULK_ONE_IN,
         }
     }
 }
@@ -231,6 +268,21 @@ pub(crate) fn generate_with_errors(
     } else {
         None
     };
+    let bulk = if rules.ok(Opcode::Iconst) && chance(u, 1, cfg.bulk_one_in) {
+        let chunks = if chance(u, 1, HUGE_ONE_IN) {
+            vec![HUGE_PAIRS; 2]
+        } else {
+            let (lo, hi) = BULK_PAIRS;
+            (0..2 + below(u, 2))
+                .map(|_| lo + below(u, hi - lo + 1))
+                .collect()
+        };
+        let seed = u.arbitrary::<u64>().unwrap_or(0);
+        // In the entry, which always runs (a callee this big exceeds callers' budgets).
+        Some((0, BulkPlan { chunks, seed }))
+    } else {
+        None
+    };
     let sigs: Vec<Signature> = (0..nfuncs)
         .map(|i| gen_signature(u, &rules, i == 0, heap_size.is_some()))
         .collect();
@@ -249,7 +301,15 @@ pub(crate) fn generate_with_errors(
         let chunk = u.bytes(take).unwrap_or(&[]);
         let mut fu = Unstructured::new(chunk);
         // `infos` holds the functions after `i`, in increasing index order.
-        let info = match FnGen::build(&mut fu, &rules, &mut f, &mut ctx, i, &infos, heap_size) {
+        let plan = match &bulk {
+            Some((j, plan)) if *j == i => Some(plan.clone()),
+            _ => None,
+        };
+        let extras = Extras {
+            heap_size,
+            bulk: plan,
+        };
+        let info = match FnGen::build(&mut fu, &rules, &mut f, &mut ctx, i, &infos, extras) {
             Ok(info) => info,
             Err(e) => {
                 errors.push(format!("u0:{i}: {e}"));

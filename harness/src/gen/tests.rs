@@ -371,6 +371,7 @@ fn random_opcode_subsets_and_flags_stay_valid() {
             allow_vectors: i % 3 != 0,
             allow_memory: i % 5 != 0,
             allow_calls: i % 7 != 0,
+            bulk_one_in: if i % 11 == 0 { 0 } else { BULK_ONE_IN },
         };
         let rest = u.take_rest();
         let case = gen(rest, &cfg);
@@ -477,4 +478,295 @@ fn print_sample() {
     let (out, _) = interp(&case);
     println!("; {} bytes", bytes.len());
     println!("{}", to_kir(&case, &out));
+}
+
+/// The IR shapes of issue-15's generator work found in `f`, by name (see
+/// [`new_shapes_are_reached`]). `heap`: parameter 0 is the heap base.
+fn ir_shapes(f: &Function, heap: bool, found: &mut BTreeMap<&'static str, u64>) {
+    use kiln::ir::{Block, Inst, Value};
+    use std::collections::{HashMap, HashSet};
+    let mut def: HashMap<Value, Inst> = HashMap::new();
+    let mut order: HashMap<Block, usize> = HashMap::new();
+    for (k, b) in f.layout.blocks().enumerate() {
+        order.insert(b, k);
+        for inst in f.layout.block_insts(b) {
+            for &r in f.dfg.inst_results(inst) {
+                def.insert(r, inst);
+            }
+        }
+    }
+    // The constant a value is at run time when it is `k` or an opaque `k + (x & 0)`.
+    let konst = |v: Value| -> Option<i64> {
+        let d = &f.dfg.insts[*def.get(&v)?];
+        match *d {
+            InstructionData::UnaryImm { imm, .. } => Some(imm),
+            InstructionData::UnaryIeee { bits, .. } => Some(bits as i64),
+            InstructionData::Binary {
+                opcode: Opcode::Iadd,
+                args: [k, z],
+            } => {
+                let kd = &f.dfg.insts[*def.get(&k)?];
+                let zd = &f.dfg.insts[*def.get(&z)?];
+                match (kd, zd) {
+                    (
+                        InstructionData::UnaryImm { imm, .. },
+                        InstructionData::Binary {
+                            opcode: Opcode::Band,
+                            ..
+                        },
+                    ) => Some(*imm),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    };
+    let is_const_def = |v: Value| {
+        def.get(&v).is_some_and(|&i| {
+            matches!(
+                f.dfg.insts[i].opcode(),
+                Opcode::Iconst | Opcode::Fconst | Opcode::Vconst
+            )
+        })
+    };
+    let mut hit = |name: &'static str| *found.entry(name).or_default() += 1;
+    // Heap pointers: the base and what iadd/isub/select/block parameters make of it.
+    let mut ptr: HashSet<Value> = HashSet::new();
+    if heap {
+        if let Some(b0) = f.layout.entry_block() {
+            ptr.insert(f.dfg.block_params(b0)[0]);
+        }
+    }
+    for b in f.layout.blocks() {
+        for inst in f.layout.block_insts(b) {
+            let d = &f.dfg.insts[inst];
+            let args = f.dfg.inst_args(inst);
+            let res = f.dfg.inst_results(inst);
+            match d.opcode() {
+                Opcode::Iadd | Opcode::Isub if args.iter().any(|a| ptr.contains(a)) => {
+                    ptr.insert(res[0]);
+                    let other = if ptr.contains(&args[0]) {
+                        args[1]
+                    } else {
+                        args[0]
+                    };
+                    if konst(other).is_some_and(|k| k.unsigned_abs() >= 1 << 32) {
+                        hit("pointer stepped by >= 2^32");
+                    }
+                }
+                Opcode::Select if args[1..].iter().any(|a| ptr.contains(a)) => {
+                    ptr.insert(res[0]);
+                    hit("pointer through select");
+                }
+                Opcode::StackStore if ptr.contains(&args[0]) => hit("pointer through a stack slot"),
+                Opcode::Icmp | Opcode::Fcmp if is_const_def(args[0]) && !is_const_def(args[1]) => {
+                    hit("comparison with the constant on the left")
+                }
+                Opcode::Sdiv | Opcode::Srem => {
+                    let ty = f.dfg.value_type(args[0]).unwrap_or(Type::I64);
+                    let min = 1i64.wrapping_shl(ty.bits() - 1);
+                    let min = (min << (64 - ty.bits())) >> (64 - ty.bits());
+                    if konst(args[0]) == Some(min) && konst(args[1]) == Some(-1) {
+                        hit(if d.opcode() == Opcode::Sdiv {
+                            "sdiv MIN / -1"
+                        } else {
+                            "srem MIN % -1"
+                        });
+                    }
+                }
+                Opcode::Ishl | Opcode::Ushr | Opcode::Sshr | Opcode::Rotl | Opcode::Rotr => {
+                    let bits = i64::from(f.dfg.value_type(args[0]).map_or(64, |t| t.bits()));
+                    if konst(args[1]).is_some_and(|k| k < 0 || k >= bits) {
+                        hit("shift by >= width or negative");
+                    }
+                }
+                Opcode::FcvtToSint | Opcode::FcvtToUint | Opcode::FcvtToSintSat => {
+                    let k = konst(args[0]);
+                    let exact = [2147483648.0f64, 4294967296.0, 9223372036854775808.0];
+                    let is_bound = exact.iter().any(|&x| {
+                        k == Some(x.to_bits() as i64) || k == Some((x as f32).to_bits() as i64)
+                    });
+                    if is_bound {
+                        hit("float-to-int conversion at an exact bound");
+                    }
+                }
+                Opcode::Jump | Opcode::Brif => {
+                    let calls: Vec<_> = match d {
+                        InstructionData::Jump { destination, .. } => vec![*destination],
+                        InstructionData::Brif { blocks, .. } => blocks.to_vec(),
+                        _ => Vec::new(),
+                    };
+                    for c in calls {
+                        let cargs = f.dfg.value_lists.get(c.args);
+                        for (k, a) in cargs.iter().enumerate() {
+                            if ptr.contains(a) {
+                                ptr.insert(f.dfg.block_params(c.block)[k]);
+                                hit("pointer through a block parameter");
+                            }
+                        }
+                        if d.opcode() == Opcode::Brif && order[&c.block] <= order[&b] {
+                            hit("backward conditional branch");
+                        }
+                    }
+                }
+                op if (op.can_load() || op.can_store())
+                    && !matches!(op, Opcode::StackLoad | Opcode::StackStore) =>
+                {
+                    let (addr, offset) = match *d {
+                        InstructionData::Load { arg, offset, .. } => (arg, offset),
+                        InstructionData::Store { args, offset, .. } => (args[1], offset),
+                        _ => continue,
+                    };
+                    if offset < 0 {
+                        hit("heap access with a negative offset");
+                    }
+                    if let Some(&ai) = def.get(&addr) {
+                        let a = f.dfg.inst_args(ai);
+                        if f.dfg.insts[ai].opcode() == Opcode::Iadd
+                            && ptr.contains(&a[1])
+                            && !ptr.contains(&a[0])
+                        {
+                            hit("address iadd with the pointer second");
+                        }
+                        if ptr.contains(&addr) && f.dfg.insts[ai].opcode() == Opcode::Iadd {
+                            let idx = if ptr.contains(&a[0]) { a[1] } else { a[0] };
+                            if let Some(&ii) = def.get(&idx) {
+                                match f.dfg.insts[ii].opcode() {
+                                    Opcode::Ishl => hit("index scaled by a shift"),
+                                    Opcode::Sextend => hit("sign-extended 32-bit index"),
+                                    _ => {}
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Every shape the generator was extended to make (big functions aside, see below)
+/// appears in the first cases of the default configuration.
+#[test]
+fn new_shapes_are_reached() {
+    let n = cases(1000);
+    let cfg = GenConfig::default();
+    let mut found = BTreeMap::new();
+    for i in 0..n {
+        let case = gen(&bytes_for(i), &cfg);
+        for f in &case.functions {
+            ir_shapes(f, case.heap.is_some(), &mut found);
+        }
+    }
+    eprintln!("shapes over {n} cases: {found:?}");
+    let expected = [
+        "address iadd with the pointer second",
+        "backward conditional branch",
+        "comparison with the constant on the left",
+        "float-to-int conversion at an exact bound",
+        "heap access with a negative offset",
+        "index scaled by a shift",
+        "pointer stepped by >= 2^32",
+        "pointer through a block parameter",
+        "pointer through a stack slot",
+        "pointer through select",
+        "sdiv MIN / -1",
+        "shift by >= width or negative",
+        "sign-extended 32-bit index",
+        "srem MIN % -1",
+    ];
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|s| !found.contains_key(s))
+        .collect();
+    assert!(missing.is_empty(), "shapes never generated: {missing:?}");
+}
+
+/// An AArch64 conditional branch at byte `at` of `code`: its kind and target offset.
+fn a64_cond_branch(code: &[u8], at: usize) -> Option<(&'static str, i64)> {
+    let w = u32::from_le_bytes(code.get(at..at + 4)?.try_into().ok()?);
+    let sext = |v: u32, bits: u32| (i64::from(v) << (64 - bits)) >> (64 - bits);
+    let (kind, rel) = if w & 0x7e00_0000 == 0x3600_0000 {
+        ("tbz/tbnz", sext((w >> 5) & 0x3fff, 14) * 4)
+    } else if w & 0x7e00_0000 == 0x3400_0000 {
+        ("cbz/cbnz", sext((w >> 5) & 0x7_ffff, 19) * 4)
+    } else if w & 0xff00_0010 == 0x5400_0000 {
+        ("b.cond", sext((w >> 5) & 0x7_ffff, 19) * 4)
+    } else {
+        return None;
+    };
+    Some((kind, at as i64 + rel))
+}
+
+/// Where a branch to `target` finally lands, following veneers (`b` chains).
+fn a64_through_veneers(code: &[u8], mut target: i64) -> i64 {
+    for _ in 0..4 {
+        let Some(w) = code
+            .get(target as usize..target as usize + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+        else {
+            break;
+        };
+        if w & 0xfc00_0000 != 0x1400_0000 {
+            break;
+        }
+        target += ((i64::from(w & 0x03ff_ffff) << 38) >> 38) * 4;
+    }
+    target
+}
+
+/// Big functions put a forward and a backward conditional branch of each AArch64 kind
+/// (`tbz`/`tbnz` ±32 KiB, `cbz`/`cbnz` and `b.cond` ±1 MiB) across more than 32 KiB of
+/// code, and one across more than 1 MiB, within the first cases that have one. (Vectors
+/// are off so that no constant-pool data in the code reads as a branch.)
+#[test]
+fn big_functions_branch_across_32_kib_and_1_mib() {
+    use kiln::Config;
+    let cfg = GenConfig {
+        bulk_one_in: 1,
+        allow_vectors: false,
+        ..GenConfig::default()
+    };
+    let compiler = {
+        let mut c = Config::new();
+        c.target("aarch64");
+        c.build().expect("aarch64 compiler")
+    };
+    let kinds = ["tbz/tbnz", "cbz/cbnz", "b.cond"];
+    let mut need: Vec<String> = Vec::new();
+    for k in kinds {
+        for dir in ["forward", "backward"] {
+            need.push(format!("{k} {dir} > 32 KiB"));
+        }
+    }
+    need.push("a branch > 1 MiB".to_string());
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut i = 0;
+    while i < cases(120) && need.iter().any(|s| !seen.contains_key(s)) {
+        let case = gen(&bytes_for(i + 7_000), &cfg);
+        i += 1;
+        for f in case.functions.iter().filter(|f| f.inst_count() > 4000) {
+            let code = compiler.compile_function(f).expect("compiles").code;
+            for at in (0..code.len()).step_by(4) {
+                let Some((kind, target)) = a64_cond_branch(&code, at) else {
+                    continue;
+                };
+                let dest = a64_through_veneers(&code, target);
+                let dist = dest - at as i64;
+                let dir = if dist >= 0 { "forward" } else { "backward" };
+                if dist.unsigned_abs() > 32 * 1024 {
+                    *seen.entry(format!("{kind} {dir} > 32 KiB")).or_default() += 1;
+                }
+                if dist.unsigned_abs() > 1024 * 1024 {
+                    *seen.entry("a branch > 1 MiB".to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+    eprintln!("long branches over {i} big-function cases: {seen:?}");
+    let missing: Vec<&String> = need.iter().filter(|s| !seen.contains_key(*s)).collect();
+    assert!(missing.is_empty(), "never generated: {missing:?}");
 }
