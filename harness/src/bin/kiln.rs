@@ -175,6 +175,11 @@ enum Command {
         /// Approximate instructions per generated function.
         #[arg(long)]
         max_insts: Option<usize>,
+        /// One IR case in N has a big function whose branches span more than 32 KiB of
+        /// machine code (1 in 50 of those more than 1 MiB); 0: none. They cost about 50
+        /// ordinary cases each (default: 400).
+        #[arg(long, value_name = "N")]
+        big_one_in: Option<usize>,
         /// Where disagreements are saved: IR cases in DIR/fuzzgen, Wasm cases in DIR/wasm.
         #[arg(long, default_value = "corpora")]
         corpus: PathBuf,
@@ -392,6 +397,7 @@ fn real_main() -> Result<ExitCode> {
             seed,
             jobs,
             max_insts,
+            big_one_in,
             corpus,
             no_reduce,
             reduce_seconds,
@@ -409,6 +415,7 @@ fn real_main() -> Result<ExitCode> {
                 seed,
                 jobs,
                 max_insts,
+                big_one_in,
                 corpus,
                 reduce,
                 max_reductions,

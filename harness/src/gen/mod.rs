@@ -120,12 +120,12 @@ pub struct GenConfig {
 }
 
 /// One case in this many has a big function by default (see [`GenConfig::bulk_one_in`]).
-pub const BULK_ONE_IN: usize = 50;
+pub const BULK_ONE_IN: usize = 400;
 /// One big function in this many is huge (its branches span more than 1 MiB).
-pub const HUGE_ONE_IN: usize = 20;
-/// Constant/operation pairs per chunk of a big function: 2,600 to 4,000 (34 to 52 KiB of
-/// x86_64, 52 to 80 KiB of AArch64), 2 or 3 chunks.
-const BULK_PAIRS: (usize, usize) = (2600, 4000);
+pub const HUGE_ONE_IN: usize = 50;
+/// Constant/operation pairs per chunk of a big function: 1,700 to 2,200 (34 to 44 KiB of
+/// AArch64, 22 to 29 KiB of x86_64, whose branches have no 32 KiB limit), 2 or 3 chunks.
+const BULK_PAIRS: (usize, usize) = (1700, 2200);
 /// Pairs of each of the two chunks of a huge function (about 0.7 MiB of x86_64 and
 /// 1.1 MiB of AArch64 each; together, and whatever the block order, some branch of the
 /// construct holding them spans more than 1 MiB on AArch64).

@@ -745,7 +745,7 @@ fn big_functions_branch_across_32_kib_and_1_mib() {
     need.push("a branch > 1 MiB".to_string());
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut i = 0;
-    while i < cases(120) && need.iter().any(|s| !seen.contains_key(s)) {
+    while i < cases(400) && need.iter().any(|s| !seen.contains_key(s)) {
         let case = gen(&bytes_for(i + 7_000), &cfg);
         i += 1;
         for f in case.functions.iter().filter(|f| f.inst_count() > 4000) {

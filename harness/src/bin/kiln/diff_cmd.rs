@@ -22,6 +22,7 @@ pub struct DiffArgs {
     pub seed: u64,
     pub jobs: Option<usize>,
     pub max_insts: Option<usize>,
+    pub big_one_in: Option<usize>,
     pub corpus: PathBuf,
     /// Reduction budget per finding, in seconds (`None`: `--no-reduce`).
     pub reduce: Option<f64>,
@@ -57,6 +58,9 @@ pub fn diff(a: DiffArgs) -> Result<ExitCode> {
     let mut gen = kiln_harness::gen::GenConfig::default();
     if let Some(n) = a.max_insts {
         gen.max_insts = n.max(1);
+    }
+    if let Some(n) = a.big_one_in {
+        gen.bulk_one_in = n;
     }
     let opts = CampaignOptions {
         seed: a.seed,
