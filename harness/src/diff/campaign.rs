@@ -195,6 +195,9 @@ pub struct Failure {
     pub saved: Result<PathBuf, String>,
     /// The reduced case: where it was saved and the sizes before and after.
     pub reduced: Option<Result<(PathBuf, String), String>>,
+    /// Time from the campaign's start until the case was checked (and, unless
+    /// `--no-reduce`, reduced).
+    pub found_after: Duration,
 }
 
 /// How much the Wasm cases really tested.
@@ -472,7 +475,8 @@ pub fn run_campaign(opts: &CampaignOptions) -> Result<CampaignSummary, String> {
                 h.push((index, hash));
             }
         }
-        if let Some(failure) = failure {
+        if let Some(mut failure) = failure {
+            failure.found_after = start.elapsed();
             if let Ok(mut f) = failures.lock() {
                 f.push(failure);
             }
@@ -604,6 +608,7 @@ fn check_wasm_index(
             detail: result.verdict.detail.clone(),
             saved,
             reduced,
+            found_after: Duration::ZERO,
         }
     });
     Some((class, hash, failure, stats))
@@ -654,6 +659,7 @@ fn record_failure(
         detail: result.verdict.detail.clone(),
         saved,
         reduced,
+        found_after: Duration::ZERO,
     }
 }
 

@@ -80,7 +80,14 @@ pub fn diff(a: DiffArgs) -> Result<ExitCode> {
     let mut out = stdout.lock();
     write!(out, "{}", summary.table())?;
     for f in &summary.failures {
-        writeln!(out, "{} (case {}): {}", f.class, f.index, f.detail)?;
+        writeln!(
+            out,
+            "{} (case {}, found after {:.1} s): {}",
+            f.class,
+            f.index,
+            f.found_after.as_secs_f64(),
+            f.detail
+        )?;
         match &f.saved {
             Ok(p) => writeln!(out, "  saved: kiln replay {}", p.display())?,
             Err(e) => writeln!(out, "  {e}")?,
