@@ -37,6 +37,31 @@ AGGREGATES = [
     ("all of compiler/src/", ("compiler/src/",)),
 ]
 PER_FILE = ("compiler/src/isa/", "compiler/src/machinst/", "compiler/src/module/")
+# Test and fuzz support compiled into the library (called only by tests and fuzz targets,
+# never by compilation): whole files, and `pub mod <name> {` blocks inside a file.
+SUPPORT_FILES = ("layout_check.rs", "isa/fuzzing.rs")
+SUPPORT_MODULES = ("testing",)
+
+
+def support_lines(path):
+    """Line numbers of the file at `path` that are test/fuzz support (see above)."""
+    if path.endswith(SUPPORT_FILES):
+        return None  # the whole file
+    out = set()
+    try:
+        with open(path) as f:
+            src = f.read().splitlines()
+    except OSError:
+        return out
+    inside = False
+    for n, text in enumerate(src, 1):
+        if any(text.startswith(f"pub mod {m} {{") for m in SUPPORT_MODULES):
+            inside = True
+        if inside:
+            out.add(n)
+            if text == "}":
+                inside = False
+    return out
 
 
 def line_counts(segments):
@@ -98,6 +123,7 @@ def main():
         data = json.load(f)
 
     files = {}  # repo-relative path -> (covered, total, [uncovered lines])
+    support_files = {}  # repo-relative path -> (covered, total) of its support lines
     for unit in data["data"]:
         for entry in unit["files"]:
             path = os.path.realpath(entry["filename"])
@@ -105,6 +131,12 @@ def main():
             if not rel.startswith("compiler/src/"):
                 continue
             counts = line_counts(entry["segments"])
+            support = support_lines(path)
+            supp = set(counts) if support is None else support & set(counts)
+            support_files[rel] = (
+                sum(1 for l in supp if counts[l] > 0),
+                len(supp),
+            )
             total = len(counts)
             covered = sum(1 for c in counts.values() if c > 0)
             uncovered = sorted(l for l, c in counts.items() if c == 0)
@@ -127,6 +159,14 @@ def main():
     for label, prefixes in AGGREGATES:
         c, t = total_of(prefixes)
         print(f"{label:<{width}}  {c:>6}/{t:<6} {pct(c, t):5.1f} %")
+    prefixes = AGGREGATES[0][1]
+    c, t = total_of(prefixes)
+    sc = sum(v[0] for k, v in support_files.items() if k.startswith(prefixes))
+    st = sum(v[1] for k, v in support_files.items() if k.startswith(prefixes))
+    label = "  the same without test/fuzz support code"
+    print(f"{label:<{width}}  {c - sc:>6}/{t - st:<6} {pct(c - sc, t - st):5.1f} %"
+          f"   ({st} lines of {', '.join(SUPPORT_FILES)} and `pub mod"
+          f" {'/'.join(SUPPORT_MODULES)}` blocks)")
 
     for prefix in PER_FILE:
         print(f"\n{prefix}")

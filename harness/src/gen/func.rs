@@ -26,7 +26,7 @@ use arbitrary::Unstructured;
 use kiln::entity::EntityRef;
 use kiln::ir::{
     Block, FloatCC, FuncRef, Function, FunctionBuilder, IntCC, LibCall, MemFlags, Opcode, SigRef,
-    StackSlot, StackSlotData, TrapCode, Type, UserExternalName, Value, Variable,
+    SourceLoc, StackSlot, StackSlotData, TrapCode, Type, UserExternalName, Value, Variable,
 };
 
 /// Upper bound of the worst-case dynamic instruction count of one function (callees
@@ -748,6 +748,11 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             }
             Iadd | Isub | Imul | Band | Bor | Bxor | BandNot => {
                 let ty = self.int_or_ivec_ty();
+                if chance(self.u, 1, 6) {
+                    if let Some(v) = self.fused_left(op, ty) {
+                        return Some(v);
+                    }
+                }
                 let a = self.pick(ty)?;
                 let b = self.pick(ty)?;
                 Some(self.bin(op, a, b))
@@ -795,8 +800,13 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             }
             Select => {
                 let ty = self.any_ty();
-                let cty = self.int_ty();
-                let c = self.pick(cty)?;
+                let c = match self.fresh_compare() {
+                    Some(c) if chance(self.u, 1, 2) => c,
+                    _ => {
+                        let cty = self.int_ty();
+                        self.pick(cty)?
+                    }
+                };
                 let a = self.pick(ty)?;
                 let b = self.pick(ty)?;
                 let taint = self.is_tainted(a) || self.is_tainted(b);
@@ -1271,6 +1281,22 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 let Some(k) = self.iconst(ty, k) else { return };
                 self.bin(bop, x, k)
             }
+            7 if self.ok(Opcode::Fcmp) && self.ok(Opcode::Fconst) => {
+                // A float compare only this trap uses (fused into it), never true:
+                // `x == NaN` for trapnz, `x != NaN` (unordered: true) for trapz.
+                let fty = self.float_ty();
+                let Some(x) = self.pick(fty) else { return };
+                let nan = if fty == Type::F32 {
+                    0x7fc0_0000
+                } else {
+                    0x7ff8_0000_0000_0000
+                };
+                let Some(k) = self.fconst(fty, nan) else {
+                    return;
+                };
+                let cc = if z { FloatCC::NotEqual } else { FloatCC::Equal };
+                self.b.ins().fcmp(cc, x, k)
+            }
             4..=6 => {
                 if !self.ok(Opcode::Icmp) {
                     return;
@@ -1294,7 +1320,9 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         if !self.ok(Opcode::Call) && !self.ok(Opcode::CallIndirect) {
             return;
         }
-        if !indirect && self.ok(Opcode::Call) && chance(self.u, 1, 4) {
+        let direct_ok = !indirect && self.ok(Opcode::Call);
+        let indirect_ok = indirect && self.ok(Opcode::FuncAddr) && self.ok(Opcode::CallIndirect);
+        if (direct_ok || indirect_ok) && chance(self.u, 1, 4) {
             let lc = LibCall::ALL[below(self.u, LibCall::ALL.len())];
             let ty = lc.signature().params[0];
             let Some(x) = self.pick(ty) else { return };
@@ -1306,7 +1334,14 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                     f
                 }
             };
-            let inst = self.b.ins().call(fref, &[x]);
+            let inst = if indirect && self.ok(Opcode::FuncAddr) && self.ok(Opcode::CallIndirect) {
+                // The libcall's address (differs between engines) only as the callee.
+                let sig = self.b.func.dfg.ext_funcs[fref].signature;
+                let fa = self.b.ins().func_addr(fref);
+                self.b.ins().call_indirect(sig, fa, &[x])
+            } else {
+                self.b.ins().call(fref, &[x])
+            };
             let res = self.b.inst_results(inst).to_vec();
             self.cost += 8 * self.mult;
             for v in res {
@@ -1390,6 +1425,14 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             if !top && chance(self.u, 1, 5) {
                 return;
             }
+            // Source locations on a third of the statements (branches included): the
+            // buffer's and the compiled code's location tables.
+            let loc = if chance(self.u, 1, 3) {
+                SourceLoc::new(below(self.u, 1 << 16) as u32)
+            } else {
+                SourceLoc::default()
+            };
+            self.b.set_srcloc(loc);
             let before = self.insts();
             let nested = depth < MAX_DEPTH;
             match below(self.u, 100) {

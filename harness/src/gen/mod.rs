@@ -358,8 +358,21 @@ fn gen_signature(u: &mut Unstructured<'_>, r: &Rules, entry: bool, heap: bool) -
         params.push(Type::I64);
     }
     let first = params.len();
-    for _ in 0..below(u, if entry { 7 } else { 5 }) {
-        params.push(types[below(u, types.len())]);
+    if chance(u, 1, 8) {
+        // Many parameters: past the argument registers (8 integer and 8 float/vector on
+        // AArch64, 6 and 8 on x86_64), so some go on the stack; often all of one class.
+        let class: &[Type] = match below(u, 3) {
+            0 => &types[..4],
+            1 if types.len() > 6 => &types[4..],
+            _ => types,
+        };
+        for _ in 0..8 + below(u, 6) {
+            params.push(class[below(u, class.len())]);
+        }
+    } else {
+        for _ in 0..below(u, if entry { 7 } else { 5 }) {
+            params.push(types[below(u, types.len())]);
+        }
     }
     let avail: Vec<Type> = types
         .iter()
@@ -371,9 +384,21 @@ fn gen_signature(u: &mut Unstructured<'_>, r: &Rules, entry: bool, heap: bool) -
         returns.push(Type::I64);
     }
     if !avail.is_empty() {
-        let extra = if entry { 2 + below(u, 4) } else { below(u, 3) };
-        for _ in 0..extra {
-            returns.push(avail[below(u, avail.len())]);
+        let fv: Vec<Type> = avail
+            .iter()
+            .copied()
+            .filter(|t| t.is_float() || t.is_vector())
+            .collect();
+        if !entry && !fv.is_empty() && chance(u, 1, 6) {
+            // More float/vector results than x86_64's two return registers.
+            for _ in 0..3 + below(u, 2) {
+                returns.push(fv[below(u, fv.len())]);
+            }
+        } else {
+            let extra = if entry { 2 + below(u, 4) } else { below(u, 3) };
+            for _ in 0..extra {
+                returns.push(avail[below(u, avail.len())]);
+            }
         }
     }
     Signature { params, returns }

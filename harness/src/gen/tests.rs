@@ -718,10 +718,13 @@ fn a64_through_veneers(code: &[u8], mut target: i64) -> i64 {
     target
 }
 
-/// Big functions put a forward and a backward conditional branch of each AArch64 kind
-/// (`tbz`/`tbnz` ±32 KiB, `cbz`/`cbnz` and `b.cond` ±1 MiB) across more than 32 KiB of
-/// code, and one across more than 1 MiB, within the first cases that have one. (Vectors
-/// are off so that no constant-pool data in the code reads as a branch.)
+/// Big functions make conditional branches of each AArch64 kind (`tbz`/`tbnz` ±32 KiB,
+/// `cbz`/`cbnz` and `b.cond` ±1 MiB) whose destination lies more than 32 KiB away, both
+/// forward and backward, and one more than 1 MiB away, within the first cases that have
+/// one. Destinations are followed through `b` instructions: veneers, and the edge blocks
+/// through which Kiln's conditional branches reach a loop start (the branch itself then
+/// jumps forward to the edge block, whose `b` goes backward). (Vectors are off so that
+/// no constant-pool data in the code reads as a branch.)
 #[test]
 fn big_functions_branch_across_32_kib_and_1_mib() {
     use kiln::Config;

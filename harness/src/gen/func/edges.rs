@@ -18,7 +18,7 @@
 
 use super::FnGen;
 use crate::gen::values::{below, chance};
-use kiln::ir::{Opcode, Type, Value};
+use kiln::ir::{FloatCC, IntCC, MemFlags, Opcode, Type, Value};
 
 /// Float inputs at exact bounds of float → integer conversions (as `f64`).
 const CONVERSION_BOUNDS: &[f64] = &[
@@ -271,5 +271,50 @@ impl FnGen<'_, '_, '_, '_> {
         for v in vals {
             self.fold(v);
         }
+    }
+
+    /// A comparison only its user will use (so the lowering can fuse it): integer or
+    /// float, any condition, against zero or another value.
+    pub(super) fn fresh_compare(&mut self) -> Option<Value> {
+        if self.ok(Opcode::Fcmp) && chance(self.u, 1, 3) {
+            let ty = self.float_ty();
+            let (a, b) = self.cmp_operands(ty)?;
+            let cc = FloatCC::ALL[below(self.u, FloatCC::ALL.len())];
+            return Some(self.b.ins().fcmp(cc, a, b));
+        }
+        if !self.ok(Opcode::Icmp) {
+            return None;
+        }
+        let ty = self.int_ty();
+        let (a, b) = self.cmp_operands(ty)?;
+        let cc = IntCC::ALL[below(self.u, IntCC::ALL.len())];
+        Some(self.b.ins().icmp(cc, a, b))
+    }
+
+    /// `op (inner), y` with a single-use inner value on the *left* that a lowering may
+    /// fuse: a plain load of the same type (x86_64 folds it into a memory operand) or, for
+    /// `iadd`, an `imul` (AArch64's `madd`).
+    pub(super) fn fused_left(&mut self, op: Opcode, ty: Type) -> Option<Value> {
+        if !matches!(ty, Type::I32 | Type::I64) {
+            return None;
+        }
+        let inner = if op == Opcode::Iadd && self.ok(Opcode::Imul) && chance(self.u, 1, 2) {
+            let a = self.pick(ty)?;
+            let b = self.pick(ty)?;
+            self.b.ins().imul(a, b)
+        } else if self.r.memory && self.ok(Opcode::Load) {
+            let (addr, off, aligned) = self.mem_target(ty.bytes(), false)?;
+            let flags = if aligned {
+                MemFlags::new().with_aligned()
+            } else {
+                MemFlags::new()
+            };
+            self.b.ins().load(ty, flags, addr, off)
+        } else {
+            return None;
+        };
+        self.set_taint(inner, false);
+        let y = self.pick(ty)?;
+        Some(self.bin(op, inner, y))
     }
 }

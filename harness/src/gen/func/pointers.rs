@@ -189,7 +189,8 @@ impl FnGen<'_, '_, '_, '_> {
         // Widest mask `2^k - 1 <= span`, k >= 0.
         let max_k = 63 - (span as u64 + 1).leading_zeros() as i64;
         let shift = if self.ok(Opcode::Ishl) && max_k > 0 && chance(self.u, 1, 2) {
-            1 + below(self.u, max_k.min(3) as usize) as i64
+            // 1 to 3 fold into x86_64's scaled index; 4 must not.
+            1 + below(self.u, max_k.min(4) as usize) as i64
         } else {
             0
         };
