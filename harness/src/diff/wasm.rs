@@ -133,7 +133,7 @@ pub struct PhaseTimes {
     pub instantiate: [Duration; 4],
     /// Running the invocations (and comparing state after each).
     pub run: [Duration; 4],
-    /// The cache check (one case in [`crate::diff::campaign::WASM_CACHE_CHECK_EVERY`]).
+    /// The cache check (the campaign runs it on one case in 16, `WASM_CACHE_CHECK_EVERY`).
     pub cache_check: Duration,
 }
 
