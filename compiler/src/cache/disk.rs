@@ -1,8 +1,9 @@
 //! [`DiskStore`]: one file per entry in a directory, shareable by threads and processes.
 //!
-//! Layout: `<dir>/<64 hex digits of the key>.kce`. Other files in the directory are left
-//! alone (never listed, evicted or cleared), except this store's own temporary files
-//! (`<dir>/.tmp-*`).
+//! Layout: `<dir>/<64 hex digits of the key>.kce`, plus the counters accumulated across
+//! processes in `<dir>/stats.kcs` and its lock `<dir>/stats.lock` ([`super::totals`]).
+//! Other files in the directory are left alone (never listed, evicted or cleared), except
+//! this store's own temporary files (`<dir>/.tmp-*`).
 //!
 //! Invariants:
 //! - an entry file is only ever created by renaming a completely written temporary file
@@ -17,13 +18,17 @@
 //!   90 % of the cap. With several processes sharing a directory the estimate is per
 //!   process, so the cap is approximate (each eviction rescans the directory);
 //! - every I/O error names the path involved; [`CacheStore::get`] reports none (a file
-//!   that cannot be read is a miss) but records it in the statistics.
+//!   that cannot be read is a miss) but records it in the statistics;
+//! - what a store counted is added to the directory's totals when it is dropped (or by
+//!   [`DiskStore::persist_stats`]), each count exactly once.
 
-use super::{CacheKey, CacheStats, CacheStore, StoreError};
+use super::totals::CacheTotals;
+use super::{CacheKey, CacheStats, CacheStatsSnapshot, CacheStore, StoreError};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// File extension of entries.
@@ -45,6 +50,8 @@ pub struct DiskStore {
     approx_bytes: AtomicU64,
     evicting: AtomicBool,
     tmp_counter: AtomicU64,
+    /// The statistics already added to the directory's totals.
+    persisted: Mutex<CacheStatsSnapshot>,
 }
 
 /// One entry file.
@@ -103,6 +110,7 @@ impl DiskStore {
             approx_bytes: AtomicU64::new(0),
             evicting: AtomicBool::new(false),
             tmp_counter: AtomicU64::new(0),
+            persisted: Mutex::new(CacheStatsSnapshot::default()),
         };
         let usage = store.usage()?;
         store.approx_bytes.store(usage.bytes, Ordering::Relaxed);
@@ -195,9 +203,37 @@ impl DiskStore {
         Ok(u)
     }
 
-    /// Delete every entry and temporary file; returns how many files were removed. Other
-    /// files are left alone.
+    /// Add what this store counted since it last persisted to the directory's totals
+    /// (done when the store is dropped, too); returns the new totals. Nothing is written
+    /// when nothing was counted. An unreadable totals file is replaced by fresh counts and
+    /// recorded as a problem in the statistics.
+    pub fn persist_stats(&self) -> Result<Option<CacheTotals>, StoreError> {
+        let mut persisted = self.persisted.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.stats.snapshot();
+        let mut delta = CacheTotals::default();
+        delta.add_delta(&now, &persisted);
+        if delta == CacheTotals::default() {
+            return Ok(None);
+        }
+        let (totals, problem) = CacheTotals::update(&self.dir, &now, &persisted)?;
+        if let Some(p) = problem {
+            self.stats.record_problem(p.to_string());
+        }
+        *persisted = now;
+        Ok(Some(totals))
+    }
+
+    /// The counters accumulated in this directory by every process (`None`: nothing
+    /// counted since it was created or cleared).
+    pub fn totals(&self) -> Result<Option<CacheTotals>, StoreError> {
+        CacheTotals::read(&self.dir)
+    }
+
+    /// Delete every entry and temporary file, and the accumulated counters; returns how
+    /// many files were removed. Other files are left alone.
     pub fn clear(&self) -> Result<u64, StoreError> {
+        CacheTotals::clear(&self.dir)?;
+        *self.persisted.lock().unwrap_or_else(|p| p.into_inner()) = self.stats.snapshot();
         let mut n = 0;
         for (path, name, _) in self.read_dir()? {
             if Self::key_of(&name).is_some() || name.starts_with(TMP_PREFIX) {
@@ -265,6 +301,13 @@ impl DiskStore {
             let _ = fs::remove_file(&tmp);
             StoreError::io("write the cache entry", path, e)
         })
+    }
+}
+
+impl Drop for DiskStore {
+    /// Persist what was counted (best effort: a drop cannot report an error).
+    fn drop(&mut self) {
+        let _ = self.persist_stats();
     }
 }
 

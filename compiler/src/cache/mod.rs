@@ -32,12 +32,14 @@ pub mod entry;
 pub mod key;
 pub mod memory;
 pub mod stats;
+pub mod totals;
 
 pub use disk::DiskStore;
 pub use entry::{decode_entry, encode_entry, EntryError};
 pub use key::{compute_key, CacheKey, KeyPrefix, COMPILER_VERSION, KEY_FORMAT_VERSION};
 pub use memory::MemoryStore;
 pub use stats::{CacheStats, CacheStatsSnapshot};
+pub use totals::CacheTotals;
 
 use crate::ir::Function;
 use crate::machinst::{CodegenError, CompiledCode, CompiledCodeStencil};

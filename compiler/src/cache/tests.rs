@@ -354,3 +354,93 @@ impl SystemTimeExt {
         std::time::SystemTime::now() - std::time::Duration::from_secs(s)
     }
 }
+
+/// Counters accumulate across stores (processes) sharing a directory: each store adds
+/// what it counted exactly once, concurrent updates lose nothing, `clear` resets them.
+#[test]
+fn totals_accumulate_across_stores_and_survive_concurrent_updates() {
+    use std::time::Duration;
+    let dir = TempDir::new("totals");
+    assert_eq!(DiskStore::open(&dir.0).unwrap().totals().unwrap(), None);
+    // 8 stores at once (each its own lock descriptor, as processes have), each counting
+    // 50 lookups (40 hits, 10 misses of which 2 rejected) and persisting twice.
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                let store = DiskStore::open(&dir.0).unwrap();
+                for i in 0..50u64 {
+                    if i % 5 == 0 {
+                        let rejected = (i % 25 == 0).then(|| (3, "bad".to_string()));
+                        store.stats().record_miss(rejected, Duration::ZERO);
+                        store.stats().record_insert(Ok(100), Duration::ZERO);
+                    } else {
+                        store.stats().record_hit(10, Duration::ZERO);
+                    }
+                    if i == 25 {
+                        store.persist_stats().unwrap();
+                    }
+                }
+                store.persist_stats().unwrap();
+                // Nothing new: nothing added (and the drop adds nothing either).
+                assert_eq!(store.persist_stats().unwrap(), None);
+            });
+        }
+    });
+    let t = DiskStore::open(&dir.0)
+        .unwrap()
+        .totals()
+        .unwrap()
+        .expect("totals");
+    assert_eq!(
+        (t.lookups, t.hits, t.misses, t.rejected, t.inserts),
+        (400, 320, 80, 16, 80),
+        "{t}"
+    );
+    assert_eq!((t.bytes_loaded, t.bytes_stored), (320 * 10 + 16 * 3, 8000));
+    assert!(
+        t.to_string().starts_with("lookups 400, hits 320 (80.0 %)"),
+        "{t}"
+    );
+    // A store that is dropped persists what it counted.
+    {
+        let store = DiskStore::open(&dir.0).unwrap();
+        store.stats().record_hit(1, Duration::ZERO);
+    }
+    let t = DiskStore::open(&dir.0).unwrap().totals().unwrap().unwrap();
+    assert_eq!((t.lookups, t.hits), (401, 321));
+    // `clear` resets them; counting starts again.
+    let store = DiskStore::open(&dir.0).unwrap();
+    store.clear().unwrap();
+    assert_eq!(store.totals().unwrap(), None);
+    store.stats().record_hit(1, Duration::ZERO);
+    assert_eq!(store.persist_stats().unwrap().map(|t| t.lookups), Some(1));
+}
+
+/// A totals file that is not ours is an error naming it when read, and an update replaces
+/// it with fresh counts (recorded as a problem), never misreading it.
+#[test]
+fn corrupt_totals_are_named_and_replaced() {
+    use std::time::Duration;
+    let dir = TempDir::new("totals-corrupt");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join(totals::TOTALS_FILE);
+    for bad in [
+        &b"garbage"[..],
+        b"kiln-cache-stats 1\nsince 5\nlookups x\n",
+        b"",
+    ] {
+        std::fs::write(&path, bad).unwrap();
+        let store = DiskStore::open(&dir.0).unwrap();
+        let e = store.totals().unwrap_err().to_string();
+        assert!(
+            e.contains("stats.kcs") && e.contains("not a kiln cache statistics file"),
+            "{e}"
+        );
+        store.stats().record_miss(None, Duration::ZERO);
+        let t = store.persist_stats().unwrap().unwrap();
+        assert_eq!((t.lookups, t.misses), (1, 1));
+        let problem = store.stats().snapshot().last_problem.unwrap_or_default();
+        assert!(problem.contains("stats.kcs"), "{problem}");
+        assert_eq!(store.totals().unwrap(), Some(t));
+    }
+}

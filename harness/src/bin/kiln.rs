@@ -19,8 +19,10 @@
 //!   the on-disk compilation cache in `DIR` (each function line says `cache hit` or
 //!   `cache miss`; a summary line gives the cache statistics). `--cache-verify` also
 //!   compiles every hit afresh and fails on a difference.
-//! - `kiln cache stats DIR`: entries, bytes, and how many entries are valid for this build
-//!   of the compiler; `kiln cache clear DIR`: delete every entry (other files are kept).
+//! - `kiln cache stats DIR`: entries, bytes, how many entries are valid for this build of
+//!   the compiler, and the lookups, hits, misses and rejected entries every process counted
+//!   since the cache was created or cleared; `kiln cache clear DIR`: delete every entry and
+//!   reset the counters (other files are kept).
 //! - `kiln diff --generator kir|wasm|all [--seconds N | --cases N] [--seed S] [--jobs J]
 //!   [--max-insts N] [--corpus DIR] [--no-reduce] [--reduce-seconds S] [--cache DIR]`:
 //!   differential testing of generated IR (interpreter vs x86_64 vs AArch64) or of
@@ -256,12 +258,13 @@ impl CacheArgs {
 
 #[derive(Subcommand)]
 enum CacheAction {
-    /// Count the entries of a cache directory and check each one.
+    /// Count the entries of a cache directory and check each one; show the hits, misses
+    /// and rejected entries every process counted since the cache was created or cleared.
     Stats {
         /// The cache directory.
         dir: PathBuf,
     },
-    /// Delete every entry of a cache directory.
+    /// Delete every entry of a cache directory and reset its counters.
     Clear {
         /// The cache directory.
         dir: PathBuf,
@@ -422,6 +425,11 @@ fn real_main() -> Result<ExitCode> {
             });
             if let Some(s) = &store {
                 eprintln!("cache {}: {}", s.dir().display(), s.stats().snapshot());
+                // The engines keep a handle to the store, so it is not dropped here: add
+                // this run's counts to the directory's totals now.
+                if let Err(e) = s.persist_stats() {
+                    eprintln!("cache {}: {e}", s.dir().display());
+                }
             }
             result
         }
@@ -679,6 +687,19 @@ fn cache_stats(dir: &Path) -> Result<ExitCode> {
             age(old),
             age(new)
         );
+    }
+    // What every process that used the directory counted (like `ccache -s`).
+    match store.totals() {
+        Ok(Some(t)) => {
+            let since = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.since);
+            println!(
+                "  counted by every process since the cache was created or cleared ({} s ago):",
+                age(since)
+            );
+            println!("    {t}");
+        }
+        Ok(None) => println!("  no lookups counted since the cache was created or cleared"),
+        Err(e) => println!("  accumulated counters unusable: {e}"),
     }
     Ok(ExitCode::SUCCESS)
 }
