@@ -26,6 +26,7 @@ use super::compiled::{CompiledCodeBase, Stencil};
 use super::error::CodegenError;
 use super::inst::{EmitContext, MachInst, MachTerminator, Reg};
 use super::lower::{lower_function, LowerBackend, LowerScratch};
+use super::timing::PhaseClock;
 use super::vcode::VCode;
 use super::{LabelUse, MachLabel};
 use crate::ir::{Function, RelSourceLoc, VerifierContext};
@@ -115,10 +116,13 @@ impl<B: LowerBackend> CompileContext<B> {
         func: &Function,
         options: &CompileOptions,
     ) -> Result<CompiledCodeBase<Stencil>, CodegenError> {
+        let mut clock = PhaseClock::start();
         if options.verify {
             self.verifier.verify(func).map_err(CodegenError::Verifier)?;
         }
+        clock.lap(|t| &mut t.verify);
         lower_function(backend, func, &mut self.lower, &mut self.vcode)?;
+        clock.lap(|t| &mut t.lower);
 
         let env = B::Abi::machine_env();
         let ra_opts = RegallocOptions {
@@ -139,6 +143,7 @@ impl<B: LowerBackend> CompileContext<B> {
                 .run()
                 .map_err(|e| CodegenError::RegallocChecker(format!("{e:?}")))?;
         }
+        clock.lap(|t| &mut t.regalloc);
 
         let clobbered = clobbered_regs(&self.vcode, output);
         self.frame.compute::<B::Abi>(
@@ -167,6 +172,7 @@ impl<B: LowerBackend> CompileContext<B> {
                 return Err(e);
             }
         }?;
+        clock.lap(|t| &mut t.emit);
         CompiledCodeBase::from_parts(
             done.data,
             done.alignment,

@@ -23,6 +23,7 @@ pub mod frame;
 pub mod inst;
 pub mod layout_check;
 pub mod lower;
+pub mod timing;
 pub mod vcode;
 
 pub use compile::{compile_function, CompileContext, CompileOptions, RegallocAlgorithm};
@@ -30,6 +31,7 @@ pub use compiled::{CompiledCode, CompiledCodeBase, CompiledCodeStencil, Final, S
 pub use error::CodegenError;
 pub use inst::{EmitContext, MachInst, MachTerminator, OperandVisitor, Reg};
 pub use lower::{Lower, LowerBackend};
+pub use timing::{take_phase_times, PhaseTimes};
 pub use vcode::VCode;
 
 use crate::ir::TrapCode;

@@ -42,7 +42,7 @@ use crate::compiler::Compiler;
 use crate::ir::{Function, Signature, SourceLoc, TrapCode, UserFuncName};
 use crate::isa::Arch;
 use crate::machinst::compiled::FinalRelocTarget;
-use crate::machinst::{CodegenError, CompiledCode};
+use crate::machinst::{take_phase_times, CodegenError, CompiledCode, PhaseTimes};
 use crate::wasm::translate::{ir_signature, translate_function, FuncTranslator};
 use crate::wasm::{parse_module, FunctionInput, ModuleInfo, WasmError};
 use rayon::prelude::*;
@@ -130,6 +130,9 @@ pub struct ModuleStats {
     pub translate_time: Duration,
     /// Backend compilation (including cache lookups), summed over all functions.
     pub codegen_time: Duration,
+    /// `codegen_time` split by backend phase, summed over all functions (cache hits run
+    /// none; the rest of `codegen_time` is cache work and function set-up).
+    pub phases: PhaseTimes,
     /// Linking (wall time).
     pub link_time: Duration,
     /// The whole compilation (wall time).
@@ -229,6 +232,7 @@ struct Compiled {
     hit: Option<bool>,
     translate: Duration,
     codegen: Duration,
+    phases: PhaseTimes,
 }
 
 fn compile_one(
@@ -239,6 +243,8 @@ fn compile_one(
 ) -> Result<Compiled, ModuleError> {
     let index = input.index;
     let t0 = Instant::now();
+    // Phases left on this thread by anything before (not this function's).
+    let _ = take_phase_times();
     let func = translate_function(info, input, tr)?;
     let t1 = Instant::now();
     let codegen_err = |error| ModuleError::Codegen {
@@ -260,6 +266,7 @@ fn compile_one(
         hit,
         translate: t1 - t0,
         codegen: t1.elapsed(),
+        phases: take_phase_times(),
     })
 }
 
@@ -320,6 +327,7 @@ pub fn compile_module(
         let index = first + i as u32;
         stats.translate_time += c.translate;
         stats.codegen_time += c.codegen;
+        stats.phases += c.phases;
         match c.hit {
             Some(true) => stats.cache_hits += 1,
             Some(false) => stats.cache_misses += 1,

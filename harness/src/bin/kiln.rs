@@ -65,6 +65,8 @@ use std::sync::Arc;
 mod compile_wasm;
 #[path = "kiln/diff_cmd.rs"]
 mod diff_cmd;
+#[path = "kiln/timings.rs"]
+mod timings;
 #[path = "kiln/wast_cmd.rs"]
 mod wast_cmd;
 
@@ -107,6 +109,10 @@ enum Command {
         /// name, export name, `wasm_function_N`, or index N), or of every function without FUNC.
         #[arg(long, value_name = "FUNC", num_args = 0..=1, default_missing_value = "")]
         disasm: Option<String>,
+        /// Print where the compile time went: parse and translate, each backend phase
+        /// (verify, lower, regalloc, emit), cache key/load/store, link.
+        #[arg(long)]
+        timings: bool,
         #[command(flatten)]
         cache: CacheArgs,
     },
@@ -343,6 +349,7 @@ fn real_main() -> Result<ExitCode> {
             regalloc,
             settings,
             disasm,
+            timings,
             cache,
         } => {
             let bytes =
@@ -359,6 +366,7 @@ fn real_main() -> Result<ExitCode> {
                     output: output.as_deref(),
                     jobs: jobs.map(|j| j as usize),
                     cache: store.map(Arc::new),
+                    timings,
                 };
                 return compile_wasm::compile_wasm(&opts);
             }
@@ -380,6 +388,7 @@ fn real_main() -> Result<ExitCode> {
                 &target,
                 &settings,
                 disasm.is_some(),
+                timings,
                 store.as_ref(),
             )
         }
@@ -557,13 +566,19 @@ fn compile(
     target: &str,
     settings: &EngineSettings,
     disasm: bool,
+    timings: bool,
     cache: Option<&DiskStore>,
 ) -> Result<ExitCode> {
     let builder = cli_builder(target, settings)?;
     let compiler = builder.build().context("cannot build the compiler")?;
     let arch = compiler.arch();
+    let t_start = std::time::Instant::now();
     let funcs =
         text::parse_functions(src).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+    let parse_time = t_start.elapsed();
+    let _ = kiln::machinst::take_phase_times();
+    let mut phases = kiln::machinst::PhaseTimes::default();
+    let mut backend_time = std::time::Duration::ZERO;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let fp: String = compiler.settings().fingerprint()[..8]
@@ -580,12 +595,15 @@ fn compile(
     let mut failed = 0;
     for f in &funcs {
         let name = &f.params.name;
+        let t = std::time::Instant::now();
         let result = match cache {
             Some(store) => compiler
                 .compile_function_cached(f, store)
                 .map(|r| (r.code, if r.hit { ", cache hit" } else { ", cache miss" })),
             None => compiler.compile_function(f).map(|c| (c, "")),
         };
+        backend_time += t.elapsed();
+        phases += kiln::machinst::take_phase_times();
         let (code, how) = match result {
             Ok(c) => c,
             Err(e) => {
@@ -628,6 +646,19 @@ fn compile(
             "cache {}: {}",
             store.dir().display(),
             store.stats().snapshot()
+        )?;
+    }
+    if timings {
+        let wall = t_start.elapsed();
+        let snapshot = cache.map(|s| s.stats().snapshot());
+        timings::write_timings(
+            &mut out,
+            &[("parse", parse_time)],
+            &phases,
+            snapshot.as_ref(),
+            backend_time,
+            &[],
+            wall,
         )?;
     }
     Ok(if failed == 0 {

@@ -25,6 +25,8 @@ pub struct WasmCompileArgs<'a> {
     pub output: Option<&'a Path>,
     pub jobs: Option<usize>,
     pub cache: Option<Arc<DiskStore>>,
+    /// Print where the time went (`--timings`).
+    pub timings: bool,
 }
 
 fn ms(d: Duration) -> String {
@@ -91,6 +93,19 @@ pub fn compile_wasm(a: &WasmCompileArgs<'_>) -> Result<ExitCode> {
             "cache {}: {}",
             store.dir().display(),
             store.stats().snapshot()
+        )?;
+    }
+    if a.timings {
+        let s = &module.stats;
+        let snapshot = a.cache.as_ref().map(|c| c.stats().snapshot());
+        super::timings::write_timings(
+            &mut out,
+            &[("parse", s.parse_time), ("translate", s.translate_time)],
+            &s.phases,
+            snapshot.as_ref(),
+            s.codegen_time,
+            &[("link", s.link_time)],
+            s.total_time,
         )?;
     }
     Ok(ExitCode::SUCCESS)
