@@ -16,17 +16,21 @@
 //!    functions (a user name by its `UserExternalNameRef` index — never the name itself —
 //!    a libcall by its name), jump tables, constants and stack slots.
 //!
-//! Integers are little-endian and fixed-width, strings and lists are length-prefixed (u32),
-//! and every variant starts with a tag (an instruction with its opcode), so the encoding is
-//! prefix-free: two different inputs never encode to the same bytes.
+//! Entity numbers, lengths and counts are LEB128 varints (an instruction's own number as
+//! the zigzag difference from the previous instruction's, usually one byte); immediates
+//! and other integers are little-endian and fixed-width; strings and lists are
+//! length-prefixed, and every variant starts with a tag (an instruction with its opcode).
+//! Every item is self-delimiting, so the encoding is prefix-free: two different inputs
+//! never encode to the same bytes.
 //!
 //! Invariants:
 //! - the key depends only on the items above: never on `std::hash::Hash` output, pointer
 //!   values, the host, or the [`FunctionParameters`](crate::ir::FunctionParameters) (the
 //!   function's name, callee names, base source location);
-//! - computing a key never copies or renumbers the function: [`KeyPrefix::key`] streams the
-//!   encoding through a small fixed buffer into the hasher, and items 1–4 are hashed once
-//!   per compiler ([`KeyPrefix::new`]) and cloned per function.
+//! - computing a key never copies or renumbers the function: [`KeyPrefix::key`] encodes
+//!   into a per-thread byte buffer (reused, so no allocation once it has grown) and hashes
+//!   it in one update; items 1–4 are hashed once per compiler ([`KeyPrefix::new`]) and
+//!   cloned per function.
 
 use crate::entity::EntityRef;
 use crate::ir::{
@@ -39,7 +43,7 @@ use sha2::{Digest, Sha256};
 use target_lexicon::Triple;
 
 /// Version of the key encoding. Bump it whenever the encoding below changes.
-pub const KEY_FORMAT_VERSION: u32 = 2;
+pub const KEY_FORMAT_VERSION: u32 = 3;
 
 /// The compiler's version as the cache sees it: the package version plus a hash of every
 /// source file of the `kiln` crate (computed by its build script), so that entries written
@@ -110,22 +114,32 @@ impl fmt::Debug for KeyPrefix {
 impl KeyPrefix {
     /// The prefix for a compiler with this triple and these settings.
     pub fn new(triple: &Triple, settings: &Settings) -> Self {
-        let mut e = Encoder::new(Sha256::new());
+        let mut buf = Vec::new();
+        let mut e = Encoder { buf: &mut buf };
         e.bytes(b"kiln-cache-key\0");
         e.u32(KEY_FORMAT_VERSION);
         e.str(COMPILER_VERSION);
         e.str(&triple.to_string());
         e.bytes(&settings.fingerprint());
-        KeyPrefix {
-            hasher: e.into_hasher(),
-        }
+        let mut hasher = Sha256::new();
+        hasher.update(&buf);
+        KeyPrefix { hasher }
     }
 
     /// The key of `stencil` compiled by the compiler this prefix describes.
     pub fn key(&self, stencil: &FunctionStencil) -> CacheKey {
-        let mut e = Encoder::new(self.hasher.clone());
-        encode_stencil(&mut e, stencil);
-        CacheKey(e.into_hasher().finalize().into())
+        thread_local! {
+            static SCRATCH: core::cell::Cell<Vec<u8>> = const { core::cell::Cell::new(Vec::new()) };
+        }
+        SCRATCH.with(|cell| {
+            let mut buf = cell.take();
+            buf.clear();
+            encode_stencil(&mut Encoder { buf: &mut buf }, stencil);
+            let mut hasher = self.hasher.clone();
+            hasher.update(&buf);
+            cell.set(buf);
+            CacheKey(hasher.finalize().into())
+        })
     }
 }
 
@@ -135,51 +149,20 @@ pub fn compute_key(triple: &Triple, settings: &Settings, stencil: &FunctionStenc
     KeyPrefix::new(triple, settings).key(stencil)
 }
 
-/// Size of the encoder's staging buffer: large enough that the hasher sees few, long
-/// updates; small enough to live on the stack.
-const BUF: usize = 1024;
-
-/// Streams a canonical encoding into a SHA-256 hasher through a fixed buffer.
-struct Encoder {
-    hasher: Sha256,
-    buf: [u8; BUF],
-    len: usize,
+/// Appends the canonical encoding to a byte buffer.
+struct Encoder<'a> {
+    buf: &'a mut Vec<u8>,
 }
 
-impl Encoder {
-    fn new(hasher: Sha256) -> Self {
-        Encoder {
-            hasher,
-            buf: [0; BUF],
-            len: 0,
-        }
-    }
-
+impl Encoder<'_> {
     #[inline]
     fn bytes(&mut self, b: &[u8]) {
-        if self.len + b.len() > BUF {
-            self.flush();
-            if b.len() > BUF {
-                self.hasher.update(b);
-                return;
-            }
-        }
-        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
-        self.len += b.len();
-    }
-
-    fn flush(&mut self) {
-        self.hasher.update(&self.buf[..self.len]);
-        self.len = 0;
+        self.buf.extend_from_slice(b);
     }
 
     #[inline]
     fn u8(&mut self, v: u8) {
-        if self.len == BUF {
-            self.flush();
-        }
-        self.buf[self.len] = v;
-        self.len += 1;
+        self.buf.push(v);
     }
 
     #[inline]
@@ -197,11 +180,19 @@ impl Encoder {
         self.bytes(&v.to_le_bytes());
     }
 
+    /// LEB128: seven bits per byte, low first, the high bit set on all but the last.
+    #[inline]
+    fn var(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+
     #[inline]
     fn len(&mut self, n: usize) {
-        // Every table and list of a function is indexed by u32 entities (a longer one
-        // cannot exist), so u32 lengths are exact on every platform.
-        self.u32(n as u32);
+        self.var(n as u64);
     }
 
     fn str(&mut self, s: &str) {
@@ -211,7 +202,7 @@ impl Encoder {
 
     #[inline]
     fn entity<E: EntityRef>(&mut self, e: E) {
-        self.u32(e.index() as u32);
+        self.var(e.index() as u64);
     }
 
     #[inline]
@@ -261,14 +252,9 @@ impl Encoder {
             None => self.u8(0),
             Some(off) => {
                 self.u8(1);
-                self.u32(off);
+                self.var(u64::from(off));
             }
         }
-    }
-
-    fn into_hasher(mut self) -> Sha256 {
-        self.flush();
-        self.hasher
     }
 }
 
@@ -295,16 +281,17 @@ fn encode_stencil(e: &mut Encoder, s: &FunctionStencil) {
             ValueDef::Result(i, n) => {
                 e.u8(0);
                 e.entity(i);
-                e.u16(n);
+                e.var(u64::from(n));
             }
             ValueDef::Param(b, n) => {
                 e.u8(1);
                 e.entity(b);
-                e.u16(n);
+                e.var(u64::from(n));
             }
             ValueDef::Unused => e.u8(2),
         }
     }
+    let mut prev_inst = 0i64;
     for block in s.layout.blocks() {
         e.u8(TAG_BLOCK);
         e.entity(block);
@@ -313,16 +300,20 @@ fn encode_stencil(e: &mut Encoder, s: &FunctionStencil) {
             dfg.blocks.get(block).map_or(ValueList::EMPTY, |b| b.params),
         );
         for inst in s.layout.block_insts(block) {
+            // The instruction's number, as the zigzag difference from the previous one.
+            let d = inst.index() as i64 - prev_inst;
+            prev_inst = inst.index() as i64;
+            let zigzag = ((d << 1) ^ (d >> 63)) as u64;
             match dfg.insts.get(inst) {
                 Some(data) => {
                     e.u8(data.opcode() as u8);
-                    e.entity(inst);
+                    e.var(zigzag);
                     encode_inst(e, pool, data);
                 }
                 // Only a malformed layout names an instruction the DFG lacks.
                 None => {
                     e.u8(TAG_BAD_INST);
-                    e.entity(inst);
+                    e.var(zigzag);
                 }
             }
             e.list(pool, *dfg.results.get(inst));
@@ -359,6 +350,7 @@ fn encode_stencil(e: &mut Encoder, s: &FunctionStencil) {
     }
     e.len(dfg.constants.len());
     for c in dfg.constants.values() {
+        e.len(c.len());
         e.bytes(c);
     }
     e.len(s.stack_slots.len());
