@@ -87,7 +87,9 @@ fn bench(c: &mut Criterion) {
             };
             let (t1, s1) = best(1);
             let (t2, _) = best(2);
-            let cpu = (s1.translate_time + s1.codegen_time).as_secs_f64().max(1e-12);
+            let cpu = (s1.translate_time + s1.codegen_time)
+                .as_secs_f64()
+                .max(1e-12);
             let pct = |d: Duration| 100.0 * d.as_secs_f64() / cpu;
             let p = &s1.phases;
             summary.push(format!(
