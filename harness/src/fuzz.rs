@@ -544,6 +544,7 @@ pub fn fuzzgen(data: &[u8]) {
         return;
     };
     let case = Case::from(generated);
+    let variation = variation.fitted_to(&case.functions);
     // libFuzzer's panic hook aborts: keep it away from the panics `check_case` catches, so
     // that a compiler panic is saved as a case like any other disagreement.
     let result = with_quiet_panics(|| check_case(&case, &variation, &DiffOptions::default()));
@@ -615,7 +616,7 @@ fn wasm_diff_checked(data: &[u8]) -> Option<crate::diff::wasm::WasmCaseResult> {
     use crate::diff::wasm::{check_wasm_case, WasmDiffOptions};
     use crate::diff::{with_quiet_panics, Variation};
     let mut u = Unstructured::new(data);
-    let variation = Variation::arbitrary(&mut u);
+    let variation = Variation::arbitrary(&mut u).unpadded();
     let cache_check = u8::arbitrary(&mut u).unwrap_or(0) % 16 == 0;
     let case = crate::gen::wasm::diff_case(&mut u).ok()?;
     let settings = variation.engine_settings();

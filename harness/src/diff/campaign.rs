@@ -52,10 +52,13 @@ pub use crate::hashing::seed_bytes;
 pub fn make_case(seed: u64, index: u64, gen: &GenConfig) -> (Result<Case, String>, Variation) {
     let cs = case_seed(seed, index);
     let bytes = case_bytes(cs);
-    let variation = Variation::from_seed(cs);
     let case = generate(&mut Unstructured::new(&bytes), gen)
         .map(Case::from)
         .map_err(|e| e.to_string());
+    let variation = match &case {
+        Ok(c) => Variation::from_seed(cs).fitted_to(&c.functions),
+        Err(_) => Variation::from_seed(cs),
+    };
     (case, variation)
 }
 
@@ -67,7 +70,7 @@ pub const WASM_CACHE_CHECK_EVERY: u64 = 16;
 pub fn make_wasm_case(seed: u64, index: u64) -> (Result<WasmCase, String>, Variation, bool) {
     let cs = case_seed(seed, index);
     let bytes = seed_bytes(cs, 512, 16384);
-    let variation = Variation::from_seed(cs);
+    let variation = Variation::from_seed(cs).unpadded();
     let case =
         crate::gen::wasm::diff_case(&mut Unstructured::new(&bytes)).map_err(|e| e.to_string());
     (case, variation, cs.is_multiple_of(WASM_CACHE_CHECK_EVERY))

@@ -529,6 +529,7 @@ mod tests {
             opt_level: "speed",
             x86_cpu: "x86_64",
             x86_flags: vec!["has_popcnt", "has_lzcnt"],
+            link_padding: 0,
         };
         let opts = DiffOptions::default();
         let mut result = check_case(&case, &variation, &opts);

@@ -1,5 +1,8 @@
-//! The compiler variation of one differential case: register allocator, optimisation level
-//! and x86_64 CPU (a preset, or the baseline plus individual ISA flags).
+//! The compiler variation of one differential case: register allocator, optimisation level,
+//! x86_64 CPU (a preset, or the baseline plus individual ISA flags), and in one case in
+//! [`PADDED_ONE_IN`] 129 to 192 MiB of link padding between the functions, so that calls
+//! between them go through AArch64's far-call veneers (beyond `bl`'s ±128 MiB; x86_64's
+//! ±2 GiB is not reached, so `lea` of a function address still links).
 //!
 //! Invariants: a variation is a pure function of its seed ([`Variation::from_seed`]) or of
 //! the bytes it was drawn from ([`Variation::arbitrary`]); [`Variation::directive`] writes
@@ -20,6 +23,8 @@ const REGALLOCS: &[&str] = &["backtracking", "single_pass"];
 const OPT_LEVELS: &[&str] = &["none", "speed", "speed_and_size"];
 /// x86_64 CPU presets to choose from (`native` is excluded: it depends on the host).
 const X86_PRESETS: &[&str] = &["x86_64", "x86_64-v2", "x86_64-v3"];
+/// One variation in this many links with padding between the functions.
+pub const PADDED_ONE_IN: usize = 16;
 
 /// One per-case compiler configuration. See the module docs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +38,8 @@ pub struct Variation {
     /// Individual x86_64 ISA flags set on top of the preset (names from
     /// [`X86_64_SETTINGS`], in table order).
     pub x86_flags: Vec<&'static str>,
+    /// Virtual bytes linked between consecutive functions (0: none).
+    pub link_padding: u64,
 }
 
 impl Default for Variation {
@@ -43,6 +50,7 @@ impl Default for Variation {
             opt_level: OPT_LEVELS[0],
             x86_cpu: X86_PRESETS[0],
             x86_flags: Vec::new(),
+            link_padding: 0,
         }
     }
 }
@@ -84,12 +92,44 @@ impl Variation {
                 (X86_PRESETS[0], flags)
             }
         };
+        // Drawn last, so the choices above do not depend on it.
+        let link_padding = if pick(PADDED_ONE_IN) == PADDED_ONE_IN - 1 {
+            (129 + pick(64) as u64) << 20
+        } else {
+            0
+        };
         Variation {
             regalloc,
             opt_level,
             x86_cpu,
             x86_flags,
+            link_padding,
         }
+    }
+
+    /// This variation fitted to a case made of `functions`: no link padding when one of
+    /// them calls a libcall. (AArch64 calls libcalls with `bl`, an `Arm64Call` relocation
+    /// the loader resolves to the runtime's stubs below the code; from more than 126 MiB
+    /// into an image they are out of reach, and the harness's loader has no veneers for
+    /// them, so such a case could not be loaded.)
+    pub fn fitted_to(mut self, functions: &[kiln::ir::Function]) -> Variation {
+        let libcalls = functions.iter().any(|f| {
+            f.dfg
+                .ext_funcs
+                .values()
+                .any(|e| matches!(e.name, kiln::ir::ExternalName::LibCall(_)))
+        });
+        if libcalls {
+            self.link_padding = 0;
+        }
+        self
+    }
+
+    /// This variation without link padding (Wasm modules call the runtime's libcalls and
+    /// builtins; see [`Variation::fitted_to`]).
+    pub fn unpadded(mut self) -> Variation {
+        self.link_padding = 0;
+        self
     }
 
     /// The engine settings of this variation (a preset plus named settings; the preset
@@ -107,7 +147,7 @@ impl Variation {
         EngineSettings {
             cpu: Some(self.x86_cpu.to_string()),
             settings,
-            link_padding: 0,
+            link_padding: self.link_padding,
         }
     }
 
@@ -158,6 +198,10 @@ mod tests {
             }
         }
         assert!(seen_flags);
+        let padded = (0..200u64)
+            .filter(|&s| Variation::from_seed(s).link_padding != 0)
+            .count();
+        assert!((4..=30).contains(&padded), "{padded} padded of 200");
         assert!(seen.len() >= 12, "{}", seen.len());
         assert_eq!(
             Variation::arbitrary(&mut Unstructured::new(&[])),
@@ -172,11 +216,24 @@ mod tests {
             opt_level: "speed",
             x86_cpu: "x86_64",
             x86_flags: vec!["has_popcnt", "has_bmi1"],
+            link_padding: 0,
         };
         assert_eq!(
             v.directive(),
             "cpu=x86_64 regalloc=single_pass opt_level=speed has_popcnt=true has_bmi1=true"
         );
+        // Link padding is recorded, and read back.
+        let padded = Variation {
+            link_padding: 130 << 20,
+            ..v.clone()
+        };
+        let d = padded.directive();
+        assert!(d.ends_with(" link_padding=136314880"), "{d}");
+        assert_eq!(
+            crate::filetest::parse_engine_settings(&d).unwrap(),
+            padded.engine_settings()
+        );
+        assert!(crate::filetest::parse_engine_settings("link_padding=lots").is_err());
         assert!(!canonical_nans(&v.engine_settings()));
         let mut s = v.engine_settings();
         s.settings

@@ -131,8 +131,11 @@ pub const CODE_BASE: u64 = 0x4000_0000;
 pub const MAX_CODE_SIZE: u64 = kiln::module::MAX_TEXT_SIZE;
 /// The runtime code page: libcall stubs ([`LIBCALL_STUB_STRIDE`] bytes apart, in
 /// [`LibCall::ALL`] order) and the return sentinel. 2 MiB below the code, so that
-/// `X86PcRel4` and `Arm64Call26` reach it from the first 126 MiB of an image (Kiln's
-/// backends call libcalls through `Abs8` addresses, which reach it from anywhere).
+/// `X86PcRel4` and `Arm64Call26` reach it from the first 126 MiB of an image. (Kiln's
+/// x86_64 backend calls libcalls through `Abs8` addresses, which reach it from anywhere;
+/// the AArch64 backend calls them with `bl` and an `Arm64Call` relocation, so a function
+/// more than 126 MiB into an image cannot be loaded here: the loader has no veneers for
+/// libcalls.)
 pub const RUNTIME_CODE_BASE: u64 = CODE_BASE - 0x20_0000;
 /// Distance between libcall stubs.
 pub const LIBCALL_STUB_STRIDE: u64 = 16;

@@ -335,11 +335,16 @@ pub fn settings_directive(s: &EngineSettings) -> String {
         words.push(format!("cpu={cpu}"));
     }
     words.extend(s.settings.iter().map(|(n, v)| format!("{n}={v}")));
+    if s.link_padding != 0 {
+        words.push(format!("link_padding={}", s.link_padding));
+    }
     words.join(" ")
 }
 
 /// `cpu=x86_64-v3 regalloc=single_pass has_popcnt=true`: a CPU preset and named settings,
-/// each name and value checked against Kiln's setting tables.
+/// each name and value checked against Kiln's setting tables, and optionally
+/// `link_padding=BYTES` (test-only link padding between functions, see
+/// [`EngineSettings::link_padding`]).
 pub fn parse_engine_settings(rest: &str) -> Result<EngineSettings, String> {
     let mut out = EngineSettings::default();
     for word in strip_trailing_comment(rest).split_whitespace() {
@@ -349,6 +354,12 @@ pub fn parse_engine_settings(rest: &str) -> Result<EngineSettings, String> {
                 return Err(format!("unknown CPU preset `{value}` in engine-settings"));
             }
             out.cpu = Some(value);
+            continue;
+        }
+        if name == "link_padding" {
+            out.link_padding = value.parse().map_err(|_| {
+                format!("bad value `{value}` for `link_padding` in engine-settings (expected a byte count)")
+            })?;
             continue;
         }
         let info = kiln::settings::find_setting(&name)
