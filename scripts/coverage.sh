@@ -46,18 +46,7 @@ while [ $# -gt 0 ]; do
 done
 
 # 1. Tools.
-bash scripts/setup.sh
-if ! command -v llvm-profdata-22 >/dev/null || ! command -v llvm-cov-22 >/dev/null; then
-  echo "coverage.sh: installing llvm-22" >&2
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "coverage.sh: need root (or sudo) to install llvm-22" >&2; exit 1; }
-    sudo="sudo"
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq llvm-22 >/dev/null
-fi
+bash scripts/setup.sh llvm-22
 
 out=target/coverage
 bin=$out/release/kiln

@@ -10,6 +10,8 @@
 #   binutils                                               readelf, for the ELF object test
 set -euo pipefail
 packages=(g++ llvm cmake ninja-build libclang1-14 libclang-common-14-dev binutils)
+# Extra packages a script needs beyond these (e.g. scripts/coverage.sh: llvm-22).
+packages+=("$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -291,17 +291,28 @@ impl DiskStore {
             std::process::id(),
             self.tmp_counter.fetch_add(1, Ordering::Relaxed)
         ));
-        let write = || -> std::io::Result<()> {
-            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            f.write_all(bytes)?;
-            drop(f);
-            fs::rename(&tmp, path)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            StoreError::io("write the cache entry", path, e)
-        })
+        write_then_rename(&tmp, path, bytes)
+            .map_err(|e| StoreError::io("write the cache entry", path, e))
     }
+}
+
+/// Write `bytes` to the temporary file `tmp` (in the same directory as `path`), then
+/// rename it over `path`: readers see the old file or the complete new one. On failure the
+/// temporary file is removed.
+pub(super) fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp)?;
+        f.write_all(bytes)?;
+        drop(f);
+        fs::rename(tmp, path)
+    };
+    write().inspect_err(|_| {
+        let _ = fs::remove_file(tmp);
+    })
 }
 
 impl Drop for DiskStore {

@@ -19,7 +19,6 @@ use super::stats::CacheStatsSnapshot;
 use super::StoreError;
 use core::fmt;
 use std::fs::{self, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -222,20 +221,8 @@ fn corrupt(path: &Path) -> StoreError {
 /// Write `bytes` to a temporary file beside `path` and rename it over `path`.
 fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp: PathBuf = path.with_extension(format!("tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        drop(f);
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        StoreError::io("write the cache statistics", path, e)
-    })
+    super::disk::write_then_rename(&tmp, path, bytes)
+        .map_err(|e| StoreError::io("write the cache statistics", path, e))
 }
 
 impl fmt::Display for CacheTotals {

@@ -135,11 +135,7 @@ impl FnGen<'_, '_, '_, '_> {
                 let Some((idx, ilo, ihi)) = self.index(span, 0) else {
                     return;
                 };
-                let v = if chance(self.u, 1, 2) {
-                    self.b.ins().iadd(idx, p.v)
-                } else {
-                    self.b.ins().iadd(p.v, idx)
-                };
+                let v = self.add_either_order(idx, p.v);
                 Ptr {
                     v,
                     lo: p.lo + ilo,
@@ -177,6 +173,15 @@ impl FnGen<'_, '_, '_, '_> {
             }
         };
         self.ptrs.push(new);
+    }
+
+    /// `iadd a, b` or `iadd b, a`, at random: lowerings fold either order.
+    fn add_either_order(&mut self, a: Value, b: Value) -> Value {
+        if chance(self.u, 1, 2) {
+            self.b.ins().iadd(a, b)
+        } else {
+            self.b.ins().iadd(b, a)
+        }
     }
 
     /// An `i64` index whose value lies in `lo..=hi` (returned with it), `hi - lo <= span`,
@@ -227,11 +232,7 @@ impl FnGen<'_, '_, '_, '_> {
         }
         if bias != 0 {
             let b = self.iconst(Type::I64, bias)?;
-            v = if chance(self.u, 1, 2) {
-                self.b.ins().iadd(v, b)
-            } else {
-                self.b.ins().iadd(b, v)
-            };
+            v = self.add_either_order(v, b);
             lo += bias;
             hi += bias;
         }
@@ -262,11 +263,7 @@ impl FnGen<'_, '_, '_, '_> {
                 0
             };
             if let Some((idx, ilo, ihi)) = self.index(span, bias) {
-                addr = if chance(self.u, 1, 2) {
-                    self.b.ins().iadd(idx, addr)
-                } else {
-                    self.b.ins().iadd(addr, idx)
-                };
+                addr = self.add_either_order(idx, addr);
                 lo += ilo;
                 hi += ihi;
             }
