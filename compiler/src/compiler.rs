@@ -83,6 +83,11 @@ pub trait Compiler: Send + Sync {
         KeyPrefix::new(self.triple(), self.settings()).key(stencil)
     }
 
+    /// The key of a translation memo for this compiler (see [`crate::cache::memo`]).
+    fn memo_key(&self, environment: &[u8; 32], index: u32, body: &[u8]) -> CacheKey {
+        KeyPrefix::new(self.triple(), self.settings()).memo_key(environment, index, body)
+    }
+
     /// The cache store this compiler was built with, if any.
     fn cache_store(&self) -> Option<&CacheStoreRef> {
         None
@@ -288,6 +293,10 @@ impl Compiler for BuiltCompiler {
 
     fn cache_key(&self, stencil: &FunctionStencil) -> CacheKey {
         self.key_prefix.key(stencil)
+    }
+
+    fn memo_key(&self, environment: &[u8; 32], index: u32, body: &[u8]) -> CacheKey {
+        self.key_prefix.memo_key(environment, index, body)
     }
 
     fn cache_store(&self) -> Option<&CacheStoreRef> {

@@ -345,16 +345,88 @@ fn module_compiles_through_the_cache_and_moves_keep_stencils() {
     let mut b = CompilerBuilder::for_target("x86_64").unwrap();
     b.cache_store(Some(store.clone() as Arc<dyn CacheStore>));
     let c = b.build().unwrap();
+    let fresh = CompilerBuilder::for_target("x86_64")
+        .unwrap()
+        .build()
+        .unwrap();
+    let same_as_fresh = |m: &CompiledModule, wasm: &[u8]| {
+        let f = compile(&*fresh, wasm, 1).unwrap();
+        assert_eq!(m.text, f.text, "cached code links like a fresh compile");
+        assert_eq!(m.traps, f.traps);
+    };
+    let stats = |m: &CompiledModule| (m.stats.cache_hits, m.stats.cache_misses, m.stats.memo_hits);
     let cold = compile(&*c, &original, 2).unwrap();
-    assert_eq!((cold.stats.cache_hits, cold.stats.cache_misses), (0, 7));
+    assert_eq!(stats(&cold), (0, 7, 0));
+    // Warm: every function from its translation memo, nothing translated.
     let warm = compile(&*c, &original, 2).unwrap();
-    assert_eq!((warm.stats.cache_hits, warm.stats.cache_misses), (7, 0));
-    assert_eq!(warm.text, cold.text, "cached code links identically");
+    assert_eq!(stats(&warm), (7, 0, 7));
+    assert_eq!(warm.stats.translate_time, std::time::Duration::ZERO);
+    same_as_fresh(&warm, &original);
+    // One body changed (and longer): only it is translated and compiled.
     let one = compile(&*c, &changed, 2).unwrap();
-    assert_eq!((one.stats.cache_hits, one.stats.cache_misses), (6, 1));
+    assert_eq!(stats(&one), (6, 1, 6));
+    same_as_fresh(&one, &changed);
+    // A new function first: every index and the function section change, so no memo
+    // applies, but every old stencil still hits.
     let shifted = compile(&*c, &moved, 2).unwrap();
+    assert_eq!(stats(&shifted), (7, 1, 0));
+    same_as_fresh(&shifted, &moved);
+    // Another section changed (an export's name): memos miss, stencils hit.
+    let renamed = wat::parse_str(format!(
+        "(module {} {g})",
+        funcs.replace("\"f2\"", "\"two\"")
+    ))
+    .unwrap();
+    let r = compile(&*c, &renamed, 2).unwrap();
+    assert_eq!(stats(&r), (7, 0, 0));
+    same_as_fresh(&r, &renamed);
+}
+
+/// A store that mangles every translation memo it is given (truncates it, or points it at
+/// a missing stencil): compiles stay correct and fall back to translating.
+#[test]
+fn bad_translation_memos_fall_back_to_translation() {
+    use kiln::cache::{CacheKey, CacheStats, CacheStore, MemoryStore, StoreError};
+    use std::sync::Arc;
+    struct Mangler(MemoryStore, std::sync::atomic::AtomicUsize);
+    impl CacheStore for Mangler {
+        fn get(&self, key: &CacheKey) -> Option<Vec<u8>> {
+            self.0.get(key)
+        }
+        fn insert(&self, key: &CacheKey, mut entry: Vec<u8>) -> Result<(), StoreError> {
+            if entry.starts_with(b"KILNCCM\0") {
+                match self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 3 {
+                    0 => entry.truncate(entry.len() / 2),
+                    1 => entry[8] ^= 1,
+                    _ => return Ok(()),
+                }
+            }
+            self.0.insert(key, entry)
+        }
+        fn stats(&self) -> &CacheStats {
+            self.0.stats()
+        }
+    }
+    let wasm = wat::parse_str(
+        r#"(module
+             (func (export "a") (param i32) (result i32) local.get 0 i32.const 5 i32.add)
+             (func (export "b") (param i32) (result i32) local.get 0 i32.const 6 i32.mul)
+             (func (export "c") (param i32) (result i32) local.get 0 call 0 call 1))"#,
+    )
+    .unwrap();
+    let store = Arc::new(Mangler(MemoryStore::new(), Default::default()));
+    let mut b = CompilerBuilder::for_target("aarch64").unwrap();
+    b.cache_store(Some(store as Arc<dyn CacheStore>));
+    let c = b.build().unwrap();
+    let cold = compile(&*c, &wasm, 1).unwrap();
+    let warm = compile(&*c, &wasm, 1).unwrap();
     assert_eq!(
-        (shifted.stats.cache_hits, shifted.stats.cache_misses),
-        (7, 1)
+        (
+            warm.stats.cache_hits,
+            warm.stats.cache_misses,
+            warm.stats.memo_hits
+        ),
+        (3, 0, 0)
     );
+    assert_eq!(warm.text, cold.text);
 }

@@ -3,7 +3,7 @@
 //! Layout (integers little-endian):
 //!
 //! ```text
-//! header   magic "KILNCCE\0" (8) | format version u32 | compiler version (u16 length + UTF-8)
+//! header   magic "KILNCCE\0" (8; a translation memo has "KILNCCM\0", see `memo`) | format version u32 | compiler version (u16 length + UTF-8)
 //!          | key (32) | payload length u64 | payload checksum u64
 //! payload  code (u32 length + bytes) | alignment u32 | frame size u32
 //!          | relocations: u32 count, each offset u32, kind u8, target (tag u8: 0 user + ref u32,
@@ -110,34 +110,54 @@ pub fn encode_entry(key: &CacheKey, code: &CompiledCodeStencil) -> Vec<u8> {
             + code.call_sites.len() * 8,
     );
     encode_payload(&mut payload, code);
+    with_header(&ENTRY_MAGIC, key, &payload)
+}
+
+/// `payload` behind the common header (see the module docs) with `magic`.
+pub(super) fn with_header(magic: &[u8; 8], key: &CacheKey, payload: &[u8]) -> Vec<u8> {
     let version = &COMPILER_VERSION.as_bytes()[..COMPILER_VERSION.len().min(MAX_VERSION_LEN)];
     let mut out = Vec::with_capacity(8 + 4 + 2 + version.len() + 32 + 16 + payload.len());
-    out.extend_from_slice(&ENTRY_MAGIC);
+    out.extend_from_slice(magic);
     out.extend_from_slice(&ENTRY_FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(version.len() as u16).to_le_bytes());
     out.extend_from_slice(version);
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&checksum(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(&checksum(payload).to_le_bytes());
+    out.extend_from_slice(payload);
     out
 }
 
 /// Decode the entry for `key`; see the module docs for what is checked.
 pub fn decode_entry(key: &CacheKey, bytes: &[u8]) -> Result<CompiledCodeStencil, EntryError> {
-    let (found, payload) = decode_header(bytes)?;
+    decode_payload(payload_for(&ENTRY_MAGIC, key, bytes)?)
+}
+
+/// The payload of an entry with `magic` written for `key`, the header checked.
+pub(super) fn payload_for<'a>(
+    magic: &[u8; 8],
+    key: &CacheKey,
+    bytes: &'a [u8],
+) -> Result<&'a [u8], EntryError> {
+    let (found, payload) = decode_header(magic, bytes)?;
     if found != *key {
         return Err(EntryError::KeyMismatch {
             found,
             expected: *key,
         });
     }
-    decode_payload(payload)
+    Ok(payload)
 }
 
-/// Check a whole entry without knowing its key; returns the key it was written for.
+/// Check a whole entry — code, or a translation memo ([`super::memo`]) — without knowing
+/// its key; returns the key it was written for (`code_len` is 0 for a memo).
 pub fn inspect_entry(bytes: &[u8]) -> Result<EntryInfo, EntryError> {
-    let (key, payload) = decode_header(bytes)?;
+    if bytes.starts_with(&super::memo::MEMO_MAGIC) {
+        let (key, payload) = decode_header(&super::memo::MEMO_MAGIC, bytes)?;
+        super::memo::decode_memo_payload(payload)?;
+        return Ok(EntryInfo { key, code_len: 0 });
+    }
+    let (key, payload) = decode_header(&ENTRY_MAGIC, bytes)?;
     let code = decode_payload(payload)?;
     Ok(EntryInfo {
         key,
@@ -171,9 +191,9 @@ pub fn checksum(data: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-fn decode_header(bytes: &[u8]) -> Result<(CacheKey, &[u8]), EntryError> {
+fn decode_header<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Result<(CacheKey, &'a [u8]), EntryError> {
     let mut r = Reader::new(bytes);
-    if r.take(8, "magic")? != ENTRY_MAGIC {
+    if r.take(8, "magic")? != magic {
         return Err(EntryError::BadMagic);
     }
     let format = r.u32("format version")?;
@@ -395,16 +415,16 @@ fn decode_payload(payload: &[u8]) -> Result<CompiledCodeStencil, EntryError> {
 }
 
 /// A bounds-checked little-endian reader.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     data: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    fn new(data: &'a [u8]) -> Self {
+    pub(super) fn new(data: &'a [u8]) -> Self {
         Reader { data }
     }
 
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], EntryError> {
+    pub(super) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], EntryError> {
         if n > self.data.len() {
             return Err(EntryError::Truncated(what));
         }
@@ -419,25 +439,29 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
-    fn u8(&mut self, what: &'static str) -> Result<u8, EntryError> {
+    pub(super) fn u8(&mut self, what: &'static str) -> Result<u8, EntryError> {
         Ok(self.array::<1>(what)?[0])
     }
 
-    fn u16(&mut self, what: &'static str) -> Result<u16, EntryError> {
+    pub(super) fn u16(&mut self, what: &'static str) -> Result<u16, EntryError> {
         self.array(what).map(u16::from_le_bytes)
     }
 
-    fn u32(&mut self, what: &'static str) -> Result<u32, EntryError> {
+    pub(super) fn u32(&mut self, what: &'static str) -> Result<u32, EntryError> {
         self.array(what).map(u32::from_le_bytes)
     }
 
-    fn u64(&mut self, what: &'static str) -> Result<u64, EntryError> {
+    pub(super) fn u64(&mut self, what: &'static str) -> Result<u64, EntryError> {
         self.array(what).map(u64::from_le_bytes)
     }
 
     /// A u32 element count, refused when `count * min_size` exceeds what is left (so a
     /// corrupt count can never make the reader allocate more than the input's size).
-    fn count(&mut self, min_size: usize, what: &'static str) -> Result<usize, EntryError> {
+    pub(super) fn count(
+        &mut self,
+        min_size: usize,
+        what: &'static str,
+    ) -> Result<usize, EntryError> {
         let n = self.u32(what)? as usize;
         if n.saturating_mul(min_size) > self.data.len() {
             return Err(EntryError::Truncated(what));
@@ -445,7 +469,7 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    fn rest(&self) -> &'a [u8] {
+    pub(super) fn rest(&self) -> &'a [u8] {
         self.data
     }
 }

@@ -126,6 +126,18 @@ impl KeyPrefix {
         KeyPrefix { hasher }
     }
 
+    /// The key of a translation memo ([`super::memo`]): this prefix, the module's
+    /// environment digest, the function's index and its body bytes.
+    pub fn memo_key(&self, environment: &[u8; 32], index: u32, body: &[u8]) -> CacheKey {
+        let mut hasher = self.hasher.clone();
+        hasher.update(b"\0kiln-translation-memo\0");
+        hasher.update(environment);
+        hasher.update(index.to_le_bytes());
+        hasher.update((body.len() as u64).to_le_bytes());
+        hasher.update(body);
+        CacheKey(hasher.finalize().into())
+    }
+
     /// The key of `stencil` compiled by the compiler this prefix describes.
     pub fn key(&self, stencil: &FunctionStencil) -> CacheKey {
         thread_local! {

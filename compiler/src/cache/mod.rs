@@ -9,6 +9,8 @@
 //! - [`key`]: [`CacheKey`] = SHA-256 over a canonical encoding of the key-format version,
 //!   the compiler version, the target triple, the settings fingerprint and the stencil.
 //! - [`entry`]: the versioned, checksummed binary format of an entry.
+//! - [`memo`]: translation memos, which let a warm Wasm recompile skip translating the
+//!   functions it has seen (keyed by body bytes and module environment).
 //! - [`CacheStore`]: where entries live — [`MemoryStore`], [`DiskStore`] — and their
 //!   [`CacheStats`].
 //! - [`compile_cached`] (reached through
@@ -30,6 +32,7 @@
 pub mod disk;
 pub mod entry;
 pub mod key;
+pub mod memo;
 pub mod memory;
 pub mod stats;
 pub mod totals;

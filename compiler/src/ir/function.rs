@@ -221,6 +221,24 @@ pub struct FunctionParameters {
 }
 
 impl FunctionParameters {
+    /// Parameters from their parts (as a cache memo stores them): the function's name, its
+    /// base source location and its name table in reference order.
+    pub fn from_parts(
+        name: UserFuncName,
+        base_srcloc: SourceLoc,
+        user_named_funcs: impl IntoIterator<Item = UserExternalName>,
+    ) -> Self {
+        let mut p = FunctionParameters {
+            base_srcloc,
+            name,
+            ..Default::default()
+        };
+        for n in user_named_funcs {
+            p.user_named_funcs.push(n);
+        }
+        p
+    }
+
     /// The base source location (default until the first location is set).
     pub fn base_srcloc(&self) -> SourceLoc {
         self.base_srcloc

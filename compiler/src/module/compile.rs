@@ -5,7 +5,9 @@
 //! independently (rayon; each worker reuses one translator), each through the compiler's
 //! cache store when it has one, then linked in function order with [`link_text`], which
 //! turns every call between the module's functions into a relative call (`call rel32` /
-//! `bl`, through a far-call veneer when out of range).
+//! `bl`, through a far-call veneer when out of range). With a cache store, a function
+//! whose body and module environment were compiled before is taken from its translation
+//! memo without being validated or translated again ([`crate::cache::memo`]).
 //!
 //! ```
 //! use kiln::module::{compile_module, elf::write_elf, ModuleOptions};
@@ -38,6 +40,7 @@
 //! functions; every error names the function index and, for Wasm errors, the byte offset.
 
 use super::{link_text, LinkError, LinkInput, TextRelocTarget, TextSection};
+use crate::cache::memo;
 use crate::compiler::Compiler;
 use crate::ir::{Function, Signature, SourceLoc, TrapCode, UserFuncName};
 use crate::isa::Arch;
@@ -124,6 +127,9 @@ pub struct ModuleStats {
     pub cache_hits: usize,
     /// Cache misses.
     pub cache_misses: usize,
+    /// Of the hits, functions served from a translation memo: neither validated nor
+    /// translated again ([`crate::cache::memo`]).
+    pub memo_hits: usize,
     /// Parsing and module-level validation (wall time).
     pub parse_time: Duration,
     /// Translation to IR, summed over all functions (CPU time across threads).
@@ -230,21 +236,51 @@ pub fn translate_module(
 struct Compiled {
     code: CompiledCode,
     hit: Option<bool>,
+    /// Served from a translation memo.
+    memo_hit: bool,
     translate: Duration,
     codegen: Duration,
     phases: PhaseTimes,
 }
 
+/// Compile one function. With a cache store and `environment` (the module's environment
+/// digest; `None` in verify mode), a translation memo is tried first, so that a function
+/// seen before is neither validated nor translated again ([`crate::cache::memo`]).
 fn compile_one(
     compiler: &dyn Compiler,
     info: &ModuleInfo,
     input: FunctionInput<'_>,
+    environment: Option<&[u8; 32]>,
     tr: &mut FuncTranslator,
 ) -> Result<Compiled, ModuleError> {
     let index = input.index;
     let t0 = Instant::now();
     // Phases left on this thread by anything before (not this function's).
     let _ = take_phase_times();
+    let memo = match (environment, compiler.cache_store()) {
+        (Some(env), Some(store)) => {
+            let r = input.body.range();
+            let body = input
+                .wasm
+                .get(r.start as usize..r.end as usize)
+                .unwrap_or(&[]);
+            let key = compiler.memo_key(env, index, body);
+            store.0.stats().record_key(t0.elapsed());
+            if let Some(code) = memo::lookup(&*store.0, &key) {
+                return Ok(Compiled {
+                    code,
+                    hit: Some(true),
+                    memo_hit: true,
+                    translate: Duration::ZERO,
+                    codegen: t0.elapsed(),
+                    phases: PhaseTimes::default(),
+                });
+            }
+            Some((store, key))
+        }
+        _ => None,
+    };
+    let t0 = Instant::now();
     let func = translate_function(info, input, tr)?;
     let t1 = Instant::now();
     let codegen_err = |error| ModuleError::Codegen {
@@ -257,6 +293,13 @@ fn compile_one(
             let c = compiler
                 .compile_function_cached(&func, &*store.0)
                 .map_err(codegen_err)?;
+            if let Some((store, key)) = memo {
+                let m = memo::Memo {
+                    stencil_key: c.key,
+                    params: func.params.clone(),
+                };
+                memo::remember(&*store.0, &key, &m);
+            }
             (c.code, Some(c.hit))
         }
         None => (compiler.compile_function(&func).map_err(codegen_err)?, None),
@@ -264,6 +307,7 @@ fn compile_one(
     Ok(Compiled {
         code,
         hit,
+        memo_hit: false,
         translate: t1 - t0,
         codegen: t1.elapsed(),
         phases: take_phase_times(),
@@ -279,13 +323,18 @@ pub fn compile_module(
     let start = Instant::now();
     let (info, inputs) = parse_module(wasm)?;
     let parse_time = start.elapsed();
+    let environment = compiler
+        .cache_store()
+        .filter(|s| !s.0.verify())
+        .map(|_| memo::module_environment_digest(wasm, &info.environment_sections));
+    let environment = environment.as_ref();
     let info_ref = &info;
     let progress = options.progress;
     let compiled: Result<Vec<Compiled>, ModuleError> = in_pool(options.jobs, move || {
         inputs
             .into_par_iter()
             .map_init(FuncTranslator::new, |tr, input| {
-                let r = compile_one(compiler, info_ref, input, tr);
+                let r = compile_one(compiler, info_ref, input, environment, tr);
                 if let Some(p) = progress {
                     p.fetch_add(1, Ordering::Relaxed);
                 }
@@ -329,7 +378,10 @@ pub fn compile_module(
         stats.codegen_time += c.codegen;
         stats.phases += c.phases;
         match c.hit {
-            Some(true) => stats.cache_hits += 1,
+            Some(true) => {
+                stats.cache_hits += 1;
+                stats.memo_hits += usize::from(c.memo_hit);
+            }
             Some(false) => stats.cache_misses += 1,
             None => {}
         }

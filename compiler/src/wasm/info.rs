@@ -189,6 +189,9 @@ pub struct ModuleInfo {
     pub func_names: BTreeMap<u32, String>,
     /// Byte range of each defined function's body in the module.
     pub body_ranges: Vec<Range<usize>>,
+    /// Every section but the code section, as `(id, content range)` in module order: what
+    /// translating a body can depend on besides the body (see `cache::memo`).
+    pub environment_sections: Vec<(u8, Range<usize>)>,
 }
 
 impl ModuleInfo {
@@ -265,6 +268,9 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, WasmError> {
     Ok(c)
 }
 
+/// The code section's id in the binary format.
+const CODE_SECTION_ID: u8 = 10;
+
 /// Parse and validate every section of `wasm`; return the module info and the function
 /// bodies (not yet validated: see the module docs).
 pub fn parse_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_>>), WasmError> {
@@ -275,6 +281,12 @@ pub fn parse_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_>>),
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(err)?;
         let valid = validator.payload(&payload).map_err(err)?;
+        if let Some((id, r)) = payload.as_section() {
+            if id != CODE_SECTION_ID {
+                info.environment_sections
+                    .push((id, r.start as usize..r.end as usize));
+            }
+        }
         if let ValidPayload::Func(validator, body) = valid {
             let index = info.num_imported_funcs + next_func;
             next_func += 1;
