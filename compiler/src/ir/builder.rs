@@ -120,11 +120,24 @@ pub enum BuilderError {
     UnfilledBlock(Block),
 }
 
+/// One predecessor of a block: a branch and which of its destinations target the block
+/// (a `br_table` may name a block several times). Keeping the destination indices makes
+/// every argument update O(1), however many destinations the branch has.
+#[derive(Clone, Debug)]
+struct Pred {
+    /// The predecessor block.
+    block: Block,
+    /// Its branch.
+    branch: Inst,
+    /// Indices into the branch's destinations that target this block.
+    dests: SmallVec<[u32; 1]>,
+}
+
 /// SSA bookkeeping of one block.
 #[derive(Clone, Debug, Default)]
 struct SsaBlock {
-    /// `(predecessor block, its branch)`, one entry per distinct branch target.
-    preds: Vec<(Block, Inst)>,
+    /// Predecessors, one entry per distinct branch.
+    preds: Vec<Pred>,
     /// All predecessors are known.
     sealed: bool,
     /// Has a terminator.
@@ -159,6 +172,10 @@ pub struct FunctionBuilderContext {
     replace: SecondaryMap<Value, Option<Value>>,
     /// Every parameter SSA construction added, with its block.
     ssa_params: Vec<(Block, Value)>,
+    /// Scratch for `finalize`: each SSA parameter's index in `ssa_params`.
+    ssa_index: SecondaryMap<Value, Option<u32>>,
+    /// Scratch for `finalize`: per SSA parameter, the SSA parameters it is an argument of.
+    ssa_users: Vec<Vec<u32>>,
     /// Parameters of sealed blocks still waiting for their incoming arguments.
     pending: Vec<(Block, Variable, Value)>,
     /// Scratch: blocks visited along a single-predecessor chain.
@@ -189,6 +206,10 @@ impl FunctionBuilderContext {
         }
         self.replace.clear();
         self.ssa_params.clear();
+        self.ssa_index.clear();
+        for u in &mut self.ssa_users {
+            u.clear();
+        }
         self.pending.clear();
         self.chain.clear();
         self.succ_stamp.clear();
@@ -245,16 +266,17 @@ fn trivial_replacement(
         return None;
     };
     let mut same: Option<Value> = None;
-    let npreds = ctx.blocks.get(block.index())?.preds.len();
+    let bi = block.index();
+    let npreds = ctx.blocks.get(bi)?.preds.len();
     for i in 0..npreds {
-        let branch = ctx.blocks[block.index()].preds[i].1;
-        let Some(data) = dfg.insts.get(branch) else {
+        let Some(data) = dfg.insts.get(ctx.blocks[bi].preds[i].branch) else {
             continue;
         };
-        for bc in data.branch_destinations(&dfg.jump_tables) {
-            if bc.block != block {
+        let dests = data.branch_destinations(&dfg.jump_tables);
+        for j in 0..ctx.blocks[bi].preds[i].dests.len() {
+            let Some(bc) = dests.get(ctx.blocks[bi].preds[i].dests[j] as usize) else {
                 continue;
-            }
+            };
             let a = *dfg.value_lists.get(bc.args).get(k as usize)?;
             let a = ctx.resolve(a);
             if a == p || Some(a) == same {
@@ -279,18 +301,21 @@ fn only_self_args(
     let Some(ValueDef::Param(_, k)) = dfg.values.get(p).map(|d| d.def) else {
         return false;
     };
-    let npreds = ctx.blocks.get(block.index()).map_or(0, |s| s.preds.len());
+    let bi = block.index();
+    let npreds = ctx.blocks.get(bi).map_or(0, |s| s.preds.len());
     for i in 0..npreds {
-        let branch = ctx.blocks[block.index()].preds[i].1;
-        let Some(data) = dfg.insts.get(branch) else {
+        let Some(data) = dfg.insts.get(ctx.blocks[bi].preds[i].branch) else {
             continue;
         };
-        for bc in data.branch_destinations(&dfg.jump_tables) {
-            if bc.block == block {
-                match dfg.value_lists.get(bc.args).get(k as usize) {
-                    Some(&a) if ctx.resolve(a) == p => {}
-                    _ => return false,
-                }
+        let dests = data.branch_destinations(&dfg.jump_tables);
+        for j in 0..ctx.blocks[bi].preds[i].dests.len() {
+            let d = ctx.blocks[bi].preds[i].dests[j] as usize;
+            match dests
+                .get(d)
+                .and_then(|bc| dfg.value_lists.get(bc.args).get(k as usize))
+            {
+                Some(&a) if ctx.resolve(a) == p => {}
+                _ => return false,
             }
         }
     }
@@ -529,7 +554,7 @@ impl<'a> FunctionBuilder<'a> {
             }
             let sb = self.ctx.block(b);
             let (sealed, npreds) = (sb.sealed, sb.preds.len());
-            let first_pred = sb.preds.first().map(|p| p.0);
+            let first_pred = sb.preds.first().map(|p| p.block);
             if !sealed {
                 let p = self.add_ssa_param(b, ty);
                 self.ctx.block(b).incomplete.push((var, p));
@@ -582,12 +607,93 @@ impl<'a> FunctionBuilder<'a> {
             };
             let npreds = self.ctx.block(block).preds.len();
             for i in 0..npreds {
-                let (pred, branch) = self.ctx.blocks[block.index()].preds[i];
+                let pred = self.ctx.blocks[block.index()].preds[i].block;
                 let v = self.read(var, ty, pred);
-                set_branch_arg(&mut self.func.dfg, branch, block, k as usize, v);
+                let pr = &self.ctx.blocks[block.index()].preds[i];
+                set_branch_arg(&mut self.func.dfg, pr.branch, &pr.dests, k as usize, v);
             }
             if let Some(same) = trivial_replacement(&self.func.dfg, self.ctx, block, p) {
                 self.ctx.replace.set(p, Some(same));
+            }
+        }
+    }
+
+    /// Replace every trivial SSA parameter: one whose incoming arguments are all one other
+    /// value (or itself), or only itself (then a zero: the block is unreachable or the
+    /// variable undefined on every path). A worklist: a parameter is examined again only
+    /// when a parameter feeding it was replaced, so the work is linear in the arguments
+    /// (plus the replacement chains), not quadratic as a whole-set fixpoint would be.
+    fn remove_trivial_params(&mut self) {
+        let n = self.ctx.ssa_params.len();
+        if self.ctx.ssa_users.len() < n {
+            self.ctx.ssa_users.resize_with(n, Vec::new);
+        }
+        for (i, &(_, p)) in self.ctx.ssa_params.iter().enumerate() {
+            self.ctx.ssa_index.set(p, Some(i as u32));
+        }
+        // Who takes whom as an argument.
+        for i in 0..n {
+            let (block, p) = self.ctx.ssa_params[i];
+            let Some(ValueDef::Param(_, k)) = self.func.dfg.values.get(p).map(|d| d.def) else {
+                continue;
+            };
+            let bi = block.index();
+            for pi in 0..self.ctx.blocks.get(bi).map_or(0, |b| b.preds.len()) {
+                let Some(data) = self
+                    .func
+                    .dfg
+                    .insts
+                    .get(self.ctx.blocks[bi].preds[pi].branch)
+                else {
+                    continue;
+                };
+                let dests = data.branch_destinations(&self.func.dfg.jump_tables);
+                for di in 0..self.ctx.blocks[bi].preds[pi].dests.len() {
+                    let d = self.ctx.blocks[bi].preds[pi].dests[di] as usize;
+                    let Some(&a) = dests
+                        .get(d)
+                        .and_then(|bc| self.func.dfg.value_lists.get(bc.args).get(k as usize))
+                    else {
+                        continue;
+                    };
+                    let a = self.ctx.resolve(a);
+                    if let Some(j) = *self.ctx.ssa_index.get(a) {
+                        if j as usize != i {
+                            self.ctx.ssa_users[j as usize].push(i as u32);
+                        }
+                    }
+                }
+            }
+        }
+        let mut work: Vec<u32> = (0..n as u32).rev().collect();
+        let mut queued = vec![true; n];
+        while let Some(i) = work.pop() {
+            let i = i as usize;
+            queued[i] = false;
+            let (block, p) = self.ctx.ssa_params[i];
+            if self.ctx.replace.get(p).is_some() {
+                continue;
+            }
+            let same = match trivial_replacement(&self.func.dfg, self.ctx, block, p) {
+                Some(s) => s,
+                None if only_self_args(&self.func.dfg, self.ctx, block, p) => {
+                    let ty = self.func.dfg.value_type(p).unwrap_or(Type::I32);
+                    self.zero_at_top(block, ty)
+                }
+                None => continue,
+            };
+            self.ctx.replace.set(p, Some(same));
+            let users = core::mem::take(&mut self.ctx.ssa_users[i]);
+            for &u in &users {
+                if !queued[u as usize] {
+                    queued[u as usize] = true;
+                    work.push(u);
+                }
+            }
+            // Those users now take `same`: when it is replaced, they must be looked at again.
+            let same = self.ctx.resolve(same);
+            if let Some(j) = *self.ctx.ssa_index.get(same) {
+                self.ctx.ssa_users[j as usize].extend(users);
             }
         }
     }
@@ -672,19 +778,31 @@ impl<'a> FunctionBuilder<'a> {
         if op.is_branch() {
             let dfg = &self.func.dfg;
             let ctx = &mut *self.ctx;
-            for bc in dfg.insts[inst].branch_destinations(&dfg.jump_tables) {
+            for (d, bc) in dfg.insts[inst]
+                .branch_destinations(&dfg.jump_tables)
+                .iter()
+                .enumerate()
+            {
                 let target = bc.block;
                 if dfg.blocks.get(target).is_none() {
                     ctx.errors.push(BuilderError::InvalidBlock(target));
                     continue;
                 }
                 if *ctx.succ_stamp.get(target) == Some(inst) {
-                    continue; // already recorded for this branch
+                    // Already a predecessor through this branch: its entry is the last.
+                    if let Some(p) = ctx.block(target).preds.last_mut() {
+                        p.dests.push(d as u32);
+                    }
+                    continue;
                 }
                 ctx.succ_stamp.set(target, Some(inst));
                 let sb = ctx.block(target);
                 let sealed = sb.sealed;
-                sb.preds.push((block, inst));
+                sb.preds.push(Pred {
+                    block,
+                    branch: inst,
+                    dests: SmallVec::from_buf_and_len([d as u32], 1),
+                });
                 if sealed {
                     ctx.errors.push(BuilderError::BranchToSealedBlock {
                         block: target,
@@ -706,29 +824,7 @@ impl<'a> FunctionBuilder<'a> {
         self.seal_all_blocks();
         self.current = None;
 
-        // Fixpoint: a parameter becomes trivial when the ones feeding it are replaced.
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for i in 0..self.ctx.ssa_params.len() {
-                let (block, p) = self.ctx.ssa_params[i];
-                if self.ctx.replace.get(p).is_some() {
-                    continue;
-                }
-                let same = match trivial_replacement(&self.func.dfg, self.ctx, block, p) {
-                    Some(s) => Some(s),
-                    None if only_self_args(&self.func.dfg, self.ctx, block, p) => {
-                        let ty = self.func.dfg.value_type(p).unwrap_or(Type::I32);
-                        Some(self.zero_at_top(block, ty))
-                    }
-                    None => None,
-                };
-                if let Some(s) = same {
-                    self.ctx.replace.set(p, Some(s));
-                    changed = true;
-                }
-            }
-        }
+        self.remove_trivial_params();
 
         // Remove replaced parameters and their arguments.
         let mut any = false;
@@ -756,9 +852,8 @@ impl<'a> FunctionBuilder<'a> {
                         kept.push(p);
                     }
                 }
-                for i in 0..self.ctx.blocks.get(bi).map_or(0, |s| s.preds.len()) {
-                    let branch = self.ctx.blocks[bi].preds[i].1;
-                    filter_branch_args(&mut self.func.dfg, branch, block, &keep);
+                for pr in self.ctx.blocks.get(bi).map_or(&[][..], |s| &s.preds) {
+                    filter_branch_args(&mut self.func.dfg, pr.branch, &pr.dests, &keep);
                 }
                 for (&p, &k) in self.func.dfg.block_params(block).to_vec().iter().zip(&keep) {
                     if !k {
@@ -794,45 +889,37 @@ impl<'a> FunctionBuilder<'a> {
     }
 }
 
-/// Apply `f` to every block call of `branch` that targets `target`.
-fn for_each_call_to(
+/// Apply `f` to the destinations `dests` (indices into its destinations) of `branch`.
+fn for_each_call(
     dfg: &mut DataFlowGraph,
     branch: Inst,
-    target: Block,
+    dests: &[u32],
     mut f: impl FnMut(&mut BlockCall, &mut super::instructions::ValueListPool),
 ) {
     let Some(data) = dfg.insts.get_mut(branch) else {
         return;
     };
-    match data {
-        InstructionData::Jump { destination, .. } if destination.block == target => {
-            f(destination, &mut dfg.value_lists);
+    let calls: &mut [BlockCall] = match data {
+        InstructionData::Jump { destination, .. } => core::slice::from_mut(destination),
+        InstructionData::Brif { blocks, .. } => blocks,
+        InstructionData::BranchTable { table, .. } => match dfg.jump_tables.get_mut(*table) {
+            Some(jt) => jt.all_branches_mut(),
+            None => return,
+        },
+        _ => return,
+    };
+    for &d in dests {
+        if let Some(bc) = calls.get_mut(d as usize) {
+            f(bc, &mut dfg.value_lists);
         }
-        InstructionData::Brif { blocks, .. } => {
-            for bc in blocks.iter_mut().filter(|bc| bc.block == target) {
-                f(bc, &mut dfg.value_lists);
-            }
-        }
-        InstructionData::BranchTable { table, .. } => {
-            if let Some(jt) = dfg.jump_tables.get_mut(*table) {
-                for bc in jt
-                    .all_branches_mut()
-                    .iter_mut()
-                    .filter(|bc| bc.block == target)
-                {
-                    f(bc, &mut dfg.value_lists);
-                }
-            }
-        }
-        _ => {}
     }
 }
 
-/// Set argument `k` of every call of `branch` to `target` to `v`, growing the argument list
+/// Set argument `k` of the calls `dests` of `branch` to `v`, growing the argument list
 /// if needed (missing earlier positions are filled with `v` until their own parameter is
 /// processed).
-fn set_branch_arg(dfg: &mut DataFlowGraph, branch: Inst, target: Block, k: usize, v: Value) {
-    for_each_call_to(dfg, branch, target, |bc, pool| {
+fn set_branch_arg(dfg: &mut DataFlowGraph, branch: Inst, dests: &[u32], k: usize, v: Value) {
+    for_each_call(dfg, branch, dests, |bc, pool| {
         let args = pool.get(bc.args);
         if k < args.len() {
             pool.get_mut(bc.args)[k] = v;
@@ -844,9 +931,10 @@ fn set_branch_arg(dfg: &mut DataFlowGraph, branch: Inst, target: Block, k: usize
     });
 }
 
-/// Keep only the arguments of calls to `target` whose position is marked in `keep`.
-fn filter_branch_args(dfg: &mut DataFlowGraph, branch: Inst, target: Block, keep: &[bool]) {
-    for_each_call_to(dfg, branch, target, |bc, pool| {
+/// Keep only the arguments of the calls `dests` of `branch` whose position is marked in
+/// `keep`.
+fn filter_branch_args(dfg: &mut DataFlowGraph, branch: Inst, dests: &[u32], keep: &[bool]) {
+    for_each_call(dfg, branch, dests, |bc, pool| {
         let new: SmallVec<[Value; 16]> = pool
             .get(bc.args)
             .iter()

@@ -400,11 +400,12 @@ pub fn compile_module(
             offset,
             len: c.code.code.len() as u32,
         });
+        let sorted = srclocs_sorted(&c.code);
         for t in &c.code.traps {
             traps.push(TrapSite {
                 text_offset: offset + t.offset as u32,
                 code: t.code,
-                wasm_offset: wasm_offset_at(&c.code, t.offset as u32),
+                wasm_offset: wasm_offset_at(&c.code, t.offset as u32, sorted),
             });
         }
     }
@@ -425,11 +426,24 @@ pub fn compile_module(
     })
 }
 
-/// The source location of the code at `offset` of a function.
-fn wasm_offset_at(code: &CompiledCode, offset: u32) -> Option<u32> {
-    code.srclocs
-        .iter()
-        .find(|s| s.start <= offset && offset < s.end)
+/// Are the source ranges of `code` in code order, without overlaps?
+fn srclocs_sorted(code: &CompiledCode) -> bool {
+    code.srclocs.windows(2).all(|w| w[0].end <= w[1].start)
+}
+
+/// The source location of the code at `offset` of a function. Source ranges come out of
+/// emission in code order and do not overlap, so this is a binary search; ranges in any
+/// other order (never produced) fall back to a linear scan rather than a wrong answer.
+/// `sorted` is [`srclocs_sorted`] of `code`, computed once per function.
+fn wasm_offset_at(code: &CompiledCode, offset: u32, sorted: bool) -> Option<u32> {
+    let ranges = &code.srclocs;
+    let found = if sorted {
+        let i = ranges.partition_point(|s| s.end <= offset);
+        ranges.get(i).filter(|s| s.start <= offset)
+    } else {
+        ranges.iter().find(|s| s.start <= offset && offset < s.end)
+    };
+    found
         .map(|s| s.loc)
         .filter(|l: &SourceLoc| !l.is_default())
         .map(|l| l.bits())
