@@ -20,29 +20,14 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use kiln::cache::{CacheStore, MemoryStore};
 use kiln::module::{compile_module, CompiledModule, ModuleOptions};
 use kiln::{Compiler, CompilerBuilder};
+use kiln_benches::testdata::{testdata_module as module, testdata_modules};
+use kiln_harness::report::data::{
+    criterion_dir, write_suite, CacheSuite, ChangedRecord, DuplicateRecord, PhaseSeconds, RunInfo,
+    SharingRecord, Skipped,
+};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn module(name: &str) -> Option<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/wasm");
-    std::fs::read(dir.join(format!("{name}.wasm"))).ok()
-}
-
-fn all_modules() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/wasm");
-    let mut v: Vec<String> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-                .filter_map(|p| Some(p.file_stem()?.to_string_lossy().into_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 fn compiler(store: Option<Arc<dyn CacheStore>>) -> Box<dyn Compiler> {
     let mut b = CompilerBuilder::for_target("x86_64").expect("known target");
@@ -108,17 +93,29 @@ fn patch_one_function(wasm: &[u8]) -> Option<(Vec<u8>, usize)> {
 
 fn bench(crit: &mut Criterion) {
     println!("\ncache_wasm (x86_64, backtracking, 1 thread; best of 3 rounds)");
+    let mut suite = CacheSuite {
+        run: RunInfo::current(3),
+        config: "x86_64, backtracking, 1 thread".into(),
+        duplicates: Vec::new(),
+        sharing: Vec::new(),
+        changed: Vec::new(),
+        skipped: Vec::new(),
+    };
     // 1. Duplicates inside one module.
     println!("\n1. duplicate functions inside one module: empty in-memory store vs no store");
     println!(
         "  {:<52} {:>6} {:>8} {:>10} {:>10} {:>8}",
         "module", "funcs", "hit %", "no store", "store", "speed-up"
     );
-    for name in all_modules() {
-        let Some(wasm) = module(&name) else { continue };
+    for m in testdata_modules() {
+        let (name, wasm) = (m.name, m.wasm);
         let plain = compiler(None);
         if compile(&*plain, &wasm).is_none() {
             println!("  {name:<52} skipped (does not compile yet, e.g. SIMD)");
+            suite.skipped.push(Skipped {
+                what: name,
+                reason: "Kiln does not compile it yet (SIMD)".into(),
+            });
             continue;
         }
         let (t_plain, _) = best(3, || {
@@ -142,39 +139,68 @@ fn bench(crit: &mut Criterion) {
             ms(t_store),
             t_plain.as_secs_f64() / t_store.as_secs_f64()
         );
+        suite.duplicates.push(DuplicateRecord {
+            module: name,
+            functions: s.functions as u64,
+            hits: s.cache_hits as u64,
+            no_store_seconds: t_plain.as_secs_f64(),
+            store_seconds: t_store.as_secs_f64(),
+        });
     }
 
     // 2. Modules sharing code, one after another through one store.
     println!("\n2. modules compiled one after another through one store: hit rate of each");
-    let groups: [&[&str]; 3] = [
-        &[
-            "tree-sitter-wasms-0.1.13--tree-sitter-json",
-            "tree-sitter-wasms-0.1.13--tree-sitter-css",
-            "tree-sitter-wasms-0.1.13--tree-sitter-lua",
-        ],
-        &[
-            "jsquash-webp-1.5.0--webp_dec",
-            "jsquash-webp-1.5.0--webp_enc",
-        ],
-        &[
-            "sql.js-1.16.0--sql-wasm",
-            "web-tree-sitter-0.27.1--web-tree-sitter",
-        ],
+    let groups: [(&str, &[&str]); 3] = [
+        (
+            "tree-sitter grammars",
+            &[
+                "tree-sitter-wasms-0.1.13--tree-sitter-json",
+                "tree-sitter-wasms-0.1.13--tree-sitter-css",
+                "tree-sitter-wasms-0.1.13--tree-sitter-lua",
+            ],
+        ),
+        (
+            "webp decoder and encoder",
+            &[
+                "jsquash-webp-1.5.0--webp_dec",
+                "jsquash-webp-1.5.0--webp_enc",
+            ],
+        ),
+        (
+            "libc users",
+            &[
+                "sql.js-1.16.0--sql-wasm",
+                "web-tree-sitter-0.27.1--web-tree-sitter",
+            ],
+        ),
     ];
-    for group in groups {
+    for (group_name, group) in groups {
         let store: Arc<dyn CacheStore> = Arc::new(MemoryStore::new());
         let c = compiler(Some(store));
-        for name in group {
+        for (position, name) in group.iter().enumerate() {
             let Some(wasm) = module(name) else {
                 println!("  {name}: not in testdata");
+                suite.skipped.push(Skipped {
+                    what: name.to_string(),
+                    reason: "not in testdata".into(),
+                });
                 continue;
             };
             match compile(&*c, &wasm) {
-                Some(m) => println!(
-                    "  {name:<52} {:>6} functions, {:>5.1}% hits",
-                    m.stats.functions,
-                    100.0 * m.stats.cache_hits as f64 / m.stats.functions.max(1) as f64
-                ),
+                Some(m) => {
+                    println!(
+                        "  {name:<52} {:>6} functions, {:>5.1}% hits",
+                        m.stats.functions,
+                        100.0 * m.stats.cache_hits as f64 / m.stats.functions.max(1) as f64
+                    );
+                    suite.sharing.push(SharingRecord {
+                        group: group_name.to_string(),
+                        position,
+                        module: name.to_string(),
+                        functions: m.stats.functions as u64,
+                        hits: m.stats.cache_hits as u64,
+                    });
+                }
                 None => println!("  {name}: does not compile yet"),
             }
         }
@@ -188,14 +214,18 @@ fn bench(crit: &mut Criterion) {
         "module", "cold ms", "warm %", "chg %", "hits", "misses"
     );
     let mut crit_case = None;
-    for name in all_modules() {
-        let Some(wasm) = module(&name) else { continue };
+    for m in testdata_modules() {
+        let (name, wasm) = (m.name, m.wasm);
         let plain = compiler(None);
         if compile(&*plain, &wasm).is_none() {
             continue;
         }
         let Some((changed, _)) = patch_one_function(&wasm) else {
             println!("  {name:<52} no patchable i32.const");
+            suite.skipped.push(Skipped {
+                what: format!("{name} (one function changed)"),
+                reason: "no patchable i32.const".into(),
+            });
             continue;
         };
         let (t_cold, _) = best(3, || {
@@ -246,9 +276,31 @@ fn bench(crit: &mut Criterion) {
             ms(s.codegen_time),
             ms(s.link_time)
         );
+        let p = &s.phases;
+        suite.changed.push(ChangedRecord {
+            module: name.clone(),
+            cold_seconds: t_cold.as_secs_f64(),
+            warm_seconds: t_warm.as_secs_f64(),
+            changed_seconds: t_changed.as_secs_f64(),
+            hits: s.cache_hits as u64,
+            misses: s.cache_misses as u64,
+            phases: PhaseSeconds {
+                parse: s.parse_time.as_secs_f64(),
+                translate: s.translate_time.as_secs_f64(),
+                lower: (p.verify + p.lower).as_secs_f64(),
+                regalloc: p.regalloc.as_secs_f64(),
+                emit: p.emit.as_secs_f64(),
+                cache: (key + load).as_secs_f64(),
+                link: s.link_time.as_secs_f64(),
+            },
+        });
         if name.contains("zstd") {
             crit_case = Some((name.clone(), wasm.clone()));
         }
+    }
+    match write_suite(&criterion_dir(), "cache_wasm", &suite) {
+        Ok(p) => println!("\nrecords written to {}", p.display()),
+        Err(e) => eprintln!("cache_wasm: {e:#}"),
     }
 
     // Criterion: a warm recompile of one module (scenario 3 without the change).

@@ -1,4 +1,6 @@
-//! Shared inputs for Kiln's criterion suites (see `benches/benches/`).
+//! Shared inputs for Kiln's criterion suites (see `benches/benches/`): [`testdata`] the
+//! real modules, [`compilers`] Kiln and its peers behind one interface, and
+//! [`synthetic_function`].
 //!
 //! [`synthetic_function`] builds a deterministic IR function of about `n` instructions that
 //! looks like compiled Wasm: several live integer and float variables, straight-line
@@ -7,10 +9,34 @@
 //! larger sizes) and emission all do representative work. The same `(n, seed)` always
 //! gives the same function.
 
+pub mod compilers;
+pub mod testdata;
+
 use kiln::ir::{
     Function, FunctionBuilder, FunctionBuilderContext, IntCC, Signature, Type, UserFuncName,
     Variable,
 };
+
+/// Functions a module defines (its code section entries); 0 if it does not parse.
+pub fn defined_functions(wasm: &[u8]) -> u64 {
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .filter_map(Result::ok)
+        .find_map(|p| match p {
+            wasmparser::Payload::CodeSectionStart { count, .. } => Some(u64::from(count)),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// Best-of rounds for the suites' own timings: `$KILN_BENCH_ROUNDS`, else `default`.
+pub fn rounds(default: usize) -> usize {
+    std::env::var("KILN_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}
 
 /// A small deterministic generator (64-bit LCG; quality is irrelevant here).
 struct Lcg(u64);

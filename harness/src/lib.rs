@@ -12,7 +12,8 @@
 //! Wasm modules instantiated on any engine, and on wasmi ([`instance::oracle`]); [`gen`]
 //! random IR cases and wasm-smith configurations; [`diff`] the differential checker
 //! (`kiln diff`, `kiln replay`, `kiln reduce`, the `fuzzgen` and `wasm_diff` targets);
-//! [`reduce`] the test-case reducers; [`wast`] spec-test scripts; [`hashing`] SplitMix64 and
+//! [`reduce`] the test-case reducers; [`report`] benchmark reports (`kiln report`);
+//! [`wast`] spec-test scripts; [`hashing`] SplitMix64 and
 //! FNV-1a; [`files`] finding test files; [`fuzz`] the logic of every fuzz target.
 //!
 //! Dependencies between these modules point one way, from data to orchestration:
@@ -20,7 +21,8 @@
 //! traits) ← `interp`, `exec` (the engines) ← `engine` (the [`engine::Engine`] trait over
 //! them), `instance` (modules on engines and on wasmi) ← `gen` (generators: know no engine),
 //! `reduce` (reducers: generic over a predicate) ← `filetest_runner`, `diff`, `wast`,
-//! `cache_check`, `fuzz` (orchestration).
+//! `cache_check`, `fuzz` (orchestration). `report` stands alone (criterion's data and the
+//! suites' records in, markdown and SVG out).
 
 pub mod cache_check;
 pub mod diff;
@@ -40,5 +42,6 @@ pub mod instance;
 pub mod interp;
 pub mod outcome;
 pub mod reduce;
+pub mod report;
 pub mod value;
 pub mod wast;

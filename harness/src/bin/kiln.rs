@@ -46,6 +46,10 @@
 //!   under their recorded variation; prints each engine's result, the IR and the
 //!   disassembly of the disagreeing engines (for Wasm also the module as WAT); exits
 //!   non-zero when any still disagrees.
+//! - `kiln report [--criterion DIR] [-o OUT]`: turn the benchmark data under `DIR`
+//!   (default `target/criterion`: criterion's estimates and the suites' records in `kiln/`)
+//!   into `compile.md`, `cache.md` and SVG charts in `OUT` (default `reports`); prints each
+//!   file written.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -65,6 +69,8 @@ use std::sync::Arc;
 mod compile_wasm;
 #[path = "kiln/diff_cmd.rs"]
 mod diff_cmd;
+#[path = "kiln/report_cmd.rs"]
+mod report_cmd;
 #[path = "kiln/timings.rs"]
 mod timings;
 #[path = "kiln/wast_cmd.rs"]
@@ -224,6 +230,21 @@ enum Command {
         /// Files or directories.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Write the benchmark reports (`compile.md`, `cache.md`, SVG charts) from criterion's
+    /// data and the records the suites keep beside it.
+    Report {
+        /// Criterion's output directory.
+        #[arg(long, value_name = "DIR", default_value = "target/criterion")]
+        criterion: PathBuf,
+        /// Where to write the reports.
+        #[arg(
+            short = 'o',
+            long = "out",
+            value_name = "DIR",
+            default_value = "reports"
+        )]
+        out: PathBuf,
     },
     /// List every setting of a target (values, default, documentation) and its CPU presets.
     Settings {
@@ -402,6 +423,10 @@ fn real_main() -> Result<ExitCode> {
             }
         },
         Command::Settings { target } => list_settings(&target),
+        Command::Report { criterion, out } => {
+            report_cmd::run(&criterion, &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Diff {
             generator,
             seconds,

@@ -1,0 +1,161 @@
+//! The compilers the Wasm suites time, behind one interface: Kiln with each register
+//! allocator, and — with the `peers` feature — Wasmtime 48's Cranelift (at `opt_level`
+//! `speed`, Wasmtime's default, and `none`) and Winch, its baseline compiler.
+//!
+//! What one compile includes, in both: the module's bytes in, validation, translation of
+//! every function, code generation, and linking into one image. Kiln ends with its linked
+//! text section ([`kiln::module::CompiledModule`]); Wasmtime with the serialized ELF
+//! artifact of `Engine::precompile_module` (which also holds Wasmtime's metadata). Neither
+//! loads or runs the code. Wasmtime runs with its default settings otherwise: its code
+//! relies on guard pages for memory bounds, while Kiln's code checks bounds explicitly.
+//!
+//! Invariant: a compiler's thread count is fixed when it is made, so a record's `threads`
+//! is what the compile really used (Kiln: its own pool of that size; Wasmtime: serial, or
+//! parallel on rayon's global pool, which has one thread per core).
+
+use kiln::module::{compile_module, ModuleOptions};
+use kiln::{Compiler, CompilerBuilder};
+use kiln_harness::report::data::PhaseSeconds;
+
+/// What a compile produced.
+pub struct Output {
+    /// Bytes of machine code.
+    pub code_bytes: u64,
+    /// Where Kiln's time went (`None` for peers).
+    pub phases: Option<PhaseSeconds>,
+}
+
+/// A compiler of whole Wasm modules.
+pub trait WasmCompiler {
+    /// `kiln/backtracking`, `cranelift/speed`, ….
+    fn name(&self) -> &str;
+    /// Compiles `wasm` to machine code.
+    fn compile(&self, wasm: &[u8]) -> anyhow::Result<Output>;
+}
+
+/// Kiln for `target` with `regalloc`, on `threads` worker threads.
+pub struct Kiln {
+    name: String,
+    compiler: Box<dyn Compiler>,
+    threads: usize,
+}
+
+impl Kiln {
+    /// A Kiln compiler with the default settings but `regalloc`.
+    pub fn new(target: &str, regalloc: &str, threads: usize) -> anyhow::Result<Kiln> {
+        let mut b = CompilerBuilder::for_target(target)?;
+        b.set("regalloc", regalloc)?;
+        Ok(Kiln {
+            name: format!("kiln/{regalloc}"),
+            compiler: b.build()?,
+            threads,
+        })
+    }
+}
+
+impl WasmCompiler for Kiln {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn compile(&self, wasm: &[u8]) -> anyhow::Result<Output> {
+        let opts = ModuleOptions {
+            jobs: Some(self.threads),
+            progress: None,
+        };
+        let m = compile_module(&*self.compiler, wasm, &opts)?;
+        let s = &m.stats;
+        let p = &s.phases;
+        Ok(Output {
+            code_bytes: s.code_bytes,
+            phases: Some(PhaseSeconds {
+                parse: s.parse_time.as_secs_f64(),
+                translate: s.translate_time.as_secs_f64(),
+                lower: (p.verify + p.lower).as_secs_f64(),
+                regalloc: p.regalloc.as_secs_f64(),
+                emit: p.emit.as_secs_f64(),
+                cache: s.codegen_time.saturating_sub(p.total()).as_secs_f64(),
+                link: s.link_time.as_secs_f64(),
+            }),
+        })
+    }
+}
+
+/// Whether the Wasmtime peers are compiled in (the `peers` feature).
+pub const PEERS_ENABLED: bool = cfg!(feature = "peers");
+
+/// The peers for `target` on `threads` threads (none without the `peers` feature).
+pub fn peers(target: &str, threads: usize) -> anyhow::Result<Vec<Box<dyn WasmCompiler>>> {
+    #[cfg(feature = "peers")]
+    {
+        wasmtime_peers::all(target, threads)
+    }
+    #[cfg(not(feature = "peers"))]
+    {
+        let _ = (target, threads);
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(feature = "peers")]
+mod wasmtime_peers {
+    use super::{Output, WasmCompiler};
+    use anyhow::Context;
+    use object::{Object, ObjectSection};
+
+    /// Wasmtime's own error type as an `anyhow` error (its `{:#}` form keeps the chain).
+    fn wt<T>(r: wasmtime::Result<T>) -> anyhow::Result<T> {
+        r.map_err(|e| anyhow::anyhow!("{e:#}"))
+    }
+    use wasmtime::{Config, Engine, OptLevel, Strategy};
+
+    /// Wasmtime with one strategy and optimization level.
+    pub struct Wasmtime {
+        name: &'static str,
+        engine: Engine,
+    }
+
+    fn triple(target: &str) -> anyhow::Result<&'static str> {
+        match target {
+            "x86_64" => Ok("x86_64-unknown-linux-gnu"),
+            "aarch64" => Ok("aarch64-unknown-linux-gnu"),
+            other => anyhow::bail!("no Wasmtime target for {other}"),
+        }
+    }
+
+    pub fn all(target: &str, threads: usize) -> anyhow::Result<Vec<Box<dyn WasmCompiler>>> {
+        let kinds = [
+            ("cranelift/speed", Strategy::Cranelift, OptLevel::Speed),
+            ("cranelift/none", Strategy::Cranelift, OptLevel::None),
+            ("winch", Strategy::Winch, OptLevel::Speed),
+        ];
+        let mut v: Vec<Box<dyn WasmCompiler>> = Vec::new();
+        for (name, strategy, opt) in kinds {
+            let mut config = Config::new();
+            wt(config.target(triple(target)?))?
+                .strategy(strategy)
+                .cranelift_opt_level(opt)
+                .parallel_compilation(threads > 1);
+            let engine = wt(Engine::new(&config))
+                .with_context(|| format!("Wasmtime {name} for {target}"))?;
+            v.push(Box::new(Wasmtime { name, engine }));
+        }
+        Ok(v)
+    }
+
+    impl WasmCompiler for Wasmtime {
+        fn name(&self) -> &str {
+            self.name
+        }
+
+        fn compile(&self, wasm: &[u8]) -> anyhow::Result<Output> {
+            let artifact = wt(self.engine.precompile_module(wasm))?;
+            let elf = object::File::parse(&*artifact).context("Wasmtime's artifact")?;
+            let code_bytes = elf.section_by_name(".text").map_or(0, |s| s.size());
+            Ok(Output {
+                code_bytes,
+                phases: None,
+            })
+        }
+    }
+}
