@@ -14,13 +14,15 @@
 //!   records (functions/s, code size, Kiln's phase split, 1→2 thread scaling) are written
 //!   to `target/criterion/kiln/compile_wasm.json` for `kiln report` and summarized on
 //!   stdout. A module a compiler rejects (Kiln: SIMD, until it lands) is listed as skipped.
+//! - the code-quality proxy: the code size of each exported function of `bench.wasm` per
+//!   compiler, the peers also with explicit bounds checks as Kiln's code has (not timed).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kiln_benches::compilers::{peers, Kiln, WasmCompiler, PEERS_ENABLED};
+use kiln_benches::compilers::{peers, peers_with_bounds_checks, Kiln, WasmCompiler, PEERS_ENABLED};
 use kiln_benches::testdata::{large_modules, testdata_modules, Module};
-use kiln_benches::{defined_functions, rounds};
+use kiln_benches::{defined_functions, export_names, rounds};
 use kiln_harness::report::data::{
-    criterion_dir, write_suite, CompileRecord, CompileSuite, RunInfo, Skipped,
+    criterion_dir, write_suite, CompileRecord, CompileSuite, FunctionSizeRecord, RunInfo, Skipped,
 };
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -108,6 +110,51 @@ fn compare(
             });
         }
     }
+}
+
+/// The code-quality proxy: the size of each exported function of `bench.wasm` as every
+/// compiler that can list its functions made it (x86_64 only for the peers: Wasmtime lists
+/// functions only of modules it can load on this host). Executing the peers' code under
+/// emulation would need Wasmtime's runtime layout, so size stands in for speed.
+fn function_sizes(mods: &[Module], skipped: &mut Vec<Skipped>) -> Vec<FunctionSizeRecord> {
+    let mut out = Vec::new();
+    let Some(m) = mods.iter().find(|m| m.name == "bench") else {
+        return out;
+    };
+    let names = export_names(&m.wasm);
+    for target in TARGETS {
+        let mut comps = compilers(target, 1, skipped);
+        match peers_with_bounds_checks(target) {
+            Ok(p) => comps.extend(p),
+            Err(e) => skipped.push(Skipped {
+                what: format!("peers with bounds checks {target}"),
+                reason: format!("{e:#}"),
+            }),
+        }
+        for c in &comps {
+            match c.function_sizes(&m.wasm) {
+                Ok(Some(sizes)) => {
+                    for (index, bytes) in sizes {
+                        if let Some(name) = names.get(&index) {
+                            out.push(FunctionSizeRecord {
+                                module: m.name.clone(),
+                                target: target.to_string(),
+                                compiler: c.name().to_string(),
+                                function: name.clone(),
+                                bytes,
+                            });
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => skipped.push(Skipped {
+                    what: format!("bench function sizes {} {target}", c.name()),
+                    reason: format!("{e:#}"),
+                }),
+            }
+        }
+    }
+    out
 }
 
 /// Criterion's statistics for Kiln alone on the testdata modules.
@@ -219,10 +266,12 @@ fn bench(c: &mut Criterion) {
             reason: "peers not compiled in (cargo bench -p kiln-benches --features peers)".into(),
         });
     }
+    let function_sizes = function_sizes(&mods, &mut skipped);
     let suite = CompileSuite {
         run: RunInfo::current(rounds(3)),
         peers: peer_names,
         records,
+        function_sizes,
         skipped,
     };
     print_summary(&suite);

@@ -31,6 +31,11 @@ pub trait WasmCompiler {
     fn name(&self) -> &str;
     /// Compiles `wasm` to machine code.
     fn compile(&self, wasm: &[u8]) -> anyhow::Result<Output>;
+
+    /// The code size of each defined function, as `(index in the function space, bytes)`.
+    /// `Ok(None)` where the compiler cannot tell (Wasmtime for a target other than the
+    /// host's: it only lists the functions of a module it can load).
+    fn function_sizes(&self, wasm: &[u8]) -> anyhow::Result<Option<Vec<(u32, u64)>>>;
 }
 
 /// Kiln for `target` with `regalloc`, on `threads` worker threads.
@@ -79,6 +84,20 @@ impl WasmCompiler for Kiln {
             }),
         })
     }
+
+    fn function_sizes(&self, wasm: &[u8]) -> anyhow::Result<Option<Vec<(u32, u64)>>> {
+        let opts = ModuleOptions {
+            jobs: Some(self.threads),
+            progress: None,
+        };
+        let m = compile_module(&*self.compiler, wasm, &opts)?;
+        Ok(Some(
+            m.functions
+                .iter()
+                .map(|f| (f.index, u64::from(f.len)))
+                .collect(),
+        ))
+    }
 }
 
 /// Whether the Wasmtime peers are compiled in (the `peers` feature).
@@ -88,11 +107,26 @@ pub const PEERS_ENABLED: bool = cfg!(feature = "peers");
 pub fn peers(target: &str, threads: usize) -> anyhow::Result<Vec<Box<dyn WasmCompiler>>> {
     #[cfg(feature = "peers")]
     {
-        wasmtime_peers::all(target, threads)
+        wasmtime_peers::all(target, threads, false)
     }
     #[cfg(not(feature = "peers"))]
     {
         let _ = (target, threads);
+        Ok(Vec::new())
+    }
+}
+
+/// The peers for `target` configured for a like-for-like code-size comparison: linear
+/// memory without guard-page reservations, so that Cranelift and Winch check bounds
+/// explicitly, as Kiln does (names end in `+bounds-checks`). Not timed.
+pub fn peers_with_bounds_checks(target: &str) -> anyhow::Result<Vec<Box<dyn WasmCompiler>>> {
+    #[cfg(feature = "peers")]
+    {
+        wasmtime_peers::all(target, 1, true)
+    }
+    #[cfg(not(feature = "peers"))]
+    {
+        let _ = target;
         Ok(Vec::new())
     }
 }
@@ -112,6 +146,7 @@ mod wasmtime_peers {
     /// Wasmtime with one strategy and optimization level.
     pub struct Wasmtime {
         name: &'static str,
+        target: String,
         engine: Engine,
     }
 
@@ -123,22 +158,52 @@ mod wasmtime_peers {
         }
     }
 
-    pub fn all(target: &str, threads: usize) -> anyhow::Result<Vec<Box<dyn WasmCompiler>>> {
-        let kinds = [
-            ("cranelift/speed", Strategy::Cranelift, OptLevel::Speed),
-            ("cranelift/none", Strategy::Cranelift, OptLevel::None),
-            ("winch", Strategy::Winch, OptLevel::Speed),
+    pub fn all(
+        target: &str,
+        threads: usize,
+        bounds_checks: bool,
+    ) -> anyhow::Result<Vec<Box<dyn WasmCompiler>>> {
+        let kinds: [(&'static str, &'static str, Strategy, OptLevel); 3] = [
+            (
+                "cranelift/speed",
+                "cranelift/speed+bounds-checks",
+                Strategy::Cranelift,
+                OptLevel::Speed,
+            ),
+            (
+                "cranelift/none",
+                "cranelift/none+bounds-checks",
+                Strategy::Cranelift,
+                OptLevel::None,
+            ),
+            (
+                "winch",
+                "winch+bounds-checks",
+                Strategy::Winch,
+                OptLevel::Speed,
+            ),
         ];
         let mut v: Vec<Box<dyn WasmCompiler>> = Vec::new();
-        for (name, strategy, opt) in kinds {
+        for (plain, checked, strategy, opt) in kinds {
+            let name = if bounds_checks { checked } else { plain };
             let mut config = Config::new();
             wt(config.target(triple(target)?))?
                 .strategy(strategy)
                 .cranelift_opt_level(opt)
                 .parallel_compilation(threads > 1);
+            if bounds_checks {
+                config
+                    .memory_reservation(0)
+                    .memory_guard_size(0)
+                    .memory_reservation_for_growth(0);
+            }
             let engine = wt(Engine::new(&config))
                 .with_context(|| format!("Wasmtime {name} for {target}"))?;
-            v.push(Box::new(Wasmtime { name, engine }));
+            v.push(Box::new(Wasmtime {
+                name,
+                target: target.to_string(),
+                engine,
+            }));
         }
         Ok(v)
     }
@@ -156,6 +221,19 @@ mod wasmtime_peers {
                 code_bytes,
                 phases: None,
             })
+        }
+
+        fn function_sizes(&self, wasm: &[u8]) -> anyhow::Result<Option<Vec<(u32, u64)>>> {
+            if self.target != std::env::consts::ARCH {
+                return Ok(None);
+            }
+            let module = wt(wasmtime::Module::new(&self.engine, wasm))?;
+            Ok(Some(
+                module
+                    .functions()
+                    .map(|f| (f.index.as_u32(), f.len as u64))
+                    .collect(),
+            ))
         }
     }
 }

@@ -29,6 +29,21 @@ pub fn defined_functions(wasm: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
+/// Exported function names by function index (the first export of each).
+pub fn export_names(wasm: &[u8]) -> std::collections::BTreeMap<u32, String> {
+    let mut names = std::collections::BTreeMap::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm).flatten() {
+        if let wasmparser::Payload::ExportSection(s) = payload {
+            for e in s.into_iter().flatten() {
+                if e.kind == wasmparser::ExternalKind::Func {
+                    names.entry(e.index).or_insert_with(|| e.name.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
 /// Best-of rounds for the suites' own timings: `$KILN_BENCH_ROUNDS`, else `default`.
 pub fn rounds(default: usize) -> usize {
     std::env::var("KILN_BENCH_ROUNDS")

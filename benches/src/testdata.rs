@@ -3,6 +3,9 @@
 //! `$KILN_TESTDATA_CACHE`, else `~/.cache/kiln/testdata`) when they are present. A large
 //! module that is absent is reported as skipped with the command that fetches it.
 //!
+//! `$KILN_BENCH_MODULES` (comma-separated substrings of file stems) narrows every suite to
+//! the modules it names, e.g. `KILN_BENCH_MODULES=bench,zstd`.
+//!
 //! Invariant: modules come back sorted by name, testdata first, then the large ones, so
 //! every suite walks them in the same order.
 
@@ -14,6 +17,17 @@ pub const LARGE_MODULES: [&str; 2] = [
     "esbuild-wasm-0.28.2--esbuild",
     "onnxruntime-web-1.30.0--ort-wasm-simd-threaded",
 ];
+
+/// Is `name` among the modules `$KILN_BENCH_MODULES` selects (all when unset)?
+pub fn selected(name: &str) -> bool {
+    match std::env::var("KILN_BENCH_MODULES") {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(',')
+            .map(str::trim)
+            .any(|w| !w.is_empty() && name.contains(w)),
+        _ => true,
+    }
+}
 
 /// A module to compile.
 pub struct Module {
@@ -47,6 +61,10 @@ pub fn testdata_modules() -> Vec<Module> {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+            .filter(|p| {
+                p.file_stem()
+                    .is_some_and(|s| selected(&s.to_string_lossy()))
+            })
             .filter_map(|p| {
                 Some(Module {
                     name: p.file_stem()?.to_string_lossy().into_owned(),
@@ -74,7 +92,7 @@ pub fn large_modules() -> (Vec<Module>, Vec<Skipped>) {
     let dir = large_dir();
     let mut found = Vec::new();
     let mut skipped = Vec::new();
-    for name in LARGE_MODULES {
+    for name in LARGE_MODULES.into_iter().filter(|n| selected(n)) {
         let path = dir.join(format!("{name}.wasm"));
         match std::fs::read(&path) {
             Ok(wasm) => found.push(Module {

@@ -108,6 +108,22 @@ pub struct CompileRecord {
     pub phases: Option<PhaseSeconds>,
 }
 
+/// The code one compiler made for one function (the code-quality proxy).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FunctionSizeRecord {
+    /// Module file stem.
+    pub module: String,
+    /// `x86_64` or `aarch64`.
+    pub target: String,
+    /// As in [`CompileRecord::compiler`], or a peer with `+bounds-checks` (memory without
+    /// guard pages, so its code checks bounds explicitly, as Kiln's does).
+    pub compiler: String,
+    /// The function's export name, or `function N`.
+    pub function: String,
+    /// Bytes of machine code.
+    pub bytes: u64,
+}
+
 /// A measurement that was not taken, and why.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Skipped {
@@ -126,6 +142,9 @@ pub struct CompileSuite {
     pub peers: Vec<String>,
     /// The measurements.
     pub records: Vec<CompileRecord>,
+    /// Code size per exported function of the code-quality module (`bench.wasm`).
+    #[serde(default)]
+    pub function_sizes: Vec<FunctionSizeRecord>,
     /// What was not measured.
     pub skipped: Vec<Skipped>,
 }

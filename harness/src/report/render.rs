@@ -10,8 +10,8 @@
 
 use super::criterion::{read_benchmarks, CriterionBench, Throughput};
 use super::data::{
-    read_suite, CacheSuite, ChangedRecord, CompileRecord, CompileSuite, KeyCostSuite, PhaseSeconds,
-    RunInfo, Skipped,
+    read_suite, CacheSuite, ChangedRecord, CompileRecord, CompileSuite, FunctionSizeRecord,
+    KeyCostSuite, PhaseSeconds, RunInfo, Skipped,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use plotters::prelude::*;
@@ -363,6 +363,13 @@ fn compile_report(r: &mut Report, suite: Option<&CompileSuite>) -> Result<()> {
         suite.peers.join(", ")
     };
     r.line(format!("Peer compilers: {peers}.\n"));
+    r.line(
+        "One compile is the module's bytes to linked machine code: validation, translation, \
+         code generation and linking. Kiln ends with its linked text section; Wasmtime with \
+         the serialized artifact of `Engine::precompile_module`. Nothing is loaded or run. \
+         Wasmtime keeps its defaults otherwise (guard pages bound its memory accesses; \
+         Kiln's code checks bounds explicitly).\n",
+    );
     for target in ordered(&TARGETS, suite.records.iter().map(|c| c.target.as_str())) {
         let recs: Vec<&CompileRecord> = suite
             .records
@@ -371,9 +378,59 @@ fn compile_report(r: &mut Report, suite: Option<&CompileSuite>) -> Result<()> {
             .collect();
         compile_target(r, target, &recs)?;
     }
+    function_sizes(r, &suite.function_sizes);
     r.line("## Skipped\n");
     r.skipped(&suite.skipped);
     Ok(())
+}
+
+/// The code-quality proxy: bytes of code per exported function, per compiler.
+fn function_sizes(r: &mut Report, recs: &[FunctionSizeRecord]) {
+    if recs.is_empty() {
+        return;
+    }
+    r.line("## Code size per function (code-quality proxy)\n");
+    r.line(
+        "Bytes of machine code for each exported function of the module, per compiler. \
+         Executing the peers' code under emulation would need Wasmtime's runtime layout, so \
+         size stands in for speed. `+bounds-checks` is the peer with memory reserved \
+         without guard pages, so that its code checks bounds explicitly as Kiln's does \
+         (the like-for-like comparison); Wasmtime lists the functions only of modules it \
+         can load, so its columns are for the host's target.\n",
+    );
+    for target in ordered(&TARGETS, recs.iter().map(|c| c.target.as_str())) {
+        let here: Vec<&FunctionSizeRecord> = recs.iter().filter(|c| c.target == target).collect();
+        let compilers = ordered(&COMPILERS, here.iter().map(|c| c.compiler.as_str()));
+        let functions = ordered(&[], here.iter().map(|c| c.function.as_str()));
+        for module in ordered(&[], here.iter().map(|c| c.module.as_str())) {
+            r.line(format!("### `{module}`, {target}\n"));
+            let head: Vec<&str> = ["function"]
+                .into_iter()
+                .chain(compilers.iter().copied())
+                .collect();
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            let mut totals = vec![0.0; compilers.len()];
+            for f in &functions {
+                let mut row = vec![format!("`{f}`")];
+                for (i, c) in compilers.iter().enumerate() {
+                    let bytes = here
+                        .iter()
+                        .find(|x| x.module == module && x.function == *f && x.compiler == *c)
+                        .map(|x| x.bytes as f64);
+                    totals[i] += bytes.unwrap_or(0.0);
+                    row.push(bytes.map_or("–".into(), count));
+                }
+                rows.push(row);
+            }
+            rows.push(
+                ["**total**".to_string()]
+                    .into_iter()
+                    .chain(totals.into_iter().map(count))
+                    .collect(),
+            );
+            r.table(&head, 1, &rows);
+        }
+    }
 }
 
 fn compile_target(r: &mut Report, target: &str, recs: &[&CompileRecord]) -> Result<()> {
@@ -998,6 +1055,22 @@ mod tests {
             run: run(),
             peers: vec!["cranelift/speed".into(), "winch".into()],
             records,
+            function_sizes: vec![
+                FunctionSizeRecord {
+                    module: "bench".into(),
+                    target: "x86_64".into(),
+                    compiler: "kiln/backtracking".into(),
+                    function: "matmul".into(),
+                    bytes: 1234,
+                },
+                FunctionSizeRecord {
+                    module: "bench".into(),
+                    target: "x86_64".into(),
+                    compiler: "cranelift/speed+bounds-checks".into(),
+                    function: "matmul".into(),
+                    bytes: 1000,
+                },
+            ],
             skipped: vec![Skipped {
                 what: "b winch x86_64".into(),
                 reason: "rejected the module".into(),
@@ -1094,6 +1167,8 @@ mod tests {
                 1000.0, 10.0, 20.0
             ),
             "- b winch x86_64: rejected the module".into(),
+            "| function | kiln/backtracking | cranelift/speed+bounds-checks |".into(),
+            "| `matmul` | 1234 | 1000 |".into(),
             "![Compile throughput, x86_64, 1 thread](compile-throughput-x86_64.svg)".into(),
         ];
         for w in &want {
