@@ -27,10 +27,9 @@
 //! - the key depends only on the items above: never on `std::hash::Hash` output, pointer
 //!   values, the host, or the [`FunctionParameters`](crate::ir::FunctionParameters) (the
 //!   function's name, callee names, base source location);
-//! - computing a key never copies or renumbers the function: [`KeyPrefix::key`] encodes
-//!   into a per-thread byte buffer (reused, so no allocation once it has grown) and hashes
-//!   it in one update; items 1–4 are hashed once per compiler ([`KeyPrefix::new`]) and
-//!   cloned per function.
+//! - computing a key never copies or renumbers the function: [`KeyPrefix::key`] streams
+//!   the encoding into the hasher through a 2 KiB chunk on the stack (no allocation);
+//!   items 1–4 are hashed once per compiler ([`KeyPrefix::new`]) and cloned per function.
 
 use crate::entity::EntityRef;
 use crate::ir::{
@@ -114,16 +113,13 @@ impl fmt::Debug for KeyPrefix {
 impl KeyPrefix {
     /// The prefix for a compiler with this triple and these settings.
     pub fn new(triple: &Triple, settings: &Settings) -> Self {
-        let mut buf = Vec::new();
-        let mut e = Encoder { buf: &mut buf };
+        let mut e = Encoder::new(Sha256::new());
         e.bytes(b"kiln-cache-key\0");
         e.u32(KEY_FORMAT_VERSION);
         e.str(COMPILER_VERSION);
         e.str(&triple.to_string());
         e.bytes(&settings.fingerprint());
-        let mut hasher = Sha256::new();
-        hasher.update(&buf);
-        KeyPrefix { hasher }
+        KeyPrefix { hasher: e.finish() }
     }
 
     /// The key of a translation memo ([`super::memo`]): this prefix, the module's
@@ -140,18 +136,9 @@ impl KeyPrefix {
 
     /// The key of `stencil` compiled by the compiler this prefix describes.
     pub fn key(&self, stencil: &FunctionStencil) -> CacheKey {
-        thread_local! {
-            static SCRATCH: core::cell::Cell<Vec<u8>> = const { core::cell::Cell::new(Vec::new()) };
-        }
-        SCRATCH.with(|cell| {
-            let mut buf = cell.take();
-            buf.clear();
-            encode_stencil(&mut Encoder { buf: &mut buf }, stencil);
-            let mut hasher = self.hasher.clone();
-            hasher.update(&buf);
-            cell.set(buf);
-            CacheKey(hasher.finalize().into())
-        })
+        let mut e = Encoder::new(self.hasher.clone());
+        encode_stencil(&mut e, stencil);
+        CacheKey(e.finish().finalize().into())
     }
 }
 
@@ -161,20 +148,66 @@ pub fn compute_key(triple: &Triple, settings: &Settings, stencil: &FunctionStenc
     KeyPrefix::new(triple, settings).key(stencil)
 }
 
-/// Appends the canonical encoding to a byte buffer.
-struct Encoder<'a> {
-    buf: &'a mut Vec<u8>,
+/// Size of the [`Encoder`]'s chunk: small enough to stay in L1 while it is hashed.
+const CHUNK: usize = 2048;
+
+/// Streams the canonical encoding into a hasher through a fixed chunk on the stack: the
+/// bytes are hashed 2 KiB at a time while still in L1, no buffer grows, and the fill
+/// index stays in a register (a `Vec` behind a reference is re-read on every push).
+/// Chunking does not change the key: SHA-256 of a stream is the same however it is cut.
+struct Encoder {
+    hasher: Sha256,
+    len: usize,
+    chunk: [u8; CHUNK],
 }
 
-impl Encoder<'_> {
-    #[inline]
-    fn bytes(&mut self, b: &[u8]) {
-        self.buf.extend_from_slice(b);
+impl Encoder {
+    fn new(hasher: Sha256) -> Self {
+        Encoder {
+            hasher,
+            len: 0,
+            chunk: [0; CHUNK],
+        }
+    }
+
+    /// The hasher with every byte written so far.
+    fn finish(mut self) -> Sha256 {
+        self.flush();
+        self.hasher
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn flush(&mut self) {
+        self.hasher.update(&self.chunk[..self.len]);
+        self.len = 0;
+    }
+
+    /// Make room for `n` more bytes (`n <= CHUNK`).
+    #[inline(always)]
+    fn room(&mut self, n: usize) {
+        if self.len + n > CHUNK {
+            self.flush();
+        }
     }
 
     #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        if b.len() > CHUNK / 2 {
+            self.flush();
+            self.hasher.update(b);
+            return;
+        }
+        self.room(b.len());
+        self.chunk[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+    }
+
+    #[inline(always)]
     fn u8(&mut self, v: u8) {
-        self.buf.push(v);
+        self.room(1);
+        self.chunk[self.len] = v;
+        self.len += 1;
     }
 
     #[inline]
@@ -193,13 +226,16 @@ impl Encoder<'_> {
     }
 
     /// LEB128: seven bits per byte, low first, the high bit set on all but the last.
-    #[inline]
+    #[inline(always)]
     fn var(&mut self, mut v: u64) {
+        self.room(10);
         while v >= 0x80 {
-            self.buf.push(v as u8 | 0x80);
+            self.chunk[self.len] = v as u8 | 0x80;
+            self.len += 1;
             v >>= 7;
         }
-        self.buf.push(v as u8);
+        self.chunk[self.len] = v as u8;
+        self.len += 1;
     }
 
     #[inline]

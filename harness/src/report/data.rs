@@ -162,6 +162,10 @@ pub struct DuplicateRecord {
     pub no_store_seconds: f64,
     /// Best compile time through an empty in-memory store.
     pub store_seconds: f64,
+    /// Of that compile, the time spent computing cache keys (stencil keys and translation
+    /// memo keys), summed over functions.
+    #[serde(default)]
+    pub key_seconds: f64,
 }
 
 /// Scenario 2: one module of a group compiled after the others through one store.

@@ -619,6 +619,7 @@ fn cache_report(
                     ms(d.no_store_seconds),
                     ms(d.store_seconds),
                     ratio(d.no_store_seconds / d.store_seconds),
+                    pct(d.key_seconds, d.store_seconds),
                 ]
             })
             .collect()
@@ -630,6 +631,7 @@ fn cache_report(
         "no store ms",
         "store ms",
         "speed-up",
+        "key % of store compile",
     ];
     section(r, &head, 1, rows);
 
@@ -1098,6 +1100,7 @@ mod tests {
                 hits: 37,
                 no_store_seconds: 0.5,
                 store_seconds: 0.4,
+                key_seconds: 0.004,
             }],
             sharing: vec![SharingRecord {
                 group: "g".into(),
@@ -1177,9 +1180,10 @@ mod tests {
         let md = std::fs::read_to_string(out.join("cache.md")).unwrap();
         let want = [
             format!(
-                "| a | 100 | {:.1} | 500.00 | 400.00 | {:.2}× |",
+                "| a | 100 | {:.1} | 500.00 | 400.00 | {:.2}× | {:.1} |",
                 37.0,
-                0.5 / 0.4
+                0.5 / 0.4,
+                100.0 * 0.004 / 0.4
             ),
             format!("| g | b | 1 | 400 | {:.1} |", 75.0),
             format!("| a | 800.00 | {:.1} | {:.1} | 99 | 1 | 0.00 |", 12.5, 15.0),
