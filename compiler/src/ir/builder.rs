@@ -196,20 +196,25 @@ impl FunctionBuilderContext {
         Self::default()
     }
 
-    fn reset(&mut self) {
+    /// Forget the previous function. Only the first `blocks` block entries (the blocks the
+    /// next function already has) are reset here; [`FunctionBuilder::create_block`] resets
+    /// each new one, so the cost does not grow with the largest function ever built.
+    fn reset(&mut self, blocks: usize) {
         for d in self.defs.iter_mut().take(self.var_types.len()) {
             d.clear();
         }
         self.var_types.clear();
-        for b in &mut self.blocks {
+        let blocks = blocks.min(self.blocks.len());
+        for b in &mut self.blocks[..blocks] {
             b.reset();
         }
         self.replace.clear();
-        self.ssa_params.clear();
-        self.ssa_index.clear();
-        for u in &mut self.ssa_users {
+        let used = self.ssa_params.len().min(self.ssa_users.len());
+        for u in &mut self.ssa_users[..used] {
             u.clear();
         }
+        self.ssa_params.clear();
+        self.ssa_index.clear();
         self.pending.clear();
         self.chain.clear();
         self.succ_stamp.clear();
@@ -335,8 +340,8 @@ impl<'a> FunctionBuilder<'a> {
     /// Start building into `func` (usually empty, with its name and signature set), reusing
     /// `ctx`'s allocations.
     pub fn new(func: &'a mut Function, ctx: &'a mut FunctionBuilderContext) -> Self {
-        ctx.reset();
         let n = func.dfg.blocks.len();
+        ctx.reset(n);
         if n > ctx.blocks.len() {
             ctx.blocks.resize_with(n, SsaBlock::default);
         }
