@@ -22,10 +22,11 @@
 //! - what a store counted is added to the directory's totals when it is dropped (or by
 //!   [`DiskStore::persist_stats`]), each count exactly once.
 
+use super::atomic_file::write_then_rename;
 use super::totals::CacheTotals;
 use super::{CacheKey, CacheStats, CacheStatsSnapshot, CacheStore, StoreError};
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::{self, File};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -294,25 +295,6 @@ impl DiskStore {
         write_then_rename(&tmp, path, bytes)
             .map_err(|e| StoreError::io("write the cache entry", path, e))
     }
-}
-
-/// Write `bytes` to the temporary file `tmp` (in the same directory as `path`), then
-/// rename it over `path`: readers see the old file or the complete new one. On failure the
-/// temporary file is removed.
-pub(super) fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(tmp)?;
-        f.write_all(bytes)?;
-        drop(f);
-        fs::rename(tmp, path)
-    };
-    write().inspect_err(|_| {
-        let _ = fs::remove_file(tmp);
-    })
 }
 
 impl Drop for DiskStore {

@@ -149,14 +149,9 @@ pub(super) fn payload_for<'a>(
     Ok(payload)
 }
 
-/// Check a whole entry — code, or a translation memo ([`super::memo`]) — without knowing
-/// its key; returns the key it was written for (`code_len` is 0 for a memo).
+/// Check a whole code entry without knowing its key; returns the key it was written for.
+/// (`cache::inspect_stored` also accepts translation memos.)
 pub fn inspect_entry(bytes: &[u8]) -> Result<EntryInfo, EntryError> {
-    if bytes.starts_with(&super::memo::MEMO_MAGIC) {
-        let (key, payload) = decode_header(&super::memo::MEMO_MAGIC, bytes)?;
-        super::memo::decode_memo_payload(payload)?;
-        return Ok(EntryInfo { key, code_len: 0 });
-    }
     let (key, payload) = decode_header(&ENTRY_MAGIC, bytes)?;
     let code = decode_payload(payload)?;
     Ok(EntryInfo {
@@ -191,7 +186,10 @@ pub fn checksum(data: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-fn decode_header<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Result<(CacheKey, &'a [u8]), EntryError> {
+pub(super) fn decode_header<'a>(
+    magic: &[u8; 8],
+    bytes: &'a [u8],
+) -> Result<(CacheKey, &'a [u8]), EntryError> {
     let mut r = Reader::new(bytes);
     if r.take(8, "magic")? != magic {
         return Err(EntryError::BadMagic);

@@ -122,7 +122,7 @@ impl KeyPrefix {
         KeyPrefix { hasher: e.finish() }
     }
 
-    /// The key of a translation memo ([`super::memo`]): this prefix, the module's
+    /// The key of a translation memo (see `cache::memo`): this prefix, the module's
     /// environment digest, the function's index and its body bytes.
     pub fn memo_key(&self, environment: &[u8; 32], index: u32, body: &[u8]) -> CacheKey {
         let mut hasher = self.hasher.clone();

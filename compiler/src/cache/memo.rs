@@ -22,7 +22,9 @@
 //! - memos live under [`MEMO_MAGIC`] with the same checked header as code entries
 //!   ([`super::entry`]); a memo read as code (or code as a memo) is refused by its magic.
 
-use super::entry::{decode_entry, payload_for, with_header, EntryError, Reader};
+use super::entry::{
+    decode_entry, decode_header, payload_for, with_header, EntryError, EntryInfo, Reader,
+};
 use super::key::CacheKey;
 use super::CacheStore;
 use crate::ir::{FunctionParameters, SourceLoc, UserExternalName, UserFuncName};
@@ -110,7 +112,14 @@ pub fn decode_memo(key: &CacheKey, bytes: &[u8]) -> Result<Memo, EntryError> {
     decode_memo_payload(payload_for(&MEMO_MAGIC, key, bytes)?)
 }
 
-pub(super) fn decode_memo_payload(payload: &[u8]) -> Result<Memo, EntryError> {
+/// Check a whole memo without knowing its key; returns the key it was written for.
+pub fn inspect_memo(bytes: &[u8]) -> Result<EntryInfo, EntryError> {
+    let (key, payload) = decode_header(&MEMO_MAGIC, bytes)?;
+    decode_memo_payload(payload)?;
+    Ok(EntryInfo { key, code_len: 0 })
+}
+
+fn decode_memo_payload(payload: &[u8]) -> Result<Memo, EntryError> {
     let mut r = Reader::new(payload);
     let mut stencil_key = [0u8; 32];
     stencil_key.copy_from_slice(r.take(32, "stencil key")?);
@@ -163,10 +172,8 @@ mod tests {
         let m = sample();
         let bytes = encode_memo(&key, &m);
         assert_eq!(decode_memo(&key, &bytes), Ok(m.clone()));
-        assert_eq!(
-            super::super::entry::inspect_entry(&bytes).map(|i| i.key),
-            Ok(key)
-        );
+        assert_eq!(super::super::inspect_stored(&bytes).map(|i| i.key), Ok(key));
+        assert_eq!(inspect_memo(&bytes).map(|i| i.code_len), Ok(0));
         assert!(matches!(
             decode_memo(&CacheKey([2; 32]), &bytes),
             Err(EntryError::KeyMismatch { .. })

@@ -29,6 +29,7 @@
 //!   difference is [`CodegenError::CacheMismatch`], which prints both;
 //! - `lookups == hits + misses` in the statistics of every store used only through here.
 
+mod atomic_file;
 pub mod disk;
 pub mod entry;
 pub mod key;
@@ -195,6 +196,16 @@ pub fn compile_cached(
         hit: false,
         key,
     })
+}
+
+/// Check a whole stored file — a code entry or a translation memo — without knowing its
+/// key; returns the key it was written for (`code_len` is 0 for a memo).
+pub fn inspect_stored(bytes: &[u8]) -> Result<entry::EntryInfo, EntryError> {
+    if bytes.starts_with(&memo::MEMO_MAGIC) {
+        memo::inspect_memo(bytes)
+    } else {
+        entry::inspect_entry(bytes)
+    }
 }
 
 /// Both codes in full, and which fields differ (for verify mode).

@@ -221,7 +221,7 @@ fn corrupt(path: &Path) -> StoreError {
 /// Write `bytes` to a temporary file beside `path` and rename it over `path`.
 fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp: PathBuf = path.with_extension(format!("tmp-{}", std::process::id()));
-    super::disk::write_then_rename(&tmp, path, bytes)
+    super::atomic_file::write_then_rename(&tmp, path, bytes)
         .map_err(|e| StoreError::io("write the cache statistics", path, e))
 }
 

@@ -1,7 +1,7 @@
 //! Where a function's compile time goes: [`PhaseTimes`] per pipeline phase (verify,
 //! lower, register allocation, emission), accumulated per thread.
 //!
-//! [`CompileContext::compile`](super::compile::CompileContext::compile) adds each phase's
+//! `CompileContext::compile` (in `machinst::compile`) adds each phase's
 //! time to the calling thread's accumulator; [`take_phase_times`] returns and resets it.
 //! Callers that compile on several threads (the module compiler) take it on each thread
 //! after each function and sum. A cache hit runs no phase, so it adds nothing.

@@ -704,7 +704,7 @@ fn cache_stats(dir: &Path) -> Result<ExitCode> {
     for e in &entries {
         let reason = match std::fs::read(&e.path) {
             Err(err) => format!("unreadable: {err}"),
-            Ok(bytes) => match kiln::cache::entry::inspect_entry(&bytes) {
+            Ok(bytes) => match kiln::cache::inspect_stored(&bytes) {
                 Ok(info) if info.key == e.key => {
                     valid += 1;
                     code_bytes += info.code_len as u64;

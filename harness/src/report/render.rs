@@ -518,6 +518,11 @@ fn compile_target(r: &mut Report, target: &str, recs: &[&CompileRecord]) -> Resu
     }
 
     r.line("### Code size (KB of machine code)\n");
+    r.line(
+        "Kiln: its linked text section. Wasmtime: the `.text` section of its artifact, which \
+         also holds its trampolines and ends padded to a page, so small modules compare \
+         poorly; the per-function table below is exact.\n",
+    );
     let mut cols: Vec<Col> = compilers
         .iter()
         .map(|&c| Col {

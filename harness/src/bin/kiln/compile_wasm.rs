@@ -136,8 +136,8 @@ fn print_summary(
     if a.cache.is_some() {
         writeln!(
             out,
-            "  cache          {} hits, {} misses",
-            s.cache_hits, s.cache_misses
+            "  cache          {} hits ({} from translation memos: not translated again), {} misses",
+            s.cache_hits, s.memo_hits, s.cache_misses
         )?;
     }
     writeln!(
