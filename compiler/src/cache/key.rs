@@ -9,32 +9,50 @@
 //! 4. the settings fingerprint ([`Settings::fingerprint`]: architecture, every shared flag
 //!    and every ISA flag, by name, in canonical order);
 //! 5. the stencil ([`FunctionStencil`]) as it is — entity numbers included:
-//!    the signature; the sizes of the instruction, value and block tables; every value's
-//!    type and definition; the layout (blocks in order with their parameters, then their
-//!    instructions with opcode, operands, immediates, block calls, results and *relative*
-//!    source location); then the tables instructions refer to: signatures, external
-//!    functions (a user name by its `UserExternalNameRef` index — never the name itself —
-//!    a libcall by its name), jump tables, constants and stack slots.
+//!    the signature; the sizes of the instruction, value and block tables; the layout
+//!    (blocks in order with their parameters, then their instructions with opcode,
+//!    operands, immediates, block calls, results and *relative* source location); the
+//!    values the layout does not define (below); then the tables instructions refer to:
+//!    signatures, external functions (a user name by its `UserExternalNameRef` index —
+//!    never the name itself — a libcall by its name), jump tables, constants and stack
+//!    slots.
 //!
-//! Entity numbers, lengths and counts are LEB128 varints (an instruction's own number as
-//! the zigzag difference from the previous instruction's, usually one byte); immediates
-//! and other integers are little-endian and fixed-width; strings and lists are
-//! length-prefixed, and every variant starts with a tag (an instruction with its opcode).
-//! Every item is self-delimiting, so the encoding is prefix-free: two different inputs
-//! never encode to the same bytes.
+//! Lengths, counts and entity numbers are LEB128 varints; immediates and other integers
+//! are little-endian and fixed-width or zigzag varints; strings and lists are
+//! length-prefixed, and every variant starts with a tag (an instruction with its
+//! opcode). Every item is self-delimiting, so the encoding is prefix-free: two different
+//! stencils never encode to the same bytes.
+//!
+//! It is compact (about 9 bytes per instruction, against 15 for a plain encoding of the
+//! same items) because most numbers are written relative to what came before, where a
+//! decoder would know them too:
+//! - an instruction's number, as the difference from the previous instruction's;
+//! - a source location, as the difference from the previous location present;
+//! - values, against a *cursor*, one past the last value defined in a block-parameter or
+//!   result list: a defined value as its distance from the cursor (omitted when zero, the
+//!   usual case), an operand as its distance below it (small: operands are mostly
+//!   defined shortly before);
+//! - the value table is not written value by value. Each entry of a parameter or result
+//!   list carries the value's type and whether the value's definition is that very
+//!   position (`Param(block, n)` / `Result(inst, n)`, *confirmed*); after the layout
+//!   comes every value not confirmed anywhere, with its number, type and definition. A
+//!   value is confirmed at most once (its definition names one position, and the layout
+//!   holds each block and instruction at most once), so the table follows from the
+//!   encoding exactly, consistent or not.
 //!
 //! Invariants:
 //! - the key depends only on the items above: never on `std::hash::Hash` output, pointer
 //!   values, the host, or the [`FunctionParameters`](crate::ir::FunctionParameters) (the
 //!   function's name, callee names, base source location);
 //! - computing a key never copies or renumbers the function: [`KeyPrefix::key`] streams
-//!   the encoding into the hasher through a 2 KiB chunk on the stack (no allocation);
-//!   items 1–4 are hashed once per compiler ([`KeyPrefix::new`]) and cloned per function.
+//!   the encoding into the hasher through a 2 KiB chunk (its only allocation is one bit
+//!   per value, the confirmed set); items 1–4 are hashed once per compiler
+//!   ([`KeyPrefix::new`]) and cloned per function.
 
 use crate::entity::EntityRef;
 use crate::ir::{
-    ExternalName, FunctionStencil, InstructionData, Opcode, RelSourceLoc, Signature, TrapCode,
-    Type, ValueDef, ValueList, ValueListPool,
+    DataFlowGraph, ExternalName, FunctionStencil, InstructionData, Opcode, RelSourceLoc, Signature,
+    TrapCode, Type, Value, ValueDef, ValueList, ValueListPool,
 };
 use crate::settings::Settings;
 use core::fmt;
@@ -42,7 +60,7 @@ use sha2::{Digest, Sha256};
 use target_lexicon::Triple;
 
 /// Version of the key encoding. Bump it whenever the encoding below changes.
-pub const KEY_FORMAT_VERSION: u32 = 3;
+pub const KEY_FORMAT_VERSION: u32 = 4;
 
 /// The compiler's version as the cache sees it: the package version plus a hash of every
 /// source file of the `kiln` crate (computed by its build script), so that entries written
@@ -113,13 +131,17 @@ impl fmt::Debug for KeyPrefix {
 impl KeyPrefix {
     /// The prefix for a compiler with this triple and these settings.
     pub fn new(triple: &Triple, settings: &Settings) -> Self {
-        let mut e = Encoder::new(Sha256::new());
+        let mut sink = Sink::new(Sha256::new());
+        let mut e = Encoder::new(&mut sink);
         e.bytes(b"kiln-cache-key\0");
         e.u32(KEY_FORMAT_VERSION);
         e.str(COMPILER_VERSION);
         e.str(&triple.to_string());
         e.bytes(&settings.fingerprint());
-        KeyPrefix { hasher: e.finish() }
+        e.finish();
+        KeyPrefix {
+            hasher: sink.hasher,
+        }
     }
 
     /// The key of a translation memo (see `cache::memo`): this prefix, the module's
@@ -136,9 +158,9 @@ impl KeyPrefix {
 
     /// The key of `stencil` compiled by the compiler this prefix describes.
     pub fn key(&self, stencil: &FunctionStencil) -> CacheKey {
-        let mut e = Encoder::new(self.hasher.clone());
-        encode_stencil(&mut e, stencil);
-        CacheKey(e.finish().finalize().into())
+        let mut sink = Sink::new(self.hasher.clone());
+        encode_stencil(&mut sink, stencil);
+        CacheKey(sink.hasher.finalize().into())
     }
 }
 
@@ -148,38 +170,64 @@ pub fn compute_key(triple: &Triple, settings: &Settings, stencil: &FunctionStenc
     KeyPrefix::new(triple, settings).key(stencil)
 }
 
-/// Size of the [`Encoder`]'s chunk: small enough to stay in L1 while it is hashed.
+/// Size of the [`Sink`]'s chunk: small enough to stay in L1 while it is hashed.
 const CHUNK: usize = 2048;
 
-/// Streams the canonical encoding into a hasher through a fixed chunk on the stack: the
-/// bytes are hashed 2 KiB at a time while still in L1, no buffer grows, and the fill
-/// index stays in a register (a `Vec` behind a reference is re-read on every push).
-/// Chunking does not change the key: SHA-256 of a stream is the same however it is cut.
-struct Encoder {
+/// The hasher and the chunk of encoded bytes not yet hashed. The fill index is not here
+/// but in the [`Encoder`], a local value whose fields stay in registers: an index behind a
+/// reference is stored and re-read on every byte, one store-to-load latency per byte.
+struct Sink {
     hasher: Sha256,
-    len: usize,
     chunk: [u8; CHUNK],
 }
 
-impl Encoder {
+impl Sink {
     fn new(hasher: Sha256) -> Self {
-        Encoder {
+        Sink {
             hasher,
-            len: 0,
             chunk: [0; CHUNK],
         }
     }
 
-    /// The hasher with every byte written so far.
-    fn finish(mut self) -> Sha256 {
-        self.flush();
-        self.hasher
-    }
-
+    /// Hash the first `len` bytes of the chunk. Takes the index by value so that no
+    /// [`Encoder`] ever escapes to memory.
     #[cold]
     #[inline(never)]
-    fn flush(&mut self) {
-        self.hasher.update(&self.chunk[..self.len]);
+    fn flush(&mut self, len: usize) {
+        self.hasher.update(&self.chunk[..len]);
+    }
+}
+
+/// Streams the canonical encoding into a [`Sink`]: bytes are hashed 2 KiB at a time while
+/// still in L1, and nothing is allocated. Chunking does not change the key: SHA-256 of a
+/// stream is the same however it is cut.
+///
+/// Besides the fill index it carries the state of the relative encodings (see the module
+/// docs): the value cursor, the previous instruction number and source location, and the
+/// count of values whose definition the layout walk confirmed.
+struct Encoder<'a> {
+    sink: &'a mut Sink,
+    len: usize,
+    /// One past the last value defined (as a block parameter or result) so far.
+    cursor: u32,
+    prev_inst: u32,
+    prev_loc: u32,
+}
+
+impl<'a> Encoder<'a> {
+    fn new(sink: &'a mut Sink) -> Self {
+        Encoder {
+            sink,
+            len: 0,
+            cursor: 0,
+            prev_inst: 0,
+            prev_loc: 0,
+        }
+    }
+
+    /// Hash what is left in the chunk.
+    fn finish(&mut self) {
+        self.sink.flush(self.len);
         self.len = 0;
     }
 
@@ -187,40 +235,42 @@ impl Encoder {
     #[inline(always)]
     fn room(&mut self, n: usize) {
         if self.len + n > CHUNK {
-            self.flush();
+            self.sink.flush(self.len);
+            self.len = 0;
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn bytes(&mut self, b: &[u8]) {
         if b.len() > CHUNK / 2 {
-            self.flush();
-            self.hasher.update(b);
+            self.sink.flush(self.len);
+            self.len = 0;
+            self.sink.hasher.update(b);
             return;
         }
         self.room(b.len());
-        self.chunk[self.len..self.len + b.len()].copy_from_slice(b);
+        self.sink.chunk[self.len..self.len + b.len()].copy_from_slice(b);
         self.len += b.len();
     }
 
     #[inline(always)]
     fn u8(&mut self, v: u8) {
         self.room(1);
-        self.chunk[self.len] = v;
+        self.sink.chunk[self.len] = v;
         self.len += 1;
     }
 
-    #[inline]
+    #[inline(always)]
     fn u16(&mut self, v: u16) {
         self.bytes(&v.to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     fn u32(&mut self, v: u32) {
         self.bytes(&v.to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     fn u64(&mut self, v: u64) {
         self.bytes(&v.to_le_bytes());
     }
@@ -230,34 +280,42 @@ impl Encoder {
     fn var(&mut self, mut v: u64) {
         self.room(10);
         while v >= 0x80 {
-            self.chunk[self.len] = v as u8 | 0x80;
+            self.sink.chunk[self.len] = v as u8 | 0x80;
             self.len += 1;
             v >>= 7;
         }
-        self.chunk[self.len] = v as u8;
+        self.sink.chunk[self.len] = v as u8;
         self.len += 1;
     }
 
-    #[inline]
+    /// A signed difference as a zigzag LEB128 (small magnitudes of either sign are short).
+    #[inline(always)]
+    fn signed(&mut self, d: i64) {
+        self.var(((d << 1) ^ (d >> 63)) as u64);
+    }
+
+    #[inline(always)]
     fn len(&mut self, n: usize) {
         self.var(n as u64);
     }
 
+    #[inline(always)]
     fn str(&mut self, s: &str) {
         self.len(s.len());
         self.bytes(s.as_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     fn entity<E: EntityRef>(&mut self, e: E) {
         self.var(e.index() as u64);
     }
 
-    #[inline]
+    #[inline(always)]
     fn ty(&mut self, t: Type) {
         self.u8(t as u8);
     }
 
+    #[inline(always)]
     fn types(&mut self, ts: &[Type]) {
         self.len(ts.len());
         for &t in ts {
@@ -265,20 +323,69 @@ impl Encoder {
         }
     }
 
+    #[inline(always)]
     fn signature(&mut self, s: &Signature) {
         self.types(&s.params);
         self.types(&s.returns);
     }
 
-    #[inline]
-    fn list(&mut self, pool: &ValueListPool, list: ValueList) {
+    /// A value used as an operand: its distance below the cursor (usually one byte, as
+    /// operands are mostly values defined shortly before).
+    #[inline(always)]
+    fn operand(&mut self, v: Value) {
+        self.signed(i64::from(self.cursor) - 1 - v.index() as i64);
+    }
+
+    #[inline(always)]
+    fn operands(&mut self, pool: &ValueListPool, list: ValueList) {
         let vs = pool.get(list);
         self.len(vs.len());
         for &v in vs {
-            self.entity(v);
+            self.operand(v);
         }
     }
 
+    /// A list of values defined here (a block's parameters or an instruction's results):
+    /// its length, then one byte per value (type, [`TY_UNCONFIRMED`], [`TY_MOVED`]) and,
+    /// when the value is not the cursor, its distance from it. `expected(n)` is the
+    /// definition a value at position `n` has in a consistent function; a value whose
+    /// definition says so is confirmed here and marked in `confirmed`.
+    #[inline(always)]
+    fn defs(
+        &mut self,
+        dfg: &DataFlowGraph,
+        confirmed: &mut [u64],
+        list: ValueList,
+        expected: impl Fn(u16) -> ValueDef,
+    ) {
+        let vs = dfg.value_lists.get(list);
+        self.len(vs.len());
+        for (n, &v) in vs.iter().enumerate() {
+            let i = v.index();
+            let (mut byte, here) = match dfg.values.get(v) {
+                Some(data) => (
+                    data.ty as u8,
+                    u16::try_from(n).is_ok_and(|n| data.def == expected(n)),
+                ),
+                None => (TY_MISSING, false),
+            };
+            if here {
+                confirmed[i / 64] |= 1 << (i % 64);
+            } else {
+                byte |= TY_UNCONFIRMED;
+            }
+            let d = i as i64 - i64::from(self.cursor);
+            if d == 0 {
+                self.u8(byte);
+            } else {
+                self.u8(byte | TY_MOVED);
+                self.signed(d);
+            }
+            self.cursor = (i as u32).wrapping_add(1);
+        }
+    }
+
+    #[inline(always)]
     fn trap_code(&mut self, code: TrapCode) {
         match code {
             TrapCode::User(n) => {
@@ -295,16 +402,28 @@ impl Encoder {
         }
     }
 
+    /// A relative source location: 0 for none, else one plus the zigzag distance from the
+    /// previous location present.
+    #[inline(always)]
     fn rel_srcloc(&mut self, loc: RelSourceLoc) {
         match loc.offset() {
             None => self.u8(0),
             Some(off) => {
-                self.u8(1);
-                self.var(u64::from(off));
+                let d = i64::from(off) - i64::from(self.prev_loc);
+                self.prev_loc = off;
+                self.var((((d << 1) ^ (d >> 63)) as u64) + 1);
             }
         }
     }
 }
+
+/// Bytes in definition lists: a type's number or [`TY_MISSING`] for a value the table
+/// lacks; plus [`TY_UNCONFIRMED`] when the value's definition is not this position (it is
+/// then listed after the layout), plus [`TY_MOVED`] when a distance from the cursor follows.
+const TY_MISSING: u8 = 0x3f;
+const TY_UNCONFIRMED: u8 = 0x40;
+const TY_MOVED: u8 = 0x80;
+const _: () = assert!(Type::ALL.len() < TY_MISSING as usize);
 
 /// Section tags. Inside a block, each instruction starts with its opcode byte (below
 /// [`TAG_BLOCK`]) or [`TAG_BAD_INST`], so the block and layout tags need no instruction tag
@@ -315,7 +434,11 @@ const TAG_LAYOUT_END: u8 = 0xA3;
 const TAG_BAD_INST: u8 = 0xFF;
 const _: () = assert!(Opcode::ALL.len() < TAG_STENCIL as usize);
 
-fn encode_stencil(e: &mut Encoder, s: &FunctionStencil) {
+/// Hash the encoding of `s` into `sink`. The [`Encoder`] is local to this function (every
+/// method it calls is inlined), so its fields live in registers.
+fn encode_stencil(sink: &mut Sink, s: &FunctionStencil) {
+    let mut e = Encoder::new(sink);
+    let e = &mut e;
     let dfg = &s.dfg;
     let pool = &dfg.value_lists;
     e.u8(TAG_STENCIL);
@@ -323,52 +446,70 @@ fn encode_stencil(e: &mut Encoder, s: &FunctionStencil) {
     e.len(dfg.insts.len());
     e.len(dfg.values.len());
     e.len(dfg.blocks.len());
-    for v in dfg.values.values() {
-        e.ty(v.ty);
-        match v.def {
-            ValueDef::Result(i, n) => {
-                e.u8(0);
-                e.entity(i);
-                e.var(u64::from(n));
-            }
-            ValueDef::Param(b, n) => {
-                e.u8(1);
-                e.entity(b);
-                e.var(u64::from(n));
-            }
-            ValueDef::Unused => e.u8(2),
-        }
-    }
-    let mut prev_inst = 0i64;
+    let mut confirmed = vec![0u64; dfg.values.len().div_ceil(64)];
     for block in s.layout.blocks() {
         e.u8(TAG_BLOCK);
         e.entity(block);
-        e.list(
-            pool,
-            dfg.blocks.get(block).map_or(ValueList::EMPTY, |b| b.params),
-        );
+        let params = dfg.blocks.get(block).map_or(ValueList::EMPTY, |b| b.params);
+        e.defs(dfg, &mut confirmed, params, |n| ValueDef::Param(block, n));
         for inst in s.layout.block_insts(block) {
-            // The instruction's number, as the zigzag difference from the previous one.
-            let d = inst.index() as i64 - prev_inst;
-            prev_inst = inst.index() as i64;
-            let zigzag = ((d << 1) ^ (d >> 63)) as u64;
+            // The instruction's number, as the difference from the previous one.
+            let d = inst.index() as i64 - i64::from(e.prev_inst);
+            e.prev_inst = inst.index() as u32;
             match dfg.insts.get(inst) {
                 Some(data) => {
                     e.u8(data.opcode() as u8);
-                    e.var(zigzag);
+                    e.signed(d);
                     encode_inst(e, pool, data);
                 }
                 // Only a malformed layout names an instruction the DFG lacks.
                 None => {
                     e.u8(TAG_BAD_INST);
-                    e.var(zigzag);
+                    e.signed(d);
                 }
             }
-            e.list(pool, *dfg.results.get(inst));
+            e.defs(dfg, &mut confirmed, *dfg.results.get(inst), |n| {
+                ValueDef::Result(inst, n)
+            });
             e.rel_srcloc(*s.srclocs.get(inst));
         }
     }
     e.u8(TAG_LAYOUT_END);
+    // The values not confirmed in a list: their number, type and definition, in order. A
+    // confirmed value's definition is the one position that confirmed it (marked there).
+    let unconfirmed = dfg.values.len()
+        - confirmed
+            .iter()
+            .map(|w| w.count_ones() as usize)
+            .sum::<usize>();
+    e.len(unconfirmed);
+    let mut prev = 0usize;
+    for (w, &word) in confirmed.iter().enumerate() {
+        let mut missing = !word;
+        while missing != 0 {
+            let i = w * 64 + missing.trailing_zeros() as usize;
+            missing &= missing - 1;
+            let Some(v) = dfg.values.get(Value::new(i)) else {
+                break;
+            };
+            e.len(i - prev);
+            prev = i;
+            e.ty(v.ty);
+            match v.def {
+                ValueDef::Result(i, n) => {
+                    e.u8(0);
+                    e.entity(i);
+                    e.var(u64::from(n));
+                }
+                ValueDef::Param(b, n) => {
+                    e.u8(1);
+                    e.entity(b);
+                    e.var(u64::from(n));
+                }
+                ValueDef::Unused => e.u8(2),
+            }
+        }
+    }
     e.len(dfg.signatures.len());
     for sig in dfg.signatures.values() {
         e.signature(sig);
@@ -393,7 +534,7 @@ fn encode_stencil(e: &mut Encoder, s: &FunctionStencil) {
         e.len(branches.len());
         for bc in branches {
             e.entity(bc.block);
-            e.list(pool, bc.args);
+            e.operands(pool, bc.args);
         }
     }
     e.len(dfg.constants.len());
@@ -406,49 +547,51 @@ fn encode_stencil(e: &mut Encoder, s: &FunctionStencil) {
         e.u32(ss.size);
         e.u8(ss.align_shift);
     }
+    e.finish();
 }
 
+#[inline(always)]
 fn encode_inst(e: &mut Encoder, pool: &ValueListPool, data: &InstructionData) {
     use InstructionData::*;
     match *data {
-        UnaryImm { imm, .. } => e.u64(imm as u64),
+        UnaryImm { imm, .. } => e.signed(imm),
         UnaryIeee { bits, .. } => e.u64(bits),
         UnaryConst { constant, .. } => e.entity(constant),
-        Unary { arg, .. } => e.entity(arg),
+        Unary { arg, .. } => e.operand(arg),
         Binary { args, .. } => {
-            e.entity(args[0]);
-            e.entity(args[1]);
+            e.operand(args[0]);
+            e.operand(args[1]);
         }
         Ternary { args, .. } => {
-            e.entity(args[0]);
-            e.entity(args[1]);
-            e.entity(args[2]);
+            e.operand(args[0]);
+            e.operand(args[1]);
+            e.operand(args[2]);
         }
         IntCompare { cond, args, .. } => {
             e.u8(cond as u8);
-            e.entity(args[0]);
-            e.entity(args[1]);
+            e.operand(args[0]);
+            e.operand(args[1]);
         }
         FloatCompare { cond, args, .. } => {
             e.u8(cond as u8);
-            e.entity(args[0]);
-            e.entity(args[1]);
+            e.operand(args[0]);
+            e.operand(args[1]);
         }
         ExtractLane { arg, lane, .. } => {
-            e.entity(arg);
+            e.operand(arg);
             e.u8(lane);
         }
         InsertLane { args, lane, .. } => {
-            e.entity(args[0]);
-            e.entity(args[1]);
+            e.operand(args[0]);
+            e.operand(args[1]);
             e.u8(lane);
         }
         Load {
             flags, arg, offset, ..
         } => {
             e.u8(flags.bits());
-            e.entity(arg);
-            e.u32(offset as u32);
+            e.operand(arg);
+            e.signed(i64::from(offset));
         }
         Store {
             flags,
@@ -457,49 +600,49 @@ fn encode_inst(e: &mut Encoder, pool: &ValueListPool, data: &InstructionData) {
             ..
         } => {
             e.u8(flags.bits());
-            e.entity(args[0]);
-            e.entity(args[1]);
-            e.u32(offset as u32);
+            e.operand(args[0]);
+            e.operand(args[1]);
+            e.signed(i64::from(offset));
         }
         StackLoad { slot, offset, .. } => {
             e.entity(slot);
-            e.u32(offset as u32);
+            e.signed(i64::from(offset));
         }
         StackStore {
             arg, slot, offset, ..
         } => {
-            e.entity(arg);
+            e.operand(arg);
             e.entity(slot);
-            e.u32(offset as u32);
+            e.signed(i64::from(offset));
         }
         Jump { destination, .. } => {
             e.entity(destination.block);
-            e.list(pool, destination.args);
+            e.operands(pool, destination.args);
         }
         Brif { arg, blocks, .. } => {
-            e.entity(arg);
+            e.operand(arg);
             for bc in blocks {
                 e.entity(bc.block);
-                e.list(pool, bc.args);
+                e.operands(pool, bc.args);
             }
         }
         BranchTable { arg, table, .. } => {
-            e.entity(arg);
+            e.operand(arg);
             e.entity(table);
         }
-        MultiAry { args, .. } => e.list(pool, args),
+        MultiAry { args, .. } => e.operands(pool, args),
         Trap { code, .. } => e.trap_code(code),
         CondTrap { arg, code, .. } => {
-            e.entity(arg);
+            e.operand(arg);
             e.trap_code(code);
         }
         Call { func_ref, args, .. } => {
             e.entity(func_ref);
-            e.list(pool, args);
+            e.operands(pool, args);
         }
         CallIndirect { sig_ref, args, .. } => {
             e.entity(sig_ref);
-            e.list(pool, args);
+            e.operands(pool, args);
         }
         FuncAddr { func_ref, .. } => e.entity(func_ref),
     }
@@ -510,7 +653,7 @@ mod tests {
     use super::*;
     use crate::compiler::parse_triple;
     use crate::ir::text::parse_functions;
-    use crate::ir::{SourceLoc, UserExternalName, UserFuncName};
+    use crate::ir::{Block, Function, Inst, SourceLoc, UserExternalName, UserFuncName};
     use crate::isa::Arch;
 
     const SRC: &str = "function %f(i64) -> i64 {
@@ -574,6 +717,60 @@ block2(v4: i64):
             *imm = 6;
         }
         assert_ne!(p.key(&h.stencil), k);
+    }
+
+    #[test]
+    fn value_definitions_enter_the_key_even_where_the_lists_imply_them() {
+        use crate::ir::{Value, ValueData};
+        let f = &parse_functions(SRC).unwrap()[0];
+        let p = prefix(Arch::X86_64);
+        let k = p.key(&f.stencil);
+        let v2 = Value::new(2);
+        assert_eq!(f.dfg.values[v2].def, ValueDef::Result(Inst::new(1), 0));
+        let mut keys = vec![k];
+        let mut differs = |g: &Function, what: &str| {
+            let key = p.key(&g.stencil);
+            assert!(!keys.contains(&key), "{what}: the key did not change");
+            keys.push(key);
+        };
+        // A result whose definition names another position, or nothing.
+        for def in [
+            ValueDef::Unused,
+            ValueDef::Result(Inst::new(0), 0),
+            ValueDef::Result(Inst::new(1), 1),
+            ValueDef::Param(Block::new(0), 0),
+        ] {
+            let mut g = f.clone();
+            g.dfg.values[v2].def = def;
+            differs(&g, &format!("v2 defined as {def:?}"));
+        }
+        // The type of a value: listed in a result list, and unused.
+        let mut g = f.clone();
+        g.dfg.values[v2].ty = Type::I32;
+        differs(&g, "v2's type");
+        for ty in [Type::I64, Type::F32] {
+            let mut g = f.clone();
+            g.dfg.values.push(ValueData {
+                ty,
+                def: ValueDef::Unused,
+            });
+            differs(&g, &format!("an unused {ty:?} value"));
+        }
+        // One value at two positions (iconst's and iadd's result), defined by either.
+        let iadd = Inst::new(1);
+        for def in [ValueDef::Result(Inst::new(0), 0), ValueDef::Result(iadd, 0)] {
+            let mut g = f.clone();
+            let results = g.dfg.results[iadd];
+            g.dfg.value_lists.get_mut(results)[0] = Value::new(1);
+            g.dfg.values[Value::new(1)].def = def;
+            differs(&g, &format!("v1 at two positions, defined as {def:?}"));
+        }
+        // An operand.
+        let mut g = f.clone();
+        if let InstructionData::Binary { args, .. } = &mut g.dfg.insts[iadd] {
+            args[1] = Value::new(0);
+        }
+        differs(&g, "iadd's operand");
     }
 
     #[test]
