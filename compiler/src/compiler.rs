@@ -36,7 +36,7 @@
 //! ```
 
 use crate::cache::{CacheKey, CacheStore, CacheStoreRef, CachedCode, KeyPrefix};
-use crate::ir::{Function, FunctionStencil, Type};
+use crate::ir::{Function, FunctionStencil};
 use crate::isa::{Arch, TargetIsa};
 use crate::machinst::{CodegenError, CompileOptions, CompiledCode, CompiledCodeStencil};
 use crate::settings::{SettingError, Settings};
@@ -246,8 +246,15 @@ impl CompilerBuilder {
         Ok(self)
     }
 
-    /// Build the compiler. Fails for settings no backend implements.
+    /// Build the compiler. Fails for settings no backend implements, and for `enable_simd`
+    /// on an ISA level that lacks what vector code needs (on x86_64 SSSE3 and SSE4.1: the
+    /// error names the missing flags and the `x86_64-v2` preset). Every way to make a
+    /// compiler — [`crate::Config`], the CLI, the harness — ends here, so all refuse the
+    /// same settings with the same error, and vector lowerings may assume SSE4.1.
     pub fn build(&self) -> Result<Box<dyn Compiler>, SettingError> {
+        if self.settings.shared().enable_simd() {
+            self.settings.isa().check_simd()?;
+        }
         if self.settings.shared().enable_nan_canonicalization() {
             return Err(SettingError::Unimplemented {
                 name: "enable_nan_canonicalization",
@@ -308,28 +315,12 @@ impl Compiler for BuiltCompiler {
         func: &Function,
     ) -> Result<CompiledCodeStencil, CodegenError> {
         if !self.settings.shared().enable_simd() {
-            if let Some(ty) = first_vector_type(func) {
+            if let Some(ty) = func.first_vector_type() {
                 return Err(CodegenError::SimdDisabled(ty));
             }
         }
         self.isa.compile_function(func, &self.options)
     }
-}
-
-/// The first vector type `func` uses: in its signature, a value, or a signature it calls.
-fn first_vector_type(func: &Function) -> Option<Type> {
-    let sig_types = |s: &crate::ir::Signature| {
-        s.params
-            .iter()
-            .chain(s.returns.iter())
-            .copied()
-            .collect::<Vec<_>>()
-    };
-    sig_types(&func.signature)
-        .into_iter()
-        .chain(func.dfg.values.values().map(|v| v.ty))
-        .chain(func.dfg.signatures.values().flat_map(sig_types))
-        .find(|t| t.is_vector())
 }
 
 #[cfg(test)]
@@ -399,17 +390,28 @@ block0(v0: i32):
             let mut b = CompilerBuilder::for_target(arch.name()).unwrap();
             let c = b.build().unwrap();
             match c.compile_function(vec) {
-                Err(CodegenError::SimdDisabled(t)) => assert_eq!(t, Type::I32X4),
+                Err(CodegenError::SimdDisabled(t)) => assert_eq!(t, crate::ir::Type::I32X4),
                 other => panic!("{arch}: {other:?}"),
             }
             let e = c.compile_function(vec).unwrap_err().to_string();
             assert!(e.contains("i32x4") && e.contains("enable_simd"), "{e}");
+            assert!(!c.compile_function(scalar).unwrap().code.is_empty());
+            b.enable("enable_simd").unwrap();
             if arch == Arch::X86_64 {
-                assert!(!c.compile_function(scalar).unwrap().code.is_empty());
-                b.enable("enable_simd").unwrap();
-                let c = b.build().unwrap();
-                assert!(!c.compile_function(vec).unwrap().code.is_empty());
+                // The SSE2 baseline cannot run vector code: `build` refuses, naming what
+                // is missing and the preset that has it.
+                let e = b.build().err().unwrap().to_string();
+                assert!(
+                    e.contains("has_ssse3") && e.contains("has_sse41") && e.contains("x86_64-v2"),
+                    "{e}"
+                );
+                b.enable("has_ssse3").unwrap();
+                let e = b.build().err().unwrap().to_string();
+                assert!(e.contains("missing: has_sse41"), "{e}");
+                b.enable("has_sse41").unwrap();
             }
+            let c = b.build().unwrap();
+            assert!(!c.compile_function(vec).unwrap().code.is_empty());
         }
     }
 

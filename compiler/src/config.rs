@@ -12,7 +12,8 @@
 //! 4. the test-only link options ([`Config::link_padding`]), which only the linker reads,
 //!    and the cache store ([`Config::cache_store`]), which changes where code comes from,
 //!    never what it is;
-//! 5. validation: settings no backend implements, and `enable_simd` on x86_64 without
+//! 5. validation, by [`CompilerBuilder::build`] (the same for every way to make a
+//!    compiler): settings no backend implements, and `enable_simd` on x86_64 without
 //!    SSSE3 and SSE4.1 (an error that names the missing flags and the `x86_64-v2` preset);
 //!    AArch64 always has NEON.
 //!
@@ -164,8 +165,8 @@ impl Config {
         }
     }
 
-    /// Apply the recorded choices in the fixed order (steps 1–3 of the module docs) and
-    /// validate them (step 4), giving the builder a compiler would be built from.
+    /// Apply the recorded choices in the fixed order (steps 1–4 of the module docs), giving
+    /// the builder a compiler would be built from; [`Config::build`] validates (step 5).
     pub fn builder(&self) -> Result<CompilerBuilder, SettingError> {
         let mut builder = CompilerBuilder::new(self.triple()?)?;
         if let Some(p) = &self.config.preset {
@@ -176,7 +177,6 @@ impl Config {
         }
         builder.link_padding(self.config.link_padding);
         builder.cache_store(self.config.cache_store.as_ref().map(|s| s.0.clone()));
-        validate(builder.settings())?;
         Ok(builder)
     }
 
@@ -189,14 +189,6 @@ impl Config {
     pub fn build(&self) -> Result<Box<dyn Compiler>, SettingError> {
         self.builder()?.build()
     }
-}
-
-/// The checks `Config` adds to the builder's: the ISA level SIMD needs.
-fn validate(settings: &Settings) -> Result<(), SettingError> {
-    if settings.shared().enable_simd() {
-        settings.isa().check_simd()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

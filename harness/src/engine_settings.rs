@@ -10,10 +10,14 @@
 //! the paths `engine::EngineSettings` and `engine::EngineKind` keep working.
 //!
 //! The compiled engines get their compiler from [`kiln::CompilerBuilder`] through
-//! [`EngineSettings::builder`]: by default `enable_simd` and `regalloc_checker` on and the
-//! architecture's baseline CPU; a CPU preset and named settings can be added (`kiln run
-//! --cpu x86_64-v3 --set regalloc=single_pass`). Each is applied to the compiled engines
-//! whose architecture it belongs to (shared settings to all of them).
+//! [`EngineSettings::builder`]: by default `regalloc_checker` on and the architecture's
+//! baseline CPU plus what vector code needs (on x86_64 SSSE3 and SSE4.1); a CPU preset and
+//! named settings can be added (`kiln run --cpu x86_64-v3 --set regalloc=single_pass`).
+//! Each is applied to the compiled engines whose architecture it belongs to (shared
+//! settings to all of them). `enable_simd` is on wherever the resulting CPU allows it
+//! (`--cpu x86_64`, the plain SSE2 baseline, runs scalar code only) unless it is set
+//! explicitly; `--set enable_simd=true` on a CPU without SSSE3 and SSE4.1 is refused with
+//! the compiler's own error, as by `kiln compile` and `kiln::Config`.
 //!
 //! Test-only: [`EngineSettings::link_padding`] (`kiln run --link-padding BYTES`) links
 //! with that much virtual padding between functions (recorded in the compiler with
@@ -22,7 +26,8 @@
 //! veneers while the image stays sparse (the padding is never mapped).
 
 use kiln::isa::Arch;
-use kiln::settings::{find_setting, isa::preset_archs, SettingScope};
+use kiln::settings::isa::{preset_archs, simd_requirements};
+use kiln::settings::{find_setting, SettingScope};
 use kiln::CompilerBuilder;
 use std::fmt;
 use std::str::FromStr;
@@ -147,11 +152,20 @@ impl EngineSettings {
     /// and settings that belong to `arch`.
     pub fn builder(&self, arch: Arch) -> Result<CompilerBuilder, String> {
         let mut b = CompilerBuilder::for_target(arch.name()).map_err(|e| e.to_string())?;
-        b.enable("enable_simd").map_err(|e| e.to_string())?;
         b.enable("regalloc_checker").map_err(|e| e.to_string())?;
-        if let Some(cpu) = &self.cpu {
-            if preset_archs(cpu).any(|a| a == arch) {
+        match self
+            .cpu
+            .as_ref()
+            .filter(|cpu| preset_archs(cpu).any(|a| a == arch))
+        {
+            Some(cpu) => {
                 b.preset(cpu).map_err(|e| format!("--cpu: {e}"))?;
+            }
+            // The default CPU: the baseline plus what vector code needs.
+            None => {
+                for flag in simd_requirements(arch) {
+                    b.enable(flag).map_err(|e| e.to_string())?;
+                }
             }
         }
         for (name, value) in &self.settings {
@@ -163,6 +177,13 @@ impl EngineSettings {
             if applies {
                 b.set(name, value).map_err(|e| e.to_string())?;
             }
+        }
+        // SIMD is on wherever the CPU allows it, unless set explicitly (an explicit `true` on
+        // a CPU without what it needs is refused by `build`, as everywhere).
+        if !self.settings.iter().any(|(name, _)| name == "enable_simd") {
+            let allowed = b.settings().isa().check_simd().is_ok();
+            b.set("enable_simd", if allowed { "true" } else { "false" })
+                .map_err(|e| e.to_string())?;
         }
         b.link_padding(self.link_padding);
         b.cache_store(engine_cache());
@@ -232,6 +253,35 @@ mod tests {
             e.contains("unknown engine `x86`") && e.contains("interp"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn simd_is_on_wherever_the_cpu_allows_it() {
+        let simd = |s: &EngineSettings, arch: Arch| {
+            let b = s.builder(arch).unwrap();
+            (b.settings().shared().enable_simd(), *b.settings().isa())
+        };
+        // Default: the baseline plus SSSE3 and SSE4.1 on x86_64, SIMD on both engines.
+        let (on, isa) = simd(&EngineSettings::default(), Arch::X86_64);
+        assert!(on && isa.has("has_ssse3") && isa.has("has_sse41") && !isa.has("has_popcnt"));
+        assert!(simd(&EngineSettings::default(), Arch::Aarch64).0);
+        EngineSettings::default().validate(EngineKind::ALL).unwrap();
+        // The plain baseline: SIMD off, unless asked for, which is refused.
+        let mut base = EngineSettings {
+            cpu: Some("x86_64".into()),
+            ..EngineSettings::default()
+        };
+        assert!(!simd(&base, Arch::X86_64).0);
+        assert!(simd(&base, Arch::Aarch64).0);
+        base.settings.push(("enable_simd".into(), "true".into()));
+        let e = base.validate(EngineKind::ALL).unwrap_err();
+        assert!(e.contains("has_sse41") && e.contains("x86_64-v2"), "{e}");
+        // An explicit `false` is kept where SIMD would be allowed.
+        let off = EngineSettings {
+            settings: vec![("enable_simd".into(), "false".into())],
+            ..EngineSettings::default()
+        };
+        assert!(!simd(&off, Arch::X86_64).0 && !simd(&off, Arch::Aarch64).0);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 use super::dfg::DataFlowGraph;
 use super::entities::{Inst, SigRef, StackSlot, UserExternalNameRef};
 use super::layout::Layout;
+use super::types::Type;
 use crate::entity::{PrimaryMap, SecondaryMap};
 use core::fmt;
 use core::ops::{Deref, DerefMut};
@@ -187,6 +188,18 @@ pub struct FunctionStencil {
 }
 
 impl FunctionStencil {
+    /// The first vector type the function uses: in its signature, a value, or a
+    /// signature it calls (`None`: scalar code only, which compiles without `enable_simd`).
+    pub fn first_vector_type(&self) -> Option<Type> {
+        fn sig_types(s: &Signature) -> impl Iterator<Item = Type> + '_ {
+            s.params.iter().chain(s.returns.iter()).copied()
+        }
+        sig_types(&self.signature)
+            .chain(self.dfg.values.values().map(|v| v.ty))
+            .chain(self.dfg.signatures.values().flat_map(sig_types))
+            .find(|t| t.is_vector())
+    }
+
     /// Declare a signature for `call_indirect` or an external function.
     pub fn import_signature(&mut self, sig: Signature) -> SigRef {
         self.dfg.signatures.push(sig)

@@ -271,10 +271,7 @@ impl IsaFlags {
     /// The ISA requirement of `enable_simd`: on x86_64, SSSE3 and SSE4.1 (the `x86_64-v2`
     /// preset has them); AArch64 always has NEON.
     pub fn check_simd(&self) -> Result<(), SettingError> {
-        let required: &[&'static str] = match self.arch {
-            Arch::X86_64 => &["has_ssse3", "has_sse41"],
-            Arch::Aarch64 => &[],
-        };
+        let required = simd_requirements(self.arch);
         let missing: Vec<&'static str> =
             required.iter().copied().filter(|n| !self.has(n)).collect();
         if missing.is_empty() {
@@ -287,6 +284,15 @@ impl IsaFlags {
                 preset: "x86_64-v2",
             })
         }
+    }
+}
+
+/// The ISA flags `enable_simd` needs on `arch` (vector lowerings assume them): on x86_64
+/// SSSE3 and SSE4.1; none on AArch64, which always has NEON.
+pub fn simd_requirements(arch: Arch) -> &'static [&'static str] {
+    match arch {
+        Arch::X86_64 => &["has_ssse3", "has_sse41"],
+        Arch::Aarch64 => &[],
     }
 }
 

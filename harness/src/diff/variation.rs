@@ -14,7 +14,8 @@
 use crate::engine::EngineSettings;
 use crate::hashing::splitmix64;
 use arbitrary::Unstructured;
-use kiln::settings::isa::X86_64_SETTINGS;
+use kiln::isa::Arch;
+use kiln::settings::isa::{simd_requirements, X86_64_SETTINGS};
 use std::fmt;
 
 /// Register allocators to choose from.
@@ -112,7 +113,25 @@ impl Variation {
     /// the loader resolves to the runtime's stubs below the code; from more than 126 MiB
     /// into an image they are out of reach, and the harness's loader has no veneers for
     /// them, so such a case could not be loaded.)
+    ///
+    /// And when one of them uses a vector type, the x86_64 CPU gets what vector code needs
+    /// (SSSE3 and SSE4.1, added to the flags of a variation that lacks them), so that the
+    /// engines compile it with SIMD on; scalar cases keep the plain baseline.
     pub fn fitted_to(mut self, functions: &[kiln::ir::Function]) -> Variation {
+        if functions.iter().any(|f| f.first_vector_type().is_some()) {
+            let isa = self
+                .engine_settings()
+                .builder(Arch::X86_64)
+                .map(|b| *b.settings().isa());
+            for flag in simd_requirements(Arch::X86_64) {
+                if isa.as_ref().is_ok_and(|isa| !isa.has(flag)) {
+                    self.x86_flags.push(flag);
+                }
+            }
+            // Keep the flags in table order.
+            self.x86_flags
+                .sort_by_key(|f| X86_64_SETTINGS.iter().position(|s| s.name == *f));
+        }
         let libcalls = functions.iter().any(|f| {
             f.dfg
                 .ext_funcs
@@ -207,6 +226,47 @@ mod tests {
             Variation::arbitrary(&mut Unstructured::new(&[])),
             Variation::default()
         );
+    }
+
+    #[test]
+    fn cases_with_vectors_get_what_simd_needs_and_scalar_cases_keep_the_baseline() {
+        use kiln::ir::text::parse_functions;
+        let vector = parse_functions(
+            "function %v(i32x4) -> i32x4 {\nblock0(v0: i32x4):\n    return v0\n}\n",
+        )
+        .unwrap();
+        let scalar =
+            parse_functions("function %s(i32) -> i32 {\nblock0(v0: i32):\n    return v0\n}\n")
+                .unwrap();
+        let base = Variation {
+            x86_flags: vec!["has_popcnt", "has_sse42"],
+            ..Variation::default()
+        };
+        assert_eq!(base.clone().fitted_to(&scalar), base);
+        let fitted = base.clone().fitted_to(&vector);
+        let mut flags = fitted.x86_flags.clone();
+        flags.sort_unstable();
+        assert_eq!(
+            flags,
+            ["has_popcnt", "has_sse41", "has_sse42", "has_ssse3"],
+            "{fitted}"
+        );
+        let positions: Vec<usize> = fitted
+            .x86_flags
+            .iter()
+            .map(|f| X86_64_SETTINGS.iter().position(|s| s.name == *f).unwrap())
+            .collect();
+        assert!(positions.is_sorted(), "not in table order: {fitted}");
+        let settings = fitted.engine_settings();
+        let b = settings.builder(Arch::X86_64).unwrap();
+        assert!(b.settings().shared().enable_simd());
+        settings.validate(EngineKind::ALL).unwrap();
+        // A preset that has both is left alone.
+        let v2 = Variation {
+            x86_cpu: "x86_64-v2",
+            ..Variation::default()
+        };
+        assert_eq!(v2.clone().fitted_to(&vector), v2);
     }
 
     #[test]

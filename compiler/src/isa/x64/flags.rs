@@ -1,9 +1,11 @@
 //! x86_64 ISA flags: which instruction-set extensions lowering may use.
 //!
 //! [`X64Flags::default()`] (every flag off) is the SSE2 baseline, which every x86_64 CPU
-//! has. Each flag only *permits* an instruction; lowering always has a correct baseline
-//! fallback (an instruction sequence, or a libcall for `ceil floor trunc nearest` without
-//! SSE4.1), so any combination of flags is valid. The struct is plain data: the named
+//! has. For scalar code each flag only *permits* an instruction; lowering always has a
+//! correct baseline fallback (an instruction sequence, or a libcall for `ceil floor trunc
+//! nearest` without SSE4.1), so any combination of flags is valid. Vector code needs
+//! `has_ssse3` and `has_sse41` (`CompilerBuilder::build` refuses `enable_simd` without
+//! them), and its lowering assumes both. The struct is plain data: the named
 //! settings and CPU presets of `crate::settings` (`has_sse41`, `x86_64-v3`, ...) are
 //! mapped onto it by `crate::isa::lookup`, the only place that constructs the backend.
 //!
@@ -11,8 +13,8 @@
 //!
 //! | flag | used for |
 //! |---|---|
-//! | `has_ssse3` | `pshufb` (i8x16 `splat`) |
-//! | `has_sse41` | `roundss/sd` (`ceil floor trunc nearest`), `pmulld`, `pinsrb/d/q`, `pextrb/d/q`, `pcmpeqq` |
+//! | `has_ssse3` | `pshufb` (i8x16 `splat`); required, with `has_sse41`, by `enable_simd` |
+//! | `has_sse41` | `roundss/sd` (`ceil floor trunc nearest`); vector code assumes it (`pmulld`, `pinsrb/d/q`, `pextrb/d/q`, `pcmpeqq`) |
 //! | `has_sse42` | `pcmpgtq` |
 //! | `has_popcnt` | `popcnt` |
 //! | `has_lzcnt` | `lzcnt` (`clz`) |

@@ -579,8 +579,8 @@ block0(v0: i64):
 }
 
 /// Every function of every filetest (`harness/tests/filetests/**/*.kir`), compiled with both
-/// allocators and the checker, with every ISA flag off and with every flag on. Lists every
-/// failure.
+/// allocators and the checker, with every ISA flag off (plus SSSE3 and SSE4.1 for functions
+/// with vector types, which need them) and with every flag on. Lists every failure.
 #[test]
 fn every_filetest_function_compiles() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness/tests/filetests");
@@ -602,7 +602,12 @@ fn every_filetest_function_compiles() {
     let mut compiled = 0usize;
     let mut functions = 0usize;
     for flags in [X64Flags::default(), X64Flags::all()] {
-        let backend = X64Backend::new(flags);
+        let scalar = X64Backend::new(flags);
+        let vector = X64Backend::new(X64Flags {
+            has_ssse3: true,
+            has_sse41: true,
+            ..flags
+        });
         let mut ctx = CompileContext::<X64Backend>::new();
         for path in &files {
             let src = std::fs::read_to_string(path).expect("readable");
@@ -611,8 +616,12 @@ fn every_filetest_function_compiles() {
             };
             for f in &funcs {
                 functions += 1;
+                let backend = match f.first_vector_type() {
+                    Some(_) => &vector,
+                    None => &scalar,
+                };
                 for algo in ALGOS {
-                    match ctx.compile(&backend, f, &opts(algo)) {
+                    match ctx.compile(backend, f, &opts(algo)) {
                         Ok(_) => compiled += 1,
                         Err(CodegenError::Verifier(_)) => {}
                         Err(e) => failures.push(format!(

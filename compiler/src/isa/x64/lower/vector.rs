@@ -3,22 +3,21 @@
 //! `splat`, `extractlane`, `insertlane`. Vector `select`, `bitcast`, loads and stores are
 //! lowered with the scalar families (whole-register moves and `movdqu`/`movups`).
 //!
-//! Baseline (SSE2) sequences where no instruction exists:
+//! Precondition: SSSE3 and SSE4.1. A function with vector types only reaches this module
+//! through a compiler with `enable_simd`, which `CompilerBuilder::build` refuses on an x86_64
+//! ISA level without them, so `pshufb`, `pmulld`, `pinsr`/`pextr` of every width and
+//! `pcmpeqq` are always available (SSE4.2's `pcmpgtq` is not: see below).
+//!
+//! Sequences where no instruction exists:
 //! - `imul.i8x16`: `pmullw` on the even and odd bytes separately, merged with a mask;
-//! - `imul.i32x4` without SSE4.1 (`pmulld`): two `pmuludq` on the even and odd lanes,
-//!   recombined with `pshufd` + `punpckldq`;
 //! - `imul.i64x2`: `lo*lo + ((hi*lo + lo*hi) << 32)` from three `pmuludq`;
-//! - `icmp eq.i64x2` without SSE4.1: `pcmpeqd` and its pair-swapped copy and-ed;
 //! - `icmp sgt.i64x2` without SSE4.2: the sign of `(b & ~a) | (~(a ^ b) & (b - a))`,
 //!   broadcast with `psrad 31` + `pshufd`;
 //! - unsigned compares flip the lane sign bits and compare signed; `ne sge sle uge ule`
-//!   invert another compare;
-//! - lane inserts/extracts without SSE4.1 go through `pinsrw`/`pextrw`, `pshufd` and
-//!   `movd`/`movq`.
+//!   invert another compare.
 
 use regalloc2::RegClass;
 
-use super::super::encoding::gpr::{AluOp, ShiftOp};
 use super::super::encoding::sse::{Lane, SseImmOp, SseOp, XmmShiftImm};
 use super::super::inst::MInst;
 use super::super::regs::OperandSize;
@@ -140,7 +139,7 @@ pub(super) fn lower(
                 // pandn computes ~src1 & src2.
                 (BandNot, _) => Some((SseOp::Pandn, bb, a)),
                 (Imul, 16) => Some((SseOp::Pmullw, a, bb)),
-                (Imul, 32) if b.flags.has_sse41 => Some((SseOp::Pmulld, a, bb)),
+                (Imul, 32) => Some((SseOp::Pmulld, a, bb)),
                 _ => None,
             };
             if let Some((op, src1, src2)) = simple {
@@ -161,15 +160,6 @@ pub(super) fn lower(
                     let odd = xop(ctx, SseOp::Pmullw, ah, bh);
                     let odd = xshift(ctx, XmmShiftImm::Psllw, odd, 8);
                     xop(ctx, SseOp::Por, even, odd)
-                }
-                32 => {
-                    let t1 = xop(ctx, SseOp::Pmuludq, a, bb);
-                    let a2 = pshufd(ctx, a, 0xF5);
-                    let b2 = pshufd(ctx, bb, 0xF5);
-                    let t2 = xop(ctx, SseOp::Pmuludq, a2, b2);
-                    let t1 = pshufd(ctx, t1, 0x08);
-                    let t2 = pshufd(ctx, t2, 0x08);
-                    xop(ctx, SseOp::Punpckldq, t1, t2)
                 }
                 _ => {
                     let ah = xshift(ctx, XmmShiftImm::Psrlq, a, 32);
@@ -214,14 +204,14 @@ pub(super) fn lower(
         (Splat, InstructionData::Unary { arg, .. }) => {
             let dst = ctx.output_reg(inst, 0)?;
             let x = ctx.value_reg(arg);
-            lower_splat(b, ctx, ty, x, dst);
+            lower_splat(ctx, ty, x, dst);
             Ok(())
         }
         (Extractlane, InstructionData::ExtractLane { arg, lane, .. }) => {
             let dst = ctx.output_reg(inst, 0)?;
             let vty = ctx.value_type(arg);
             let v = ctx.value_reg(arg);
-            lower_extract(b, ctx, vty, v, lane, dst);
+            lower_extract(ctx, vty, v, lane, dst);
             Ok(())
         }
         (
@@ -233,7 +223,7 @@ pub(super) fn lower(
             let dst = ctx.output_reg(inst, 0)?;
             let v = ctx.value_reg(v);
             let x = ctx.value_reg(x);
-            lower_insert(b, ctx, ty, v, x, lane, dst);
+            lower_insert(ctx, ty, v, x, lane, dst);
             Ok(())
         }
         _ => Err(ctx.unsupported(inst)),
@@ -245,17 +235,12 @@ fn vnot(ctx: &mut Ctx<'_>, x: Reg) -> Reg {
     xop(ctx, SseOp::Pxor, x, m)
 }
 
-fn veq(b: &X64Backend, ctx: &mut Ctx<'_>, lane: u32, a: Reg, bb: Reg) -> Reg {
+fn veq(ctx: &mut Ctx<'_>, lane: u32, a: Reg, bb: Reg) -> Reg {
     match lane {
         8 => xop(ctx, SseOp::Pcmpeqb, a, bb),
         16 => xop(ctx, SseOp::Pcmpeqw, a, bb),
         32 => xop(ctx, SseOp::Pcmpeqd, a, bb),
-        _ if b.flags.has_sse41 => xop(ctx, SseOp::Pcmpeqq, a, bb),
-        _ => {
-            let t = xop(ctx, SseOp::Pcmpeqd, a, bb);
-            let s = pshufd(ctx, t, 0xB1);
-            xop(ctx, SseOp::Pand, t, s)
-        }
+        _ => xop(ctx, SseOp::Pcmpeqq, a, bb),
     }
 }
 
@@ -298,9 +283,9 @@ fn lower_vicmp(b: &X64Backend, ctx: &mut Ctx<'_>, cond: IntCC, vty: Type, a: Reg
         (a, bb)
     };
     match cond {
-        Equal => veq(b, ctx, lane, a, bb),
+        Equal => veq(ctx, lane, a, bb),
         NotEqual => {
-            let e = veq(b, ctx, lane, a, bb);
+            let e = veq(ctx, lane, a, bb);
             vnot(ctx, e)
         }
         SignedGreaterThan | UnsignedGreaterThan => vgt(b, ctx, lane, a, bb),
@@ -322,24 +307,19 @@ fn gpr_to_xmm(ctx: &mut Ctx<'_>, size: OperandSize, src: Reg) -> Reg {
     dst
 }
 
-fn lower_splat(b: &X64Backend, ctx: &mut Ctx<'_>, ty: Type, x: Reg, dst: Reg) {
+fn lower_splat(ctx: &mut Ctx<'_>, ty: Type, x: Reg, dst: Reg) {
     let r = match ty.lane_type() {
         Type::I8 => {
             let t = gpr_to_xmm(ctx, OperandSize::S32, x);
-            if b.flags.has_ssse3 {
-                let z = ctx.alloc_tmp(RegClass::Float);
-                ctx.emit(MInst::XmmZero { dst: z });
-                ctx.emit(MInst::XmmRR {
-                    op: SseOp::Pshufb,
-                    src1: t,
-                    src2: z,
-                    dst,
-                });
-                return;
-            }
-            let t = xop(ctx, SseOp::Punpcklbw, t, t);
-            let t = xop(ctx, SseOp::Punpcklwd, t, t);
-            pshufd(ctx, t, 0)
+            let z = ctx.alloc_tmp(RegClass::Float);
+            ctx.emit(MInst::XmmZero { dst: z });
+            ctx.emit(MInst::XmmRR {
+                op: SseOp::Pshufb,
+                src1: t,
+                src2: z,
+                dst,
+            });
+            return;
         }
         Type::I16 => {
             let t = gpr_to_xmm(ctx, OperandSize::S32, x);
@@ -366,67 +346,12 @@ fn lower_splat(b: &X64Backend, ctx: &mut Ctx<'_>, ty: Type, x: Reg, dst: Reg) {
     finish(ctx, r, dst);
 }
 
-fn lower_extract(b: &X64Backend, ctx: &mut Ctx<'_>, vty: Type, v: Reg, lane: u8, dst: Reg) {
-    let sse41 = b.flags.has_sse41;
-    match vty.lane_type() {
-        Type::I8 if sse41 => ctx.emit(MInst::Pextr {
-            width: Lane::B,
-            src: v,
-            lane,
-            dst,
-        }),
-        Type::I8 => {
-            if lane.is_multiple_of(2) {
-                ctx.emit(MInst::Pextr {
-                    width: Lane::W,
-                    src: v,
-                    lane: lane / 2,
-                    dst,
-                });
-            } else {
-                let t = ctx.alloc_tmp(RegClass::Int);
-                ctx.emit(MInst::Pextr {
-                    width: Lane::W,
-                    src: v,
-                    lane: lane / 2,
-                    dst: t,
-                });
-                ctx.emit(MInst::ShiftImm {
-                    op: ShiftOp::Shr,
-                    size: OperandSize::S32,
-                    src: t,
-                    imm: 8,
-                    dst,
-                });
-            }
-        }
-        Type::I16 => ctx.emit(MInst::Pextr {
-            width: Lane::W,
-            src: v,
-            lane,
-            dst,
-        }),
-        Type::I32 if sse41 => ctx.emit(MInst::Pextr {
-            width: Lane::D,
-            src: v,
-            lane,
-            dst,
-        }),
-        Type::I64 if sse41 => ctx.emit(MInst::Pextr {
-            width: Lane::Q,
-            src: v,
-            lane,
-            dst,
-        }),
-        Type::I32 | Type::I64 => {
-            let (size, imm) = if vty.lane_type() == Type::I32 {
-                (OperandSize::S32, lane)
-            } else {
-                (OperandSize::S64, 0xEE)
-            };
-            let src = if lane == 0 { v } else { pshufd(ctx, v, imm) };
-            ctx.emit(MInst::XmmToGpr { size, src, dst });
-        }
+fn lower_extract(ctx: &mut Ctx<'_>, vty: Type, v: Reg, lane: u8, dst: Reg) {
+    let width = match vty.lane_type() {
+        Type::I8 => Lane::B,
+        Type::I16 => Lane::W,
+        Type::I32 => Lane::D,
+        Type::I64 => Lane::Q,
         lt => {
             if lane == 0 {
                 ctx.emit(MInst::XmmMovRR { src: v, dst });
@@ -439,8 +364,15 @@ fn lower_extract(b: &X64Backend, ctx: &mut Ctx<'_>, vty: Type, v: Reg, lane: u8,
                     dst,
                 });
             }
+            return;
         }
-    }
+    };
+    ctx.emit(MInst::Pextr {
+        width,
+        src: v,
+        lane,
+        dst,
+    });
 }
 
 fn pinsr(ctx: &mut Ctx<'_>, width: Lane, v: Reg, x: Reg, lane: u8) -> Reg {
@@ -455,105 +387,34 @@ fn pinsr(ctx: &mut Ctx<'_>, width: Lane, v: Reg, x: Reg, lane: u8) -> Reg {
     dst
 }
 
-fn lower_insert(b: &X64Backend, ctx: &mut Ctx<'_>, ty: Type, v: Reg, x: Reg, lane: u8, dst: Reg) {
-    let sse41 = b.flags.has_sse41;
+fn lower_insert(ctx: &mut Ctx<'_>, ty: Type, v: Reg, x: Reg, lane: u8, dst: Reg) {
     let r = match ty.lane_type() {
-        Type::I8 if sse41 => pinsr(ctx, Lane::B, v, x, lane),
-        Type::I8 => {
-            // Merge the byte into its word and insert the word.
-            let w = ctx.alloc_tmp(RegClass::Int);
-            ctx.emit(MInst::Pextr {
-                width: Lane::W,
-                src: v,
-                lane: lane / 2,
-                dst: w,
-            });
-            let (keep, xb) = if lane.is_multiple_of(2) {
-                let t = ctx.alloc_tmp(RegClass::Int);
-                ctx.emit(MInst::AluRI {
-                    op: AluOp::And,
-                    size: OperandSize::S32,
-                    src1: x,
-                    imm: 0xff,
-                    dst: t,
-                });
-                (0xff00, t)
-            } else {
-                let t = ctx.alloc_tmp(RegClass::Int);
-                ctx.emit(MInst::ShiftImm {
-                    op: ShiftOp::Shl,
-                    size: OperandSize::S32,
-                    src: x,
-                    imm: 8,
-                    dst: t,
-                });
-                (0x00ff, t)
-            };
-            let wk = ctx.alloc_tmp(RegClass::Int);
-            ctx.emit(MInst::AluRI {
-                op: AluOp::And,
-                size: OperandSize::S32,
-                src1: w,
-                imm: keep,
-                dst: wk,
-            });
-            let m = ctx.alloc_tmp(RegClass::Int);
-            ctx.emit(MInst::AluRR {
-                op: AluOp::Or,
-                size: OperandSize::S32,
-                src1: wk,
-                src2: xb,
-                dst: m,
-            });
-            pinsr(ctx, Lane::W, v, m, lane / 2)
-        }
+        Type::I8 => pinsr(ctx, Lane::B, v, x, lane),
         Type::I16 => pinsr(ctx, Lane::W, v, x, lane),
-        Type::I32 | Type::F32 => {
-            let g = if ty.lane_type() == Type::F32 {
-                let g = ctx.alloc_tmp(RegClass::Int);
-                ctx.emit(MInst::XmmToGpr {
-                    size: OperandSize::S32,
-                    src: x,
-                    dst: g,
-                });
-                g
-            } else {
-                x
-            };
-            if sse41 {
-                pinsr(ctx, Lane::D, v, g, lane)
-            } else {
-                let lo = pinsr(ctx, Lane::W, v, g, 2 * lane);
-                let hi = ctx.alloc_tmp(RegClass::Int);
-                ctx.emit(MInst::ShiftImm {
-                    op: ShiftOp::Shr,
-                    size: OperandSize::S32,
-                    src: g,
-                    imm: 16,
-                    dst: hi,
-                });
-                pinsr(ctx, Lane::W, lo, hi, 2 * lane + 1)
-            }
+        Type::I32 => pinsr(ctx, Lane::D, v, x, lane),
+        Type::I64 => pinsr(ctx, Lane::Q, v, x, lane),
+        Type::F32 => {
+            let g = ctx.alloc_tmp(RegClass::Int);
+            ctx.emit(MInst::XmmToGpr {
+                size: OperandSize::S32,
+                src: x,
+                dst: g,
+            });
+            pinsr(ctx, Lane::D, v, g, lane)
         }
-        Type::I64 if sse41 => pinsr(ctx, Lane::Q, v, x, lane),
-        lt => {
-            let t = if lt == Type::I64 {
-                gpr_to_xmm(ctx, OperandSize::S64, x)
-            } else {
-                x
-            };
+        _ => {
             if lane == 0 {
                 let dst2 = ctx.alloc_tmp(RegClass::Float);
                 ctx.emit(MInst::XmmRRImm {
                     op: SseImmOp::Shufpd,
-                    src1: t,
+                    src1: x,
                     src2: v,
                     imm: 0b10,
                     dst: dst2,
                 });
                 dst2
             } else {
-                xop(ctx, SseOp::Punpcklqdq, v, t)
+                xop(ctx, SseOp::Punpcklqdq, v, x)
             }
         }
     };
