@@ -7,9 +7,11 @@
 //! Invariants: a variation is a pure function of its seed ([`Variation::from_seed`]) or of
 //! the bytes it was drawn from ([`Variation::arbitrary`]); [`Variation::directive`] writes
 //! every choice explicitly (nothing is left to a default), so the recorded
-//! `; engine-settings:` line reproduces exactly the compilers the case ran with; and every
-//! variation builds a compiler on both architectures (only existing presets, settings and
-//! values are chosen).
+//! `; engine-settings:` line reproduces exactly the compilers the case ran with (whether
+//! SIMD is on is not a choice of the variation: the engines turn it on exactly where the
+//! recorded x86_64 CPU has SSSE3 and SSE4.1, see `engine_settings`); and every variation
+//! builds a compiler on both architectures (only existing presets, settings and values are
+//! chosen).
 
 use crate::engine::EngineSettings;
 use crate::hashing::splitmix64;
