@@ -10,7 +10,10 @@
 //! segments, custom sections), the function's index and its body bytes. It holds the
 //! stencil's key and the function's parameters (name table, base source location), which
 //! is all that [`CompiledCodeStencil::apply_params`](crate::machinst::CompiledCodeStencil::apply_params)
-//! needs besides the stencil.
+//! needs besides the stencil, and where the body started in the module it was made from.
+//! The key does not see where the body is (a longer body before it moves it), so a hit
+//! moves the base source location by the body's displacement: trap sites keep the Wasm
+//! offsets of the module being compiled.
 //!
 //! Invariants:
 //! - translation and validation of a body depend only on the environment, the index and the
@@ -43,14 +46,19 @@ pub struct Memo {
     pub stencil_key: CacheKey,
     /// The function's parameters, as translation made them.
     pub params: FunctionParameters,
+    /// Module offset of the body the parameters' source locations were made from.
+    pub body_start: u32,
 }
 
-/// The finalized code the memo under `key` leads to, when the memo and the stencil entry
-/// it names are both present and sound; counted as a hit in the store's statistics.
-/// `None` otherwise (nothing is counted: the caller falls back to translating).
-pub fn lookup(store: &dyn CacheStore, key: &CacheKey) -> Option<CompiledCode> {
+/// The finalized code the memo under `key` leads to for a body starting at `body_start`,
+/// when the memo and the stencil entry it names are both present and sound; counted as a
+/// hit in the store's statistics. `None` otherwise (nothing is counted: the caller falls
+/// back to translating).
+pub fn lookup(store: &dyn CacheStore, key: &CacheKey, body_start: u32) -> Option<CompiledCode> {
     let t = Instant::now();
-    let memo = decode_memo(key, &store.get(key)?).ok()?;
+    let mut memo = decode_memo(key, &store.get(key)?).ok()?;
+    memo.params
+        .rebase_srclocs(i64::from(body_start) - i64::from(memo.body_start));
     let bytes = store.get(&memo.stencil_key)?;
     let code = decode_entry(&memo.stencil_key, &bytes)
         .ok()?
@@ -86,6 +94,7 @@ pub fn encode_memo(key: &CacheKey, memo: &Memo) -> Vec<u8> {
     let p = &memo.params;
     let mut out = Vec::with_capacity(64 + p.user_named_funcs().len() * 8);
     out.extend_from_slice(memo.stencil_key.as_bytes());
+    out.extend_from_slice(&memo.body_start.to_le_bytes());
     out.extend_from_slice(&p.base_srcloc().bits().to_le_bytes());
     match &p.name {
         UserFuncName::User(n) => {
@@ -123,6 +132,7 @@ fn decode_memo_payload(payload: &[u8]) -> Result<Memo, EntryError> {
     let mut r = Reader::new(payload);
     let mut stencil_key = [0u8; 32];
     stencil_key.copy_from_slice(r.take(32, "stencil key")?);
+    let body_start = r.u32("body start")?;
     let base = SourceLoc::new(r.u32("base source location")?);
     let name = match r.u8("name tag")? {
         0 => UserFuncName::User(UserExternalName::new(
@@ -148,6 +158,7 @@ fn decode_memo_payload(payload: &[u8]) -> Result<Memo, EntryError> {
     Ok(Memo {
         stencil_key: CacheKey(stencil_key),
         params: FunctionParameters::from_parts(name, base, names),
+        body_start,
     })
 }
 
@@ -163,6 +174,7 @@ mod tests {
                 SourceLoc::new(1234),
                 [UserExternalName::new(0, 3), UserExternalName::new(1, 9)],
             ),
+            body_start: 1200,
         }
     }
 

@@ -260,14 +260,10 @@ fn compile_one(
     let _ = take_phase_times();
     let memo = match (environment, compiler.cache_store()) {
         (Some(env), Some(store)) => {
-            let r = input.body.range();
-            let body = input
-                .wasm
-                .get(r.start as usize..r.end as usize)
-                .unwrap_or(&[]);
-            let key = compiler.memo_key(env, index, body);
+            let body_start = input.body.range().start as u32;
+            let key = compiler.memo_key(env, index, input.body.as_bytes());
             store.0.stats().record_key(t0.elapsed());
-            if let Some(code) = memo::lookup(&*store.0, &key) {
+            if let Some(code) = memo::lookup(&*store.0, &key, body_start) {
                 return Ok(Compiled {
                     code,
                     hit: Some(true),
@@ -277,7 +273,7 @@ fn compile_one(
                     phases: PhaseTimes::default(),
                 });
             }
-            Some((store, key))
+            Some((store, key, body_start))
         }
         _ => None,
     };
@@ -294,10 +290,11 @@ fn compile_one(
             let c = compiler
                 .compile_function_cached(&func, &*store.0)
                 .map_err(codegen_err)?;
-            if let Some((store, key)) = memo {
+            if let Some((store, key, body_start)) = memo {
                 let m = memo::Memo {
                     stencil_key: c.key,
                     params: func.params.clone(),
+                    body_start,
                 };
                 memo::remember(&*store.0, &key, &m);
             }
