@@ -1,6 +1,7 @@
 //! Finding test files: [`collect_files`] turns command-line paths (files and directories)
 //! into a sorted, duplicate-free list of files, searching directories recursively for one
-//! extension. Used for `.kir` filetests and `.wast` scripts alike.
+//! extension. Used for `.kir` filetests and `.wast` scripts alike. And writing the files
+//! the harness saves (corpus cases, benchmark records) with [`write_atomically`].
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,15 @@ use std::path::{Path, PathBuf};
 /// sorted, without duplicates. An unreadable path is an error naming it.
 pub fn collect_files(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, String> {
     collect_files_of(paths, &[ext])
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory and a rename,
+/// so a reader never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Like [`collect_files`], searching directories for any of the extensions `exts`.

@@ -27,13 +27,16 @@ fn report_writes_files_and_names_a_missing_dir() {
         }],
     };
     write_suite(&criterion, "cache", &suite).unwrap();
-    let o = kiln(&[
-        "report",
-        "--criterion",
-        criterion.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let report = |criterion: &std::path::Path| {
+        kiln(&[
+            "report",
+            "--criterion",
+            criterion.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = report(&criterion);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
@@ -51,13 +54,7 @@ fn report_writes_files_and_names_a_missing_dir() {
     );
 
     let missing = tmp.join("nonexistent");
-    let o = kiln(&[
-        "report",
-        "--criterion",
-        missing.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let o = report(&missing);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(stderr.contains(missing.to_str().unwrap()), "{stderr}");

@@ -51,8 +51,8 @@
 
 use crate::entity::EntityRef;
 use crate::ir::{
-    DataFlowGraph, ExternalName, FunctionStencil, InstructionData, Opcode, RelSourceLoc, Signature,
-    TrapCode, Type, Value, ValueDef, ValueList, ValueListPool,
+    DataFlowGraph, ExternalName, FunctionStencil, Inst, InstructionData, Opcode, RelSourceLoc,
+    Signature, TrapCode, Type, Value, ValueDef, ValueList, ValueListPool,
 };
 use crate::settings::Settings;
 use core::fmt;
@@ -203,8 +203,7 @@ impl Sink {
 /// stream is the same however it is cut.
 ///
 /// Besides the fill index it carries the state of the relative encodings (see the module
-/// docs): the value cursor, the previous instruction number and source location, and the
-/// count of values whose definition the layout walk confirmed.
+/// docs): the value cursor and the previous instruction number and source location.
 struct Encoder<'a> {
     sink: &'a mut Sink,
     len: usize,
@@ -291,7 +290,17 @@ impl<'a> Encoder<'a> {
     /// A signed difference as a zigzag LEB128 (small magnitudes of either sign are short).
     #[inline(always)]
     fn signed(&mut self, d: i64) {
-        self.var(((d << 1) ^ (d >> 63)) as u64);
+        self.var(zigzag(d));
+    }
+
+    /// An instruction's opcode byte (or [`TAG_BAD_INST`]) and its number, as the
+    /// difference from the previous instruction's.
+    #[inline(always)]
+    fn inst_head(&mut self, tag: u8, inst: Inst) {
+        let d = inst.index() as i64 - i64::from(self.prev_inst);
+        self.prev_inst = inst.index() as u32;
+        self.u8(tag);
+        self.signed(d);
     }
 
     #[inline(always)]
@@ -355,10 +364,9 @@ impl<'a> Encoder<'a> {
         &mut self,
         dfg: &DataFlowGraph,
         confirmed: &mut [u64],
-        list: ValueList,
+        vs: &[Value],
         expected: impl Fn(u16) -> ValueDef,
     ) {
-        let vs = dfg.value_lists.get(list);
         self.len(vs.len());
         for (n, &v) in vs.iter().enumerate() {
             let i = v.index();
@@ -411,10 +419,16 @@ impl<'a> Encoder<'a> {
             Some(off) => {
                 let d = i64::from(off) - i64::from(self.prev_loc);
                 self.prev_loc = off;
-                self.var((((d << 1) ^ (d >> 63)) as u64) + 1);
+                self.var(zigzag(d) + 1);
             }
         }
     }
+}
+
+/// `d` zigzag-encoded: 0, -1, 1, -2, … become 0, 1, 2, 3, …
+#[inline(always)]
+fn zigzag(d: i64) -> u64 {
+    ((d << 1) ^ (d >> 63)) as u64
 }
 
 /// Bytes in definition lists: a type's number or [`TY_MISSING`] for a value the table
@@ -450,25 +464,19 @@ fn encode_stencil(sink: &mut Sink, s: &FunctionStencil) {
     for block in s.layout.blocks() {
         e.u8(TAG_BLOCK);
         e.entity(block);
-        let params = dfg.blocks.get(block).map_or(ValueList::EMPTY, |b| b.params);
-        e.defs(dfg, &mut confirmed, params, |n| ValueDef::Param(block, n));
+        e.defs(dfg, &mut confirmed, dfg.block_params(block), |n| {
+            ValueDef::Param(block, n)
+        });
         for inst in s.layout.block_insts(block) {
-            // The instruction's number, as the difference from the previous one.
-            let d = inst.index() as i64 - i64::from(e.prev_inst);
-            e.prev_inst = inst.index() as u32;
             match dfg.insts.get(inst) {
                 Some(data) => {
-                    e.u8(data.opcode() as u8);
-                    e.signed(d);
+                    e.inst_head(data.opcode() as u8, inst);
                     encode_inst(e, pool, data);
                 }
                 // Only a malformed layout names an instruction the DFG lacks.
-                None => {
-                    e.u8(TAG_BAD_INST);
-                    e.signed(d);
-                }
+                None => e.inst_head(TAG_BAD_INST, inst),
             }
-            e.defs(dfg, &mut confirmed, *dfg.results.get(inst), |n| {
+            e.defs(dfg, &mut confirmed, dfg.inst_results(inst), |n| {
                 ValueDef::Result(inst, n)
             });
             e.rel_srcloc(*s.srclocs.get(inst));

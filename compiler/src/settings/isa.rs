@@ -32,12 +32,12 @@ pub const X86_64_SETTINGS: &[SettingInfo] = &[
     isa_flag!(
         X86_64,
         "has_ssse3",
-        "Supplemental SSE3: pshufb (i8x16 splat). Required, with has_sse41, by enable_simd in Config."
+        "Supplemental SSE3: pshufb (i8x16 splat). Required, with has_sse41, by enable_simd."
     ),
     isa_flag!(
         X86_64,
         "has_sse41",
-        "SSE4.1: roundss/roundsd (ceil, floor, trunc, nearest without a libcall), pmulld, pinsrb/d/q, pextrb/d/q, pcmpeqq. Required by enable_simd in Config."
+        "SSE4.1: roundss/roundsd (ceil, floor, trunc, nearest without a libcall), pmulld, pinsrb/d/q, pextrb/d/q, pcmpeqq. Required by enable_simd."
     ),
     isa_flag!(X86_64, "has_sse42", "SSE4.2: pcmpgtq (i64x2 signed compares)."),
     isa_flag!(X86_64, "has_popcnt", "POPCNT: the popcnt instruction."),
@@ -271,19 +271,25 @@ impl IsaFlags {
     /// The ISA requirement of `enable_simd`: on x86_64, SSSE3 and SSE4.1 (the `x86_64-v2`
     /// preset has them); AArch64 always has NEON.
     pub fn check_simd(&self) -> Result<(), SettingError> {
-        let required = simd_requirements(self.arch);
-        let missing: Vec<&'static str> =
-            required.iter().copied().filter(|n| !self.has(n)).collect();
+        let missing: Vec<&'static str> = self.missing_for_simd().collect();
         if missing.is_empty() {
             Ok(())
         } else {
             Err(SettingError::SimdNeedsIsaFeatures {
                 arch: self.arch,
-                required: required.to_vec(),
+                required: simd_requirements(self.arch).to_vec(),
                 missing,
                 preset: "x86_64-v2",
             })
         }
+    }
+
+    /// The flags of [`simd_requirements`] these flags lack, in order.
+    pub fn missing_for_simd(&self) -> impl Iterator<Item = &'static str> + '_ {
+        simd_requirements(self.arch)
+            .iter()
+            .copied()
+            .filter(|n| !self.has(n))
     }
 }
 

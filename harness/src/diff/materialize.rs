@@ -42,6 +42,7 @@
 
 use super::wasm::{WasmCase, WasmCaseResult};
 use super::{Case, CaseResult, EngineResult, Variation};
+use crate::files::write_atomically;
 pub use crate::filetest::{format_arg, format_expected};
 use crate::gen::wasm::Invocation;
 use crate::hashing::{fnv1a, FNV_OFFSET};
@@ -211,15 +212,6 @@ pub fn save_case(
     let text = render_case(case, variation, result, provenance, &path);
     write_atomically(&path, text.as_bytes())?;
     Ok(path)
-}
-
-/// Write `bytes` to `path` through a temporary file in the same directory and a rename,
-/// so a reader never sees half a file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("case");
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// One invocation of a saved Wasm case.

@@ -17,7 +17,8 @@ use crate::engine::EngineSettings;
 use crate::hashing::splitmix64;
 use arbitrary::Unstructured;
 use kiln::isa::Arch;
-use kiln::settings::isa::{simd_requirements, X86_64_SETTINGS};
+use kiln::settings::isa::X86_64_SETTINGS;
+use kiln::settings::IsaFlags;
 use std::fmt;
 
 /// Register allocators to choose from.
@@ -121,14 +122,12 @@ impl Variation {
     /// engines compile it with SIMD on; scalar cases keep the plain baseline.
     pub fn fitted_to(mut self, functions: &[kiln::ir::Function]) -> Variation {
         if functions.iter().any(|f| f.first_vector_type().is_some()) {
-            let isa = self
-                .engine_settings()
-                .builder(Arch::X86_64)
-                .map(|b| *b.settings().isa());
-            for flag in simd_requirements(Arch::X86_64) {
-                if isa.as_ref().is_ok_and(|isa| !isa.has(flag)) {
-                    self.x86_flags.push(flag);
-                }
+            if let Ok(isa) = IsaFlags::from_preset(Arch::X86_64, self.x86_cpu) {
+                let missing: Vec<&'static str> = isa
+                    .missing_for_simd()
+                    .filter(|f| !self.x86_flags.contains(f))
+                    .collect();
+                self.x86_flags.extend(missing);
             }
             // Keep the flags in table order.
             self.x86_flags

@@ -276,13 +276,9 @@ pub fn write_suite<T: Serialize>(
     let dir = path.parent().expect("suite paths have a parent");
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(data)?;
-    std::fs::write(&tmp, text)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| {
-        anyhow::anyhow!("cannot rename {} to {}: {e}", tmp.display(), path.display())
-    })?;
+    crate::files::write_atomically(&path, text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(path)
 }
 
