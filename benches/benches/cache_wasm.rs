@@ -277,7 +277,6 @@ fn bench(crit: &mut Criterion) {
             ms(s.codegen_time),
             ms(s.link_time)
         );
-        let p = &s.phases;
         suite.changed.push(ChangedRecord {
             module: name.clone(),
             cold_seconds: t_cold.as_secs_f64(),
@@ -285,15 +284,7 @@ fn bench(crit: &mut Criterion) {
             changed_seconds: t_changed.as_secs_f64(),
             hits: s.cache_hits as u64,
             misses: s.cache_misses as u64,
-            phases: PhaseSeconds {
-                parse: s.parse_time.as_secs_f64(),
-                translate: s.translate_time.as_secs_f64(),
-                lower: (p.verify + p.lower).as_secs_f64(),
-                regalloc: p.regalloc.as_secs_f64(),
-                emit: p.emit.as_secs_f64(),
-                cache: (key + load).as_secs_f64(),
-                link: s.link_time.as_secs_f64(),
-            },
+            phases: PhaseSeconds::from_stats(s, key + load),
         });
         if name.contains("zstd") {
             crit_case = Some((name.clone(), wasm.clone()));

@@ -70,18 +70,10 @@ impl WasmCompiler for Kiln {
         };
         let m = compile_module(&*self.compiler, wasm, &opts)?;
         let s = &m.stats;
-        let p = &s.phases;
+        let cache = s.codegen_time.saturating_sub(s.phases.total());
         Ok(Output {
             code_bytes: s.code_bytes,
-            phases: Some(PhaseSeconds {
-                parse: s.parse_time.as_secs_f64(),
-                translate: s.translate_time.as_secs_f64(),
-                lower: (p.verify + p.lower).as_secs_f64(),
-                regalloc: p.regalloc.as_secs_f64(),
-                emit: p.emit.as_secs_f64(),
-                cache: s.codegen_time.saturating_sub(p.total()).as_secs_f64(),
-                link: s.link_time.as_secs_f64(),
-            }),
+            phases: Some(PhaseSeconds::from_stats(s, cache)),
         })
     }
 

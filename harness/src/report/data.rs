@@ -83,6 +83,24 @@ pub struct PhaseSeconds {
     pub link: f64,
 }
 
+impl PhaseSeconds {
+    /// The phases of a Kiln module compile from its statistics; `cache` is what the caller
+    /// counts as cache time (it differs between suites: whatever codegen time the backend
+    /// phases leave, or the store's key and load times).
+    pub fn from_stats(s: &kiln::module::ModuleStats, cache: std::time::Duration) -> Self {
+        let p = &s.phases;
+        PhaseSeconds {
+            parse: s.parse_time.as_secs_f64(),
+            translate: s.translate_time.as_secs_f64(),
+            lower: (p.verify + p.lower).as_secs_f64(),
+            regalloc: p.regalloc.as_secs_f64(),
+            emit: p.emit.as_secs_f64(),
+            cache: cache.as_secs_f64(),
+            link: s.link_time.as_secs_f64(),
+        }
+    }
+}
+
 /// One compiler compiling one module for one target with a thread count.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct CompileRecord {
