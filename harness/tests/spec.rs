@@ -1,8 +1,8 @@
 //! The WebAssembly spec test suite (`../shared/testdata/spec/wasm-2.0`, Wasm 2.0): one test
 //! per script, each run by `kiln wast`'s runner on the interpreter, x86_64 and AArch64
-//! (each engine in a fresh store) and required to have no failure. SIMD scripts
-//! (`simd_*.wast`) are not run: their tests check that every directive is reported as
-//! skipped, none as passed or failed. Also: every script of the directory has a test, and
+//! (each engine in a fresh store) and required to have no failure and no skip, except
+//! skips of modules with a SIMD instruction a backend does not lower yet. Also: every
+//! script of the directory has a test, and
 //! the hand-written scripts under `harness/tests/wast/` pass on all three engines.
 //!
 //! `cargo test -p kiln-harness --test spec i32` runs one script; `kiln wast FILE` prints the
@@ -45,15 +45,23 @@ fn check_spec(stem: &str) {
         report.counts_line(),
         failure_list(&report)
     );
-    if stem.starts_with("simd_") {
+    assert!(report.passed() > 0, "{}: nothing passed", path.display());
+    // Every directive is checked on every engine, except that a compiled engine may skip a
+    // module whose backend does not lower a SIMD instruction yet (issue 12); those skips
+    // are listed by `kiln wast` and counted here.
+    for e in &report.engines {
+        let other: Vec<_> = e
+            .skips
+            .iter()
+            .filter(|s| !s.reason.contains("the backend does not support it"))
+            .collect();
         assert!(
-            report.passed() == 0 && report.skipped() > 0,
-            "{}: a SIMD script must be reported as skipped: {}",
+            other.is_empty(),
+            "{}: {:?} skipped for another reason: {:?}",
             path.display(),
-            report.counts_line()
+            e.engine,
+            other.first()
         );
-    } else {
-        assert!(report.passed() > 0, "{}: nothing passed", path.display());
     }
 }
 

@@ -594,6 +594,11 @@ fn encode_inst(e: &mut Encoder, pool: &ValueListPool, data: &InstructionData) {
             e.operand(args[1]);
             e.u8(lane);
         }
+        Shuffle { args, mask, .. } => {
+            e.operand(args[0]);
+            e.operand(args[1]);
+            e.entity(mask);
+        }
         Load {
             flags, arg, offset, ..
         } => {

@@ -1085,12 +1085,16 @@ impl FuncInstBuilder<'_, '_> {
         ishl = Ishl; ushr = Ushr; sshr = Sshr; rotl = Rotl; rotr = Rotr;
         fadd = Fadd; fsub = Fsub; fmul = Fmul; fdiv = Fdiv; fmin = Fmin; fmax = Fmax;
         fcopysign = Fcopysign;
+        sadd_sat = SaddSat; uadd_sat = UaddSat; ssub_sat = SsubSat; usub_sat = UsubSat;
+        smin = Smin; umin = Umin; smax = Smax; umax = Umax; avg_round = AvgRound;
+        fmin_pseudo = FminPseudo; fmax_pseudo = FmaxPseudo; swizzle = Swizzle;
     }
 
     unary_ops! {
         bnot = Bnot; clz = Clz; ctz = Ctz; popcnt = Popcnt;
         fneg = Fneg; fabs = Fabs; sqrt = Sqrt; ceil = Ceil; floor = Floor; trunc = Trunc;
-        nearest = Nearest;
+        nearest = Nearest; iabs = Iabs; vany_true = VanyTrue; vall_true = VallTrue;
+        vhigh_bits = VhighBits;
     }
 
     convert_ops! {
@@ -1099,6 +1103,47 @@ impl FuncInstBuilder<'_, '_> {
         fcvt_to_sint_sat = FcvtToSintSat; fcvt_to_uint_sat = FcvtToUintSat;
         fcvt_from_sint = FcvtFromSint; fcvt_from_uint = FcvtFromUint;
         fpromote = Fpromote; fdemote = Fdemote; bitcast = Bitcast; splat = Splat;
+        swiden_low = SwidenLow; swiden_high = SwidenHigh; uwiden_low = UwidenLow;
+        uwiden_high = UwidenHigh;
+    }
+
+    /// `snarrow.ty a, b`: signed saturating narrowing to `ty`.
+    pub fn snarrow(self, ty: Type, a: Value, b: Value) -> Value {
+        let data = InstructionData::Binary {
+            opcode: Opcode::Snarrow,
+            args: [a, b],
+        };
+        self.value(data, Some(ty))
+    }
+
+    /// `unarrow.ty a, b`: unsigned saturating narrowing to `ty`.
+    pub fn unarrow(self, ty: Type, a: Value, b: Value) -> Value {
+        let data = InstructionData::Binary {
+            opcode: Opcode::Unarrow,
+            args: [a, b],
+        };
+        self.value(data, Some(ty))
+    }
+
+    /// `bitselect c, a, b`: `(a & c) | (b & !c)`.
+    pub fn bitselect(self, c: Value, a: Value, b: Value) -> Value {
+        let data = InstructionData::Ternary {
+            opcode: Opcode::Bitselect,
+            args: [c, a, b],
+        };
+        self.value(data, None)
+    }
+
+    /// `shuffle a, b, mask`: byte `i` of the result is byte `mask[i]` of `a:b`; adds a
+    /// constant-pool entry for the mask.
+    pub fn shuffle(self, a: Value, b: Value, mask: [u8; 16]) -> Value {
+        let mask = self.fb.func.dfg.constants.push(mask);
+        let data = InstructionData::Shuffle {
+            opcode: Opcode::Shuffle,
+            args: [a, b],
+            mask,
+        };
+        self.value(data, None)
     }
 
     load_ops! {

@@ -39,6 +39,8 @@ pub enum InstructionFormat {
     ExtractLane,
     /// `insertlane a, b, lane`
     InsertLane,
+    /// `shuffle a, b, [16 byte indices]` (the indices live in the constant pool)
+    Shuffle,
     /// `load.T flags addr+offset`
     Load,
     /// `store flags value, addr+offset`
@@ -299,6 +301,56 @@ opcodes! {
     Extractlane = "extractlane", ExtractLane, LaneOf0;
     /// Replace one lane.
     Insertlane = "insertlane", InsertLane, SameAsArg(0);
+
+    /// Lane-wise signed saturating addition (`i8x16`, `i16x8`).
+    SaddSat = "sadd_sat", Binary, SameAsArg(0);
+    /// Lane-wise unsigned saturating addition (`i8x16`, `i16x8`).
+    UaddSat = "uadd_sat", Binary, SameAsArg(0);
+    /// Lane-wise signed saturating subtraction (`i8x16`, `i16x8`).
+    SsubSat = "ssub_sat", Binary, SameAsArg(0);
+    /// Lane-wise unsigned saturating subtraction (`i8x16`, `i16x8`).
+    UsubSat = "usub_sat", Binary, SameAsArg(0);
+    /// Lane-wise signed minimum (`i8x16`, `i16x8`, `i32x4`).
+    Smin = "smin", Binary, SameAsArg(0);
+    /// Lane-wise unsigned minimum.
+    Umin = "umin", Binary, SameAsArg(0);
+    /// Lane-wise signed maximum.
+    Smax = "smax", Binary, SameAsArg(0);
+    /// Lane-wise unsigned maximum.
+    Umax = "umax", Binary, SameAsArg(0);
+    /// Lane-wise unsigned rounding average `(a + b + 1) >> 1` (`i8x16`, `i16x8`).
+    AvgRound = "avg_round", Binary, SameAsArg(0);
+    /// Lane-wise absolute value, wrapping (`abs MIN = MIN`) (integer vectors).
+    Iabs = "iabs", Unary, SameAsArg(0);
+    /// Pseudo-minimum of float vectors: `b < a ? b : a` per lane (no NaN canonicalization).
+    FminPseudo = "fmin_pseudo", Binary, SameAsArg(0);
+    /// Pseudo-maximum of float vectors: `a < b ? b : a` per lane.
+    FmaxPseudo = "fmax_pseudo", Binary, SameAsArg(0);
+    /// `bitselect c, a, b`: `(a & c) | (b & !c)`, bit by bit (vectors).
+    Bitselect = "bitselect", Ternary, SameAsArg(1);
+    /// `i8` 1 if any bit of the vector is set, else 0.
+    VanyTrue = "vany_true", Unary, Fixed(Type::I8);
+    /// `i8` 1 if every lane of the integer vector is non-zero, else 0.
+    VallTrue = "vall_true", Unary, Fixed(Type::I8);
+    /// `i32` whose bit `i` is the top bit of lane `i` of the integer vector.
+    VhighBits = "vhigh_bits", Unary, Fixed(Type::I32);
+    /// `i8x16`: lane `i` is byte `mask[i]` of `a:b` (indices 0–31).
+    Shuffle = "shuffle", Shuffle, SameAsArg(0);
+    /// `i8x16`: lane `i` is byte `b[i]` of `a`, or 0 when `b[i]` ≥ 16.
+    Swizzle = "swizzle", Binary, SameAsArg(0);
+    /// Signed saturating narrowing: the lanes of `a` then of `b`, each saturated to the
+    /// result's signed lane range (`i16x8 → i8x16`, `i32x4 → i16x8`).
+    Snarrow = "snarrow", Binary, Explicit;
+    /// Unsigned saturating narrowing of signed lanes (`a` then `b`, clamped to `0..=MAX`).
+    Unarrow = "unarrow", Binary, Explicit;
+    /// Sign-extend the low half of the lanes to twice their width (`i8x16 → i16x8`, …).
+    SwidenLow = "swiden_low", Unary, Explicit;
+    /// Sign-extend the high half of the lanes.
+    SwidenHigh = "swiden_high", Unary, Explicit;
+    /// Zero-extend the low half of the lanes.
+    UwidenLow = "uwiden_low", Unary, Explicit;
+    /// Zero-extend the high half of the lanes.
+    UwidenHigh = "uwiden_high", Unary, Explicit;
 }
 
 impl Opcode {
@@ -641,6 +693,11 @@ pub enum InstructionData {
         opcode: Opcode,
         func_ref: FuncRef,
     },
+    Shuffle {
+        opcode: Opcode,
+        args: [Value; 2],
+        mask: Constant,
+    },
 }
 
 /// Evaluate `$body` with `$op` bound to the opcode field of whichever variant `$data` is
@@ -671,7 +728,8 @@ macro_rules! with_opcode {
             | CondTrap { opcode: $op, .. }
             | Call { opcode: $op, .. }
             | CallIndirect { opcode: $op, .. }
-            | FuncAddr { opcode: $op, .. } => $body,
+            | FuncAddr { opcode: $op, .. }
+            | Shuffle { opcode: $op, .. } => $body,
         }
     }};
 }
@@ -703,6 +761,7 @@ impl InstructionData {
             | IntCompare { args, .. }
             | FloatCompare { args, .. }
             | InsertLane { args, .. }
+            | Shuffle { args, .. }
             | Store { args, .. } => args,
             Ternary { args, .. } => args,
             MultiAry { args, .. } | Call { args, .. } | CallIndirect { args, .. } => {
@@ -733,6 +792,7 @@ impl InstructionData {
             | IntCompare { args, .. }
             | FloatCompare { args, .. }
             | InsertLane { args, .. }
+            | Shuffle { args, .. }
             | Store { args, .. } => args,
             Ternary { args, .. } => args,
             MultiAry { args, .. } | Call { args, .. } | CallIndirect { args, .. } => {

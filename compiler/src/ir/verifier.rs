@@ -279,6 +279,7 @@ fn data_format(data: &InstructionData) -> InstructionFormat {
         D::Call { .. } => F::Call,
         D::CallIndirect { .. } => F::CallIndirect,
         D::FuncAddr { .. } => F::FuncAddr,
+        D::Shuffle { .. } => F::Shuffle,
     }
 }
 
@@ -296,6 +297,30 @@ fn is_i32_or_i64(t: Type) -> bool {
 }
 fn is_vector(t: Type) -> bool {
     t.is_vector()
+}
+fn is_float_or_fvec(t: Type) -> bool {
+    t.is_float()
+}
+fn is_fvec(t: Type) -> bool {
+    t.is_float() && t.is_vector()
+}
+fn is_ivec(t: Type) -> bool {
+    t.is_int() && t.is_vector()
+}
+fn is_i8x16_or_i16x8(t: Type) -> bool {
+    matches!(t, Type::I8X16 | Type::I16X8)
+}
+fn is_ivec_up_to_32(t: Type) -> bool {
+    matches!(t, Type::I8X16 | Type::I16X8 | Type::I32X4)
+}
+/// The integer vector with lanes twice as wide as `t`'s and half as many.
+fn widened(t: Type) -> Option<Type> {
+    match t {
+        Type::I8X16 => Some(Type::I16X8),
+        Type::I16X8 => Some(Type::I32X4),
+        Type::I32X4 => Some(Type::I64X2),
+        _ => None,
+    }
 }
 
 fn types_text(ts: &[Type]) -> String {
@@ -704,11 +729,30 @@ impl Verifier<'_> {
             D::Unary { arg, .. } => {
                 match op {
                     O::Bnot => self.want(inst, arg, is_int_or_ivec, "an integer scalar or vector"),
-                    O::Clz | O::Ctz | O::Popcnt => {
-                        self.want(inst, arg, is_int, "an integer scalar")
-                    }
+                    O::Clz | O::Ctz => self.want(inst, arg, is_int, "an integer scalar"),
+                    O::Popcnt => self.want(
+                        inst,
+                        arg,
+                        |t| t.is_int_scalar() || t == Type::I8X16,
+                        "an integer scalar or i8x16",
+                    ),
                     O::Fneg | O::Fabs | O::Sqrt | O::Ceil | O::Floor | O::Trunc | O::Nearest => {
-                        self.want(inst, arg, is_float, "f32 or f64")
+                        self.want(inst, arg, is_float_or_fvec, "a float scalar or vector")
+                    }
+                    O::Iabs | O::VallTrue | O::VhighBits => {
+                        self.want(inst, arg, is_ivec, "an integer vector")
+                    }
+                    O::VanyTrue => self.want(inst, arg, is_vector, "a vector"),
+                    O::SwidenLow | O::SwidenHigh | O::UwidenLow | O::UwidenHigh => {
+                        self.want(inst, arg, |t| widened(t).is_some(), "i8x16, i16x8 or i32x4");
+                        if let (Some(a), Some(r)) = (self.ty(arg).and_then(widened), rty) {
+                            if a != r {
+                                self.inst_err(
+                                    inst,
+                                    format!("{op} result type {r} is invalid, expected {a}"),
+                                );
+                            }
+                        }
                     }
                     O::Uextend | O::Sextend | O::Ireduce => {
                         self.want(inst, arg, is_int, "an integer scalar");
@@ -731,21 +775,45 @@ impl Verifier<'_> {
                             }
                         }
                     }
+                    O::FcvtToSintSat | O::FcvtToUintSat
+                        if self.ty(arg).is_some_and(|t| t.is_vector()) =>
+                    {
+                        self.want(inst, arg, is_fvec, "f32x4 or f64x2");
+                        self.want_result(inst, rty, |t| t == Type::I32X4, "i32x4");
+                    }
                     O::FcvtToSint | O::FcvtToUint | O::FcvtToSintSat | O::FcvtToUintSat => {
                         self.want(inst, arg, is_float, "f32 or f64");
                         self.want_result(inst, rty, is_i32_or_i64, "i32 or i64");
+                    }
+                    O::FcvtFromSint | O::FcvtFromUint
+                        if self.ty(arg).is_some_and(|t| t.is_vector()) =>
+                    {
+                        self.want_ty(inst, arg, Type::I32X4, "vector conversion operand");
+                        self.want_result(inst, rty, is_fvec, "f32x4 or f64x2");
                     }
                     O::FcvtFromSint | O::FcvtFromUint => {
                         self.want(inst, arg, is_i32_or_i64, "i32 or i64");
                         self.want_result(inst, rty, is_float, "f32 or f64");
                     }
                     O::Fpromote => {
-                        self.want_ty(inst, arg, Type::F32, "fpromote operand");
-                        self.want_result(inst, rty, |t| t == Type::F64, "f64");
+                        let vector = self.ty(arg) == Some(Type::F32X4);
+                        if !vector {
+                            self.want_ty(inst, arg, Type::F32, "fpromote operand");
+                        }
+                        let want = if vector { Type::F64X2 } else { Type::F64 };
+                        if rty.is_some_and(|t| t != want) {
+                            self.want_result(inst, rty, |_| false, want.name());
+                        }
                     }
                     O::Fdemote => {
-                        self.want_ty(inst, arg, Type::F64, "fdemote operand");
-                        self.want_result(inst, rty, |t| t == Type::F32, "f32");
+                        let vector = self.ty(arg) == Some(Type::F64X2);
+                        if !vector {
+                            self.want_ty(inst, arg, Type::F64, "fdemote operand");
+                        }
+                        let want = if vector { Type::F32X4 } else { Type::F32 };
+                        if rty.is_some_and(|t| t != want) {
+                            self.want_result(inst, rty, |_| false, want.name());
+                        }
                     }
                     O::Bitcast => {
                         if let (Some(a), Some(r)) = (self.ty(arg), rty) {
@@ -771,28 +839,79 @@ impl Verifier<'_> {
                 }
             }
             D::Binary { args, .. } => {
+                let vector_shift = matches!(op, O::Ishl | O::Ushr | O::Sshr)
+                    && self.ty(args[0]).is_some_and(|t| t.is_vector());
+                if vector_shift {
+                    self.want(inst, args[0], is_ivec, "an integer vector");
+                    self.want_ty(inst, args[1], Type::I32, "vector shift amount");
+                    return;
+                }
                 let what: (fn(Type) -> bool, &str) = match op {
                     O::Iadd | O::Isub | O::Imul | O::Band | O::Bor | O::Bxor | O::BandNot => {
                         (is_int_or_ivec, "an integer scalar or vector")
                     }
-                    O::Fadd | O::Fsub | O::Fmul | O::Fdiv | O::Fmin | O::Fmax | O::Fcopysign => {
-                        (is_float, "f32 or f64")
+                    O::Fadd | O::Fsub | O::Fmul | O::Fdiv | O::Fmin | O::Fmax => {
+                        (is_float_or_fvec, "a float scalar or vector")
+                    }
+                    O::Fcopysign => (is_float, "f32 or f64"),
+                    O::SaddSat | O::UaddSat | O::SsubSat | O::UsubSat | O::AvgRound => {
+                        (is_i8x16_or_i16x8, "i8x16 or i16x8")
+                    }
+                    O::Smin | O::Smax | O::Umin | O::Umax => {
+                        (is_ivec_up_to_32, "i8x16, i16x8 or i32x4")
+                    }
+                    O::FminPseudo | O::FmaxPseudo => (is_fvec, "f32x4 or f64x2"),
+                    O::Swizzle => (|t| t == Type::I8X16, "i8x16"),
+                    O::Snarrow | O::Unarrow => {
+                        (|t| matches!(t, Type::I16X8 | Type::I32X4), "i16x8 or i32x4")
                     }
                     _ => (is_int, "an integer scalar"),
                 };
                 self.want(inst, args[0], what.0, what.1);
                 self.same_types(inst, args[0], args[1]);
+                if matches!(op, O::Snarrow | O::Unarrow) {
+                    if let (Some(a), Some(r)) = (self.ty(args[0]), rty) {
+                        if widened(r) != Some(a) {
+                            self.inst_err(
+                                inst,
+                                format!(
+                                    "{op} from {a} to {r}: the result lanes must be half as wide"
+                                ),
+                            );
+                        }
+                    }
+                }
             }
             D::Ternary { args, .. } => {
-                self.want(inst, args[0], is_int, "an integer scalar (the condition)");
+                if op == O::Bitselect {
+                    self.want(inst, args[0], is_vector, "a vector (the mask)");
+                    self.same_types(inst, args[0], args[1]);
+                } else {
+                    self.want(inst, args[0], is_int, "an integer scalar (the condition)");
+                }
                 self.same_types(inst, args[1], args[2]);
+            }
+            D::Shuffle { args, mask, .. } => {
+                self.want_ty(inst, args[0], Type::I8X16, "shuffle operand");
+                self.want_ty(inst, args[1], Type::I8X16, "shuffle operand");
+                match dfg.constants.get(mask) {
+                    None => self.inst_err(inst, format!("refers to {mask}, which does not exist")),
+                    Some(bytes) => {
+                        if let Some(i) = bytes.iter().position(|&b| b >= 32) {
+                            self.inst_err(
+                                inst,
+                                format!("shuffle index {} (lane {i}) is not below 32", bytes[i]),
+                            );
+                        }
+                    }
+                }
             }
             D::IntCompare { args, .. } => {
                 self.want(inst, args[0], is_int_or_ivec, "an integer scalar or vector");
                 self.same_types(inst, args[0], args[1]);
             }
             D::FloatCompare { args, .. } => {
-                self.want(inst, args[0], is_float, "f32 or f64");
+                self.want(inst, args[0], is_float_or_fvec, "a float scalar or vector");
                 self.same_types(inst, args[0], args[1]);
             }
             D::ExtractLane { arg, lane, .. } => {
@@ -1679,7 +1798,7 @@ mod tests {
         );
         f.ret(b0, &[]);
         f.rejects("iadd operand v1 has type f32, expected an integer scalar or vector");
-        f.rejects("fadd operand v0 has type i32, expected f32 or f64");
+        f.rejects("fadd operand v0 has type i32, expected a float scalar or vector");
         f.rejects("operands v0 and v2 have different types (i32 and i64)");
         f.rejects("sdiv operand v3 has type i32x4, expected an integer scalar");
         f.rejects("uextend from i64 to i32: the result must be strictly wider");
@@ -1687,7 +1806,7 @@ mod tests {
         f.rejects("splat operand v2 has type i64, expected i32");
         f.rejects("fcvt_to_sint result type i8 is invalid, expected i32 or i64");
         f.rejects("select operand v1 has type f32, expected an integer scalar (the condition)");
-        f.rejects("fcmp operand v0 has type i32, expected f32 or f64");
+        f.rejects("fcmp operand v0 has type i32, expected a float scalar or vector");
     }
 
     #[test]

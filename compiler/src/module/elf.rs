@@ -86,6 +86,7 @@ fn const_expr(c: &ConstExpr) -> String {
         ConstExpr::I64(v) => format!("i64:{v}"),
         ConstExpr::F32(b) => format!("f32:{b:#x}"),
         ConstExpr::F64(b) => format!("f64:{b:#x}"),
+        ConstExpr::V128(b) => format!("v128:{b:#x}"),
         ConstExpr::RefNull => "null".into(),
         ConstExpr::RefFunc(f) => format!("func:{f}"),
         ConstExpr::GlobalGet(g) => format!("global:{g}"),

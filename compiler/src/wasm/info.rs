@@ -19,10 +19,10 @@ use wasmparser::{
     ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
 
-/// The Wasm feature set Kiln compiles: Wasm 2.0 without SIMD (SIMD is not translated yet).
-/// Anything else is refused by validation with an error naming the proposal.
+/// The Wasm feature set Kiln compiles: Wasm 2.0, fixed-width SIMD included. Anything
+/// else is refused by validation with an error naming the proposal.
 pub fn features() -> WasmFeatures {
-    WasmFeatures::WASM2 & !WasmFeatures::SIMD
+    WasmFeatures::WASM2
 }
 
 /// A function type.
@@ -46,6 +46,8 @@ pub enum ConstExpr {
     F32(u32),
     /// `f64.const` (bits)
     F64(u64),
+    /// `v128.const` (the 16 bytes, little-endian)
+    V128(u128),
     /// `ref.null`
     RefNull,
     /// `ref.func f`
@@ -254,6 +256,7 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, WasmError> {
         Operator::I64Const { value } => ConstExpr::I64(value),
         Operator::F32Const { value } => ConstExpr::F32(value.bits()),
         Operator::F64Const { value } => ConstExpr::F64(value.bits()),
+        Operator::V128Const { value } => ConstExpr::V128(u128::from_le_bytes(*value.bytes())),
         Operator::RefNull { .. } => ConstExpr::RefNull,
         Operator::RefFunc { function_index } => ConstExpr::RefFunc(function_index),
         Operator::GlobalGet { global_index } => ConstExpr::GlobalGet(global_index),

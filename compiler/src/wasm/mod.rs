@@ -6,8 +6,9 @@
 //! - [`translate`]: one function body → one IR [`Function`](crate::ir::Function), through
 //!   the [`FunctionBuilder`](crate::ir::FunctionBuilder), validating as it goes.
 //!
-//! The feature set is Wasm 2.0 without SIMD ([`info::features`]); a module using anything
+//! The feature set is Wasm 2.0 with SIMD ([`info::features`]); a module using anything
 //! else is refused by validation with an error naming the proposal and the offset.
+//! Compiling a module that uses `v128` needs a compiler with `enable_simd`.
 //!
 //! This is a layer above the single-function compiler: `ir/`, `machinst/`, `isa/`,
 //! `cache/` and `settings/` never import it.

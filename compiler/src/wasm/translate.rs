@@ -36,6 +36,8 @@ use crate::ir::{
 use std::collections::HashMap;
 use wasmparser::{BlockType, FuncValidatorAllocations, MemArg, Operator};
 
+mod simd;
+
 /// The IR signature of a Wasm function type: vmctx first.
 pub fn ir_signature(ty: &super::info::FuncType) -> Signature {
     let mut params = Vec::with_capacity(ty.params.len() + 1);
@@ -1242,7 +1244,10 @@ impl State<'_> {
             O::I64Extend16S => extend_s!(I64, I16),
             O::I64Extend32S => extend_s!(I64, I32),
             ref other => {
-                // Validation admits only Wasm 2.0 without SIMD, all handled above.
+                if self.translate_simd(b, other, offset)? {
+                    return Ok(());
+                }
+                // Validation admits only Wasm 2.0, all handled above.
                 return Err(WasmError::Unsupported {
                     func: Some(self.func_index),
                     offset,

@@ -235,11 +235,24 @@ fn every_opcode_and_type_is_covered() {
         .map(|t| format!("{t}={}", tys.get(t).copied().unwrap_or(0)))
         .collect();
     eprintln!("types over {n} cases: {}", report.join(" "));
+    let not_generated = super::func::NOT_GENERATED;
+    eprintln!(
+        "{} opcodes not generated yet: {not_generated:?}",
+        not_generated.len()
+    );
     let missing: Vec<&Opcode> = Opcode::ALL
         .iter()
-        .filter(|o| !ops.contains_key(o))
+        .filter(|o| !ops.contains_key(o) && !not_generated.contains(o))
         .collect();
     assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
+    let generated_anyway: Vec<&Opcode> = not_generated
+        .iter()
+        .filter(|o| ops.contains_key(o))
+        .collect();
+    assert!(
+        generated_anyway.is_empty(),
+        "generated but listed in NOT_GENERATED: {generated_anyway:?}"
+    );
     let missing: Vec<&Type> = Type::ALL.iter().filter(|t| !tys.contains_key(t)).collect();
     assert!(missing.is_empty(), "types never generated: {missing:?}");
 }

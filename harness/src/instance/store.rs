@@ -1015,20 +1015,24 @@ impl Store {
         Ok(())
     }
 
-    fn eval(&self, k: usize, c: &ConstExpr) -> u64 {
+    /// The value of a constant expression as the 16 little-endian bytes of a global slot.
+    fn eval(&self, k: usize, c: &ConstExpr) -> u128 {
         let d = &self.rt.instances[k];
         match *c {
-            ConstExpr::I32(v) => v as u32 as u64,
-            ConstExpr::I64(v) => v as u64,
-            ConstExpr::F32(b) => u64::from(b),
-            ConstExpr::F64(b) => b,
+            ConstExpr::I32(v) => u128::from(v as u32),
+            ConstExpr::I64(v) => u128::from(v as u64),
+            ConstExpr::F32(b) => u128::from(b),
+            ConstExpr::F64(b) => u128::from(b),
+            ConstExpr::V128(b) => b,
             ConstExpr::RefNull => 0,
-            ConstExpr::RefFunc(f) => d.vmctx + d.offsets.func_ref(f),
+            ConstExpr::RefFunc(f) => u128::from(d.vmctx + d.offsets.func_ref(f)),
             ConstExpr::GlobalGet(g) => {
-                let v = read_addr(&self.heaps, d.globals[g as usize]);
+                let addr = d.globals[g as usize];
+                let lo = u128::from(read_addr(&self.heaps, addr));
                 match d.info.globals[g as usize].ty {
-                    WasmType::I32 | WasmType::F32 => v & 0xffff_ffff,
-                    _ => v,
+                    WasmType::I32 | WasmType::F32 => lo & 0xffff_ffff,
+                    WasmType::V128 => lo | u128::from(read_addr(&self.heaps, addr + 8)) << 64,
+                    _ => lo,
                 }
             }
         }
@@ -1047,7 +1051,7 @@ impl Store {
         let elems: Vec<Option<Vec<u64>>> = info
             .elems
             .iter()
-            .map(|e| Some(e.items.iter().map(|c| self.eval(k, c)).collect()))
+            .map(|e| Some(e.items.iter().map(|c| self.eval(k, c) as u64).collect()))
             .collect();
         self.rt.instances[k].elems = elems;
         for (i, e) in info.elems.iter().enumerate() {
@@ -1107,8 +1111,15 @@ impl Store {
             return None;
         };
         let d = &self.rt.instances[inst.0];
-        let bits = read_addr(&self.heaps, d.globals[g as usize]);
-        Some(value_of(d.info.globals[g as usize].ty, bits))
+        let addr = d.globals[g as usize];
+        let bits = read_addr(&self.heaps, addr);
+        let ty = d.info.globals[g as usize].ty;
+        if ty == WasmType::V128 {
+            let hi = read_addr(&self.heaps, addr + 8);
+            let bytes = (u128::from(bits) | u128::from(hi) << 64).to_le_bytes();
+            return Some(DataValue::V128(kiln::ir::Type::I8X16, bytes));
+        }
+        Some(value_of(ty, bits))
     }
 
     /// Set the exported mutable global `name` of `inst` to `value` (of the global's type).

@@ -39,6 +39,7 @@
 
 pub mod memory;
 mod ops;
+mod vector;
 
 pub use memory::{Heap, STACK_BASE};
 pub use ops::{CANON_NAN_F32, CANON_NAN_F64};
@@ -627,9 +628,31 @@ impl<'f> Interpreter<'f> {
                     (r, v)
                 }
                 D::Binary { args, .. } => {
-                    let (r, _) = result()?;
-                    let v = ops::binary(opcode, get(self, args[0])?, get(self, args[1])?)?;
+                    let (r, t) = result()?;
+                    let (a, b) = (get(self, args[0])?, get(self, args[1])?);
+                    let v = match opcode {
+                        Opcode::Snarrow | Opcode::Unarrow => vector::narrow(opcode, t, a, b)?,
+                        _ => ops::binary(opcode, a, b)?,
+                    };
                     (r, v)
+                }
+                D::Shuffle { args, mask, .. } => {
+                    let (r, _) = result()?;
+                    let mask = dfg
+                        .constants
+                        .get(mask)
+                        .ok_or_else(|| error(format!("{mask} does not exist")))?;
+                    let v = vector::shuffle(get(self, args[0])?, get(self, args[1])?, mask)?;
+                    (r, v)
+                }
+                D::Ternary { args, .. } if opcode == Opcode::Bitselect => {
+                    let (r, _) = result()?;
+                    let (c, a, b) = (
+                        get(self, args[0])?,
+                        get(self, args[1])?,
+                        get(self, args[2])?,
+                    );
+                    (r, vector::bitselect(c, a, b)?)
                 }
                 D::Ternary { args, .. } => {
                     let (r, _) = result()?;

@@ -13,6 +13,7 @@
 //! (`0x7fc00000` / `0x7ff8000000000000`), so the interpreter's results do not depend on the
 //! host CPU. (Wasm allows any NaN there; engines are compared NaN-agnostically.)
 
+use super::vector::{self, get_lane, set_lane};
 use crate::outcome::Outcome;
 use crate::value::DataValue;
 use kiln::ir::{FloatCC, IntCC, Opcode, TrapCode, Type};
@@ -62,7 +63,7 @@ fn trap(code: TrapCode) -> Outcome {
 
 /// Sign-extend the low `w` bits of `x`.
 #[inline]
-fn sext(x: u64, w: u32) -> i64 {
+pub(super) fn sext(x: u64, w: u32) -> i64 {
     let s = 64 - w;
     ((x << s) as i64) >> s
 }
@@ -133,53 +134,13 @@ fn int_op(op: Opcode, x: u64, y: u64, w: u32) -> Result<u64, Outcome> {
     })
 }
 
-/// Opcodes allowed lane-wise on integer vectors.
-fn is_vector_int_op(op: Opcode) -> bool {
-    matches!(
-        op,
-        Opcode::Iadd
-            | Opcode::Isub
-            | Opcode::Imul
-            | Opcode::Band
-            | Opcode::Bor
-            | Opcode::Bxor
-            | Opcode::BandNot
-    )
-}
-
-/// Read lane `i` (width `w` bits) of little-endian vector bytes, zero-extended.
-#[inline]
-fn get_lane(b: &[u8; 16], i: usize, w: u32) -> u64 {
-    let n = w as usize / 8;
-    let mut buf = [0u8; 8];
-    buf[..n].copy_from_slice(&b[i * n..(i + 1) * n]);
-    u64::from_le_bytes(buf)
-}
-
-/// Write the low `w` bits of `x` into lane `i`.
-#[inline]
-fn set_lane(b: &mut [u8; 16], i: usize, w: u32, x: u64) {
-    let n = w as usize / 8;
-    b[i * n..(i + 1) * n].copy_from_slice(&x.to_le_bytes()[..n]);
-}
-
 /// Binary operations (`Binary` format): integer scalar and vector arithmetic, shifts, and
 /// float arithmetic.
 pub(super) fn binary(op: Opcode, a: DataValue, b: DataValue) -> OpResult {
     match (a, b) {
         (DataValue::F32(x), DataValue::F32(y)) => Ok(DataValue::F32(f32_binary(op, x, y)?)),
         (DataValue::F64(x), DataValue::F64(y)) => Ok(DataValue::F64(f64_binary(op, x, y)?)),
-        (DataValue::V128(ta, x), DataValue::V128(tb, y))
-            if ta == tb && ta.is_int() && is_vector_int_op(op) =>
-        {
-            let w = ta.lane_bits();
-            let mut out = [0u8; 16];
-            for i in 0..ta.lane_count() as usize {
-                let r = int_op(op, get_lane(&x, i, w), get_lane(&y, i, w), w)?;
-                set_lane(&mut out, i, w, r);
-            }
-            Ok(DataValue::V128(ta, out))
-        }
+        (DataValue::V128(..), _) => vector::binary(op, a, b),
         _ => {
             let ty = a.ty();
             match (a.as_u64(), b.as_u64()) {
@@ -206,7 +167,7 @@ macro_rules! float_ops {
         }
 
         /// Float binary operation on raw bits.
-        pub(super) fn binary(op: Opcode, x: $u, y: $u) -> Result<$u, Outcome> {
+        pub(in crate::interp) fn binary(op: Opcode, x: $u, y: $u) -> Result<$u, Outcome> {
             const SIGN: $u = 1 << (<$u>::BITS - 1);
             let (a, b) = (<$f>::from_bits(x), <$f>::from_bits(y));
             Ok(match op {
@@ -236,7 +197,7 @@ macro_rules! float_ops {
         }
 
         /// Float unary operation on raw bits.
-        pub(super) fn unary(op: Opcode, x: $u) -> Result<$u, Outcome> {
+        pub(in crate::interp) fn unary(op: Opcode, x: $u) -> Result<$u, Outcome> {
             const SIGN: $u = 1 << (<$u>::BITS - 1);
             let a = <$f>::from_bits(x);
             Ok(match op {
@@ -263,8 +224,8 @@ mod f64ops {
     use super::*;
     float_ops!(f64, u64, CANON_NAN_F64);
 }
-use f32ops::{binary as f32_binary, unary as f32_unary};
-use f64ops::{binary as f64_binary, unary as f64_unary};
+pub(super) use f32ops::{binary as f32_binary, unary as f32_unary};
+pub(super) use f64ops::{binary as f64_binary, unary as f64_unary};
 
 /// Unary operations whose result type equals the operand type: `bnot clz ctz popcnt` and
 /// the float unary operations (also used for the rounding libcalls).
@@ -272,10 +233,7 @@ pub(super) fn unary(op: Opcode, a: DataValue) -> OpResult {
     match a {
         DataValue::F32(x) => Ok(DataValue::F32(f32_unary(op, x)?)),
         DataValue::F64(x) => Ok(DataValue::F64(f64_unary(op, x)?)),
-        DataValue::V128(ty, mut b) if ty.is_int() && op == Opcode::Bnot => {
-            b.iter_mut().for_each(|x| *x = !*x);
-            Ok(DataValue::V128(ty, b))
-        }
+        DataValue::V128(..) => vector::unary(op, a),
         _ => {
             let (ty, x) = match a.as_u64() {
                 Some(x) => (a.ty(), x),
@@ -341,7 +299,7 @@ pub(super) fn icmp(cc: IntCC, a: DataValue, b: DataValue) -> OpResult {
 
 /// Evaluate a float condition (f32 operands are promoted exactly to f64 first).
 #[inline]
-fn float_cc(cc: FloatCC, x: f64, y: f64) -> bool {
+pub(super) fn float_cc(cc: FloatCC, x: f64, y: f64) -> bool {
     let uno = x.is_nan() || y.is_nan();
     match cc {
         FloatCC::Ordered => !uno,
@@ -373,6 +331,9 @@ fn as_f64(v: DataValue) -> Option<f64> {
 
 /// `fcmp` on float scalars: `i8` 0/1.
 pub(super) fn fcmp(cc: FloatCC, a: DataValue, b: DataValue) -> OpResult {
+    if let DataValue::V128(..) = a {
+        return vector::fcmp(cc, a, b);
+    }
     match (as_f64(a), as_f64(b)) {
         (Some(x), Some(y)) if a.ty() == b.ty() => Ok(DataValue::I8(float_cc(cc, x, y) as i8)),
         _ => Err(operand_error(Opcode::Fcmp, &[a, b])),
@@ -405,6 +366,9 @@ fn to_int_trapping(x: f64, bits: u32, signed: bool) -> Result<u64, Outcome> {
 pub(super) fn convert(op: Opcode, to: Type, a: DataValue) -> OpResult {
     let bad = || operand_error(op, &[a]);
     let bad_to = || type_error(op, &format!("cannot produce {to} from {}", a.ty()));
+    if !matches!(op, Opcode::Bitcast | Opcode::Splat) && (to.is_vector() || a.ty().is_vector()) {
+        return vector::convert(op, to, a);
+    }
     match op {
         Opcode::Uextend | Opcode::Ireduce | Opcode::Sextend => {
             let x = if op == Opcode::Sextend {

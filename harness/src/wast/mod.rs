@@ -7,8 +7,10 @@
 //!
 //! Every directive counts exactly once per engine as *passed*, *failed* or *skipped*:
 //! - skipped (with the file, line and reason, never silently): whatever this runtime cannot
-//!   check — SIMD (`simd_*.wast` scripts, `v128` values, modules the front end refuses
-//!   because SIMD is not enabled), [`InstanceError::Unsupported`], constructs of later
+//!   check — modules with an instruction the backend does not lower
+//!   ([`CodegenError::Unsupported`]), `v128` code on an engine whose settings lack
+//!   `enable_simd` ([`CodegenError::SimdDisabled`]), [`InstanceError::Unsupported`],
+//!   constructs of later
 //!   proposals (threads, exceptions, GC references, components), and directives on a
 //!   module that was not instantiated (the reason names the module's own failure or skip);
 //! - failed: everything else that does not behave as the script says, including a panic
@@ -23,14 +25,15 @@
 //!
 //! Values: references are `I64` — `ref.null` is 0, `ref.extern N` is `N + 1`, a non-null
 //! funcref any non-zero address. Result floats compare by bits except for the NaN
-//! patterns ([`NanKind`]). Trap messages map to trap codes through one table
+//! patterns ([`NanKind`]); a `v128` result compares lane by lane in the script's shape
+//! ([`ValuePattern::V128`]). Trap messages map to trap codes through one table
 //! ([`trap_code_for_message`]).
 
 use crate::engine::{EngineKind, EngineSettings};
 use crate::instance::{InstanceError, InstanceId, Store, DEFAULT_FUEL};
 use crate::outcome::Outcome;
 use crate::value::DataValue;
-use kiln::ir::TrapCode;
+use kiln::ir::{TrapCode, Type};
 use kiln::machinst::CodegenError;
 use kiln::module::ModuleError;
 use kiln::wasm::WasmError;
@@ -38,7 +41,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use wast::core::{NanPattern, WastArgCore, WastRetCore};
+use wast::core::{NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::token::{Span, F32, F64};
@@ -113,7 +116,7 @@ pub struct Skip {
     pub engine: EngineKind,
     /// The directive, abbreviated.
     pub directive: String,
-    /// Why, short enough to group skips by (`SIMD (v128) is not supported`).
+    /// Why, short enough to group skips by (`the backend does not support it: …`).
     pub reason: String,
     /// The specifics (an error message, the value concerned), possibly empty.
     pub detail: String,
@@ -295,8 +298,30 @@ pub enum ValuePattern {
     RefExtern(u32),
     /// A non-null reference (`ref.func`, `ref.extern` without a value): any non-zero `I64`.
     NonNullRef(&'static str),
+    /// A `v128` of this shape (`i8x16` … `f64x2`), lane by lane, compared on the bytes
+    /// whatever vector type the engine reports.
+    V128(Type, Vec<LanePattern>),
     /// Any of these.
     Either(Vec<ValuePattern>),
+}
+
+/// One lane of a [`ValuePattern::V128`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LanePattern {
+    /// Exactly these bits.
+    Bits(u64),
+    /// A NaN of this kind (float lanes).
+    Nan(NanKind),
+}
+
+impl LanePattern {
+    fn matches(self, lane: Type, bits: u64) -> bool {
+        match (self, lane) {
+            (LanePattern::Bits(b), _) => b == bits,
+            (LanePattern::Nan(k), Type::F32) => k.matches_f32(bits as u32),
+            (LanePattern::Nan(k), _) => k.matches_f64(bits),
+        }
+    }
 }
 
 impl ValuePattern {
@@ -310,6 +335,15 @@ impl ValuePattern {
             (ValuePattern::RefExtern(n), DataValue::I64(x)) => *x == i64::from(*n) + 1,
             (ValuePattern::NonNullRef(_), DataValue::I64(x)) => *x != 0,
             (ValuePattern::Either(alts), v) => alts.iter().any(|a| a.matches(v)),
+            (ValuePattern::V128(shape, lanes), DataValue::V128(_, bytes)) => {
+                let as_shape = DataValue::V128(*shape, *bytes);
+                lanes.iter().enumerate().all(|(i, p)| {
+                    as_shape
+                        .lane(i as u32)
+                        .and_then(|l| l.scalar_bits())
+                        .is_some_and(|b| p.matches(shape.lane_type(), b))
+                })
+            }
             _ => false,
         }
     }
@@ -324,6 +358,22 @@ impl fmt::Display for ValuePattern {
             ValuePattern::RefNull => f.write_str("ref.null"),
             ValuePattern::RefExtern(n) => write!(f, "ref.extern {n}"),
             ValuePattern::NonNullRef(what) => write!(f, "{what} (non-null)"),
+            ValuePattern::V128(shape, lanes) => {
+                write!(f, "{shape} [")?;
+                for (i, l) in lanes.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    match (*l, shape.lane_type()) {
+                        (LanePattern::Nan(k), _) => f.write_str(k.name())?,
+                        (LanePattern::Bits(b), t) => match DataValue::from_scalar_bits(t, b) {
+                            Some(v) => write!(f, "{v}")?,
+                            None => write!(f, "{b:#x}")?,
+                        },
+                    }
+                }
+                f.write_str("]")
+            }
             ValuePattern::Either(alts) => {
                 f.write_str("either(")?;
                 for (i, a) in alts.iter().enumerate() {
@@ -373,8 +423,6 @@ type SkipWhy = (String, String);
 fn skip_why(reason: &str, detail: impl Into<String>) -> SkipWhy {
     (reason.to_string(), detail.into())
 }
-
-const SIMD_REASON: &str = "SIMD (v128) is not supported";
 
 /// A module as binary, or why the `wast` crate could not encode it.
 type Encoded = Result<Vec<u8>, String>;
@@ -518,13 +566,6 @@ impl Lines {
     }
 }
 
-/// Is this the file name of a SIMD script (`simd_*.wast`)?
-fn is_simd_script(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("simd_"))
-}
-
 /// Read, parse and lower a script. `Err` is the failure of the script (cannot be read or
 /// parsed), with the parser's message and position.
 pub fn load_script(path: &Path) -> Result<Script, Failure> {
@@ -551,21 +592,12 @@ pub fn load_script(path: &Path) -> Result<Script, Failure> {
     lexer.allow_confusing_unicode(true);
     let buf = ParseBuffer::new_with_lexer(lexer).map_err(parse_error)?;
     let wast = parser::parse::<Wast>(&buf).map_err(parse_error)?;
-    let simd = is_simd_script(path);
     let directives = wast
         .directives
         .into_iter()
         .map(|d| {
             let line = lines.line(d.span());
             let (text, cmd) = lower(d);
-            let cmd = if simd {
-                Cmd::Skip {
-                    reason: SIMD_REASON.into(),
-                    detail: "a SIMD script (simd_*.wast)".into(),
-                }
-            } else {
-                cmd
-            };
             Directive { line, text, cmd }
         })
         .collect();
@@ -602,7 +634,7 @@ fn lower_arg(a: &WastArg<'_>) -> Result<DataValue, SkipWhy> {
             WastArgCore::I64(v) => Ok(DataValue::I64(*v)),
             WastArgCore::F32(F32 { bits }) => Ok(DataValue::F32(*bits)),
             WastArgCore::F64(F64 { bits }) => Ok(DataValue::F64(*bits)),
-            WastArgCore::V128(_) => Err(skip_why(SIMD_REASON, "a v128 argument")),
+            WastArgCore::V128(v) => Ok(DataValue::V128(Type::I8X16, v.to_le_bytes())),
             WastArgCore::RefNull(_) => Ok(DataValue::I64(0)),
             WastArgCore::RefExtern(n) => Ok(DataValue::I64(i64::from(*n) + 1)),
             WastArgCore::RefHost(_) => Err(skip_why(
@@ -631,7 +663,7 @@ fn lower_ret_core(r: &WastRetCore<'_>) -> Result<ValuePattern, SkipWhy> {
             NanPattern::ArithmeticNan => ValuePattern::F64Nan(NanKind::Arithmetic),
             NanPattern::Value(F64 { bits }) => ValuePattern::Exact(DataValue::F64(*bits)),
         },
-        WastRetCore::V128(_) => return Err(skip_why(SIMD_REASON, "a v128 result")),
+        WastRetCore::V128(p) => lower_v128_pattern(p),
         WastRetCore::RefNull(_) => ValuePattern::RefNull,
         WastRetCore::RefExtern(Some(n)) => ValuePattern::RefExtern(*n),
         WastRetCore::RefExtern(None) => ValuePattern::NonNullRef("ref.extern"),
@@ -646,6 +678,43 @@ fn lower_ret_core(r: &WastRetCore<'_>) -> Result<ValuePattern, SkipWhy> {
             ))
         }
     })
+}
+
+fn lower_v128_pattern(p: &V128Pattern) -> ValuePattern {
+    fn ints<T: Copy + Into<i64>>(shape: Type, lanes: &[T]) -> ValuePattern {
+        let mask = shape.lane_type().int_mask();
+        let lanes = lanes
+            .iter()
+            .map(|&l| LanePattern::Bits(l.into() as u64 & mask))
+            .collect();
+        ValuePattern::V128(shape, lanes)
+    }
+    match p {
+        V128Pattern::I8x16(l) => ints(Type::I8X16, l),
+        V128Pattern::I16x8(l) => ints(Type::I16X8, l),
+        V128Pattern::I32x4(l) => ints(Type::I32X4, l),
+        V128Pattern::I64x2(l) => ints(Type::I64X2, l),
+        V128Pattern::F32x4(l) => ValuePattern::V128(
+            Type::F32X4,
+            l.iter()
+                .map(|p| match p {
+                    NanPattern::CanonicalNan => LanePattern::Nan(NanKind::Canonical),
+                    NanPattern::ArithmeticNan => LanePattern::Nan(NanKind::Arithmetic),
+                    NanPattern::Value(F32 { bits }) => LanePattern::Bits(u64::from(*bits)),
+                })
+                .collect(),
+        ),
+        V128Pattern::F64x2(l) => ValuePattern::V128(
+            Type::F64X2,
+            l.iter()
+                .map(|p| match p {
+                    NanPattern::CanonicalNan => LanePattern::Nan(NanKind::Canonical),
+                    NanPattern::ArithmeticNan => LanePattern::Nan(NanKind::Arithmetic),
+                    NanPattern::Value(F64 { bits }) => LanePattern::Bits(*bits),
+                })
+                .collect(),
+        ),
+    }
 }
 
 fn lower_ret(r: &WastRet<'_>) -> Result<ValuePattern, SkipWhy> {
@@ -921,9 +990,6 @@ fn unsupported_error(e: &InstanceError) -> Option<SkipWhy> {
         )),
         InstanceError::Module(me) => {
             let text = me.to_string();
-            if text.contains("SIMD support is not enabled") {
-                return Some(skip_why(SIMD_REASON, text));
-            }
             match me {
                 ModuleError::Wasm(WasmError::Unsupported { message, .. }) => Some(skip_why(
                     &format!("the Wasm front end does not support it: {message}"),
@@ -932,7 +998,8 @@ fn unsupported_error(e: &InstanceError) -> Option<SkipWhy> {
                 ModuleError::Codegen {
                     error:
                         error @ (CodegenError::Unsupported { .. }
-                        | CodegenError::UnsupportedSignature(_)),
+                        | CodegenError::UnsupportedSignature(_)
+                        | CodegenError::SimdDisabled(_)),
                     ..
                 } => Some(skip_why(
                     &format!("the backend does not support it: {error}"),
@@ -1058,9 +1125,6 @@ impl Runner {
             Ok(_) => fail(expected, "the module was accepted and instantiated"),
             Err(InstanceError::Module(me)) => {
                 let text = me.to_string();
-                if text.contains("SIMD support is not enabled") {
-                    return Verdict::Skip(skip_why(SIMD_REASON, text));
-                }
                 match me {
                     // Rejected by decoding or validation. A feature beyond Wasm 2.0 is
                     // rejected too, as the 2.0 suite expects.
@@ -1506,7 +1570,7 @@ mod tests {
             Cmd::Module { wasm: Ok(_), .. }
         ));
         assert!(matches!(s.directives[1].cmd, Cmd::AssertReturn { .. }));
-        assert!(matches!(&s.directives[2].cmd, Cmd::Skip { reason, .. } if reason == SIMD_REASON));
+        assert!(matches!(&s.directives[2].cmd, Cmd::AssertReturn { .. }));
         assert!(
             matches!(&s.directives[3].cmd, Cmd::Skip { reason, .. } if reason == "unknown trap message")
         );

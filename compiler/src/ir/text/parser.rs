@@ -1036,6 +1036,19 @@ impl<'a, 'l> FuncParser<'a, 'l> {
                     lane,
                 }
             }
+            F::Shuffle => {
+                let a = self.value()?;
+                self.expect_comma()?;
+                let b = self.value()?;
+                self.expect_comma()?;
+                let bytes = self.vector_literal(Type::I8X16)?;
+                let mask = self.func.dfg.constants.push(bytes);
+                D::Shuffle {
+                    opcode,
+                    args: [a, b],
+                    mask,
+                }
+            }
             F::Load => {
                 let flags = self.mem_flags()?;
                 let arg = self.value()?;

@@ -200,6 +200,13 @@ fn write_inst<W: Write + ?Sized>(out: &mut W, func: &Function, inst: Inst) -> fm
         D::FloatCompare { cond, args, .. } => write!(out, " {cond} {}, {}", args[0], args[1]),
         D::ExtractLane { arg, lane, .. } => write!(out, " {arg}, {lane}"),
         D::InsertLane { args, lane, .. } => write!(out, " {}, {}, {lane}", args[0], args[1]),
+        D::Shuffle { args, mask, .. } => {
+            write!(out, " {}, {}, ", args[0], args[1])?;
+            match dfg.constants.get(mask) {
+                Some(bytes) => write_lanes(out, bytes, Type::I8X16),
+                None => write!(out, "{mask}"),
+            }
+        }
         D::Load {
             flags, arg, offset, ..
         } => {

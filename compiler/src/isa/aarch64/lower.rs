@@ -29,6 +29,8 @@
 //! [`CodegenError::Unsupported`], never a panic.
 
 use regalloc2::{PReg, RegClass};
+
+mod simd;
 use smallvec::SmallVec;
 
 use super::abi::{call_clobbers, gen_load, gen_store, Aarch64Abi};
@@ -1449,6 +1451,9 @@ impl LowerBackend for Aarch64Backend {
     type Abi = Aarch64Abi;
 
     fn lower_inst(&self, ctx: &mut Ctx<'_>, inst: Inst) -> Result<(), CodegenError> {
+        if let Some(r) = simd::lower(ctx, inst) {
+            return r;
+        }
         let ty = ctx.ctrl_type(inst);
         let data = *ctx.data(inst);
         match data {

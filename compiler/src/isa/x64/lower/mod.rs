@@ -286,6 +286,16 @@ impl LowerBackend for X64Backend {
                 } => lower_select(ctx, inst, c, a, b, ty),
                 _ => Err(ctx.unsupported(inst)),
             },
+            Fadd | Fsub | Fmul | Fdiv | Fmin | Fmax | Fneg | Fabs | Sqrt | Ceil | Floor | Trunc
+            | Nearest | FcvtToSintSat | FcvtToUintSat | FcvtFromSint | FcvtFromUint | Fpromote
+            | Fdemote
+                if ty.is_vector() =>
+            {
+                vector::lower(self, ctx, inst, op, ty)
+            }
+            Fcmp if ctx.value_type(ctx.input(inst, 0)?).is_vector() => {
+                vector::lower(self, ctx, inst, op, ty)
+            }
             Fconst | Fadd | Fsub | Fmul | Fdiv | Fmin | Fmax | Fcopysign | Fneg | Fabs | Sqrt
             | Ceil | Floor | Trunc | Nearest | Fcmp | FcvtToSint | FcvtToUint | FcvtToSintSat
             | FcvtToUintSat | FcvtFromSint | FcvtFromUint | Fpromote | Fdemote | Bitcast => {
@@ -294,7 +304,12 @@ impl LowerBackend for X64Backend {
             Load | Uload8 | Sload8 | Uload16 | Sload16 | Uload32 | Sload32 | Store | Istore8
             | Istore16 | Istore32 | StackLoad | StackStore | StackAddr => mem::lower(ctx, inst, op),
             Call | CallIndirect | FuncAddr => call::lower(ctx, inst),
-            Vconst | Splat | Extractlane | Insertlane => vector::lower(self, ctx, inst, op, ty),
+            Vconst | Splat | Extractlane | Insertlane | SaddSat | UaddSat | SsubSat | UsubSat
+            | Smin | Umin | Smax | Umax | AvgRound | Iabs | FminPseudo | FmaxPseudo | Bitselect
+            | VanyTrue | VallTrue | VhighBits | Shuffle | Swizzle | Snarrow | Unarrow
+            | SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => {
+                vector::lower(self, ctx, inst, op, ty)
+            }
             Trap => match *ctx.data(inst) {
                 InstructionData::Trap { code, .. } => {
                     ctx.emit(MInst::Ud2 { code });
