@@ -33,7 +33,8 @@ use smallvec::SmallVec;
 
 use super::encoding::gpr::{self, AluOp, BitOp, ExtMode, ShiftOp, UnaryOp};
 use super::encoding::sse::{
-    self, CvtFloatToInt, CvtIntToFloat, Lane, SseImmOp, SseOp, XmmMov, XmmShiftImm,
+    self, CvtFloatToInt, CvtIntToFloat, FloatCmp, Lane, MovmskOp, SseCmpOp, SseImmOp, SseOp,
+    XmmMov, XmmShiftImm,
 };
 use super::encoding::{Amode, Cc, GprMem, Scale, XmmMem};
 use super::label_use::X64LabelUse;
@@ -574,6 +575,27 @@ pub enum MInst {
         dst: Reg,
     },
     /// `movd`/`movq r, xmm`.
+    /// `cmpps`/`cmppd dst, src2, pred` (two-address): lane masks of `src1 pred src2`.
+    XmmCmp {
+        /// The compare instruction.
+        op: SseCmpOp,
+        /// Predicate.
+        pred: FloatCmp,
+        /// Left operand (and destination register).
+        src1: Reg,
+        /// Right operand.
+        src2: Reg,
+        /// Destination.
+        dst: Reg,
+    },
+    Movmsk {
+        /// `movmskps`, `movmskpd` or `pmovmskb`.
+        op: MovmskOp,
+        /// Source vector.
+        src: Reg,
+        /// Destination GPR (the lane sign bits, zero-extended).
+        dst: Reg,
+    },
     XmmToGpr {
         /// 32 or 64.
         size: OperandSize,
@@ -994,6 +1016,7 @@ impl MachInst for MInst {
             | MInst::XmmUnaryImm { src, dst, .. }
             | MInst::GprToXmm { src, dst, .. }
             | MInst::XmmToGpr { src, dst, .. }
+            | MInst::Movmsk { src, dst, .. }
             | MInst::CvtIntToFloat { src, dst, .. }
             | MInst::Pextr { src, dst, .. }
             | MInst::ImulRI { src, dst, .. } => {
@@ -1020,6 +1043,9 @@ impl MachInst for MInst {
                 src1, src2, dst, ..
             }
             | MInst::XmmRRImm {
+                src1, src2, dst, ..
+            }
+            | MInst::XmmCmp {
                 src1, src2, dst, ..
             }
             | MInst::Pinsr {
@@ -1445,6 +1471,17 @@ impl MachInst for MInst {
             }
             MInst::XmmToGpr { size, src, dst } => {
                 sse::movd_from_xmm(sink, size, GprMem::Gpr(gpr(dst)?), xmm(src)?)
+            }
+            MInst::Movmsk { op, src, dst } => sse::movmsk(sink, op, gpr(dst)?, xmm(src)?),
+            MInst::XmmCmp {
+                op,
+                pred,
+                src1,
+                src2,
+                dst,
+            } => {
+                same(src1, dst)?;
+                sse::xmm_cmp(sink, op, xmm(dst)?, XmmMem::Xmm(xmm(src2)?), pred);
             }
             MInst::CvtIntToFloat { op, size, src, dst } => {
                 sse::cvt_int_to_float(sink, op, size, xmm(dst)?, GprMem::Gpr(gpr(src)?))

@@ -176,6 +176,34 @@ sse_ops! {
         Pmaxuw = p38(0x3E), Sse41, "pmaxuw";
         Pmaxud = p38(0x3F), Sse41, "pmaxud";
         Ptest = p38(0x17), Sse41, "ptest";
+        Paddsb = pd(0xEC), Sse2, "paddsb";
+        Paddsw = pd(0xED), Sse2, "paddsw";
+        Paddusb = pd(0xDC), Sse2, "paddusb";
+        Paddusw = pd(0xDD), Sse2, "paddusw";
+        Psubsb = pd(0xE8), Sse2, "psubsb";
+        Psubsw = pd(0xE9), Sse2, "psubsw";
+        Psubusb = pd(0xD8), Sse2, "psubusb";
+        Psubusw = pd(0xD9), Sse2, "psubusw";
+        Pavgb = pd(0xE0), Sse2, "pavgb";
+        Pavgw = pd(0xE3), Sse2, "pavgw";
+        Pminub = pd(0xDA), Sse2, "pminub";
+        Pmaxub = pd(0xDE), Sse2, "pmaxub";
+        Pminsw = pd(0xEA), Sse2, "pminsw";
+        Pmaxsw = pd(0xEE), Sse2, "pmaxsw";
+        Packsswb = pd(0x63), Sse2, "packsswb";
+        Packuswb = pd(0x67), Sse2, "packuswb";
+        Packssdw = pd(0x6B), Sse2, "packssdw";
+        Packusdw = p38(0x2B), Sse41, "packusdw";
+        Pmovsxbw = p38(0x20), Sse41, "pmovsxbw";
+        Pmovsxwd = p38(0x23), Sse41, "pmovsxwd";
+        Pmovsxdq = p38(0x25), Sse41, "pmovsxdq";
+        Pmovzxbw = p38(0x30), Sse41, "pmovzxbw";
+        Pmovzxwd = p38(0x33), Sse41, "pmovzxwd";
+        Pmovzxdq = p38(0x35), Sse41, "pmovzxdq";
+        Cvtdq2pd = ss(0xE6), Sse2, "cvtdq2pd";
+        Cvtps2pd = ps(0x5A), Sse2, "cvtps2pd";
+        Cvtpd2ps = pd(0x5A), Sse2, "cvtpd2ps";
+        Cvttpd2dq = pd(0xE6), Sse2, "cvttpd2dq";
     }
 }
 

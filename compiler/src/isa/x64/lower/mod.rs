@@ -27,6 +27,7 @@ mod call;
 mod float;
 mod int;
 mod mem;
+mod simd;
 mod vector;
 
 use super::abi::X64Abi;

@@ -25,7 +25,7 @@ use super::{Ctx, X64Backend};
 use crate::ir::{Inst, InstructionData, IntCC, Opcode, Type};
 use crate::machinst::{CodegenError, Reg};
 
-fn xop(ctx: &mut Ctx<'_>, op: SseOp, a: Reg, b: Reg) -> Reg {
+pub(super) fn xop(ctx: &mut Ctx<'_>, op: SseOp, a: Reg, b: Reg) -> Reg {
     let dst = ctx.alloc_tmp(RegClass::Float);
     ctx.emit(MInst::XmmRR {
         op,
@@ -36,13 +36,13 @@ fn xop(ctx: &mut Ctx<'_>, op: SseOp, a: Reg, b: Reg) -> Reg {
     dst
 }
 
-fn xshift(ctx: &mut Ctx<'_>, op: XmmShiftImm, src: Reg, imm: u8) -> Reg {
+pub(super) fn xshift(ctx: &mut Ctx<'_>, op: XmmShiftImm, src: Reg, imm: u8) -> Reg {
     let dst = ctx.alloc_tmp(RegClass::Float);
     ctx.emit(MInst::XmmShift { op, src, imm, dst });
     dst
 }
 
-fn pshufd(ctx: &mut Ctx<'_>, src: Reg, imm: u8) -> Reg {
+pub(super) fn pshufd(ctx: &mut Ctx<'_>, src: Reg, imm: u8) -> Reg {
     let dst = ctx.alloc_tmp(RegClass::Float);
     ctx.emit(MInst::XmmUnaryImm {
         op: SseImmOp::Pshufd,
@@ -53,13 +53,13 @@ fn pshufd(ctx: &mut Ctx<'_>, src: Reg, imm: u8) -> Reg {
     dst
 }
 
-fn ones(ctx: &mut Ctx<'_>) -> Reg {
+pub(super) fn ones(ctx: &mut Ctx<'_>) -> Reg {
     let dst = ctx.alloc_tmp(RegClass::Float);
     ctx.emit(MInst::XmmOnes { dst });
     dst
 }
 
-fn xconst_op(ctx: &mut Ctx<'_>, op: SseOp, src: Reg, bits: u128) -> Reg {
+pub(super) fn xconst_op(ctx: &mut Ctx<'_>, op: SseOp, src: Reg, bits: u128) -> Reg {
     let dst = ctx.alloc_tmp(RegClass::Float);
     ctx.emit(MInst::XmmRConst {
         op,
@@ -71,12 +71,12 @@ fn xconst_op(ctx: &mut Ctx<'_>, op: SseOp, src: Reg, bits: u128) -> Reg {
 }
 
 /// Copy `src` into `dst` (the final result of a sequence).
-fn finish(ctx: &mut Ctx<'_>, src: Reg, dst: Reg) {
+pub(super) fn finish(ctx: &mut Ctx<'_>, src: Reg, dst: Reg) {
     ctx.emit(MInst::XmmMovRR { src, dst });
 }
 
 /// A 128-bit value with `pattern` (of `lane_bits` bits) in every lane.
-fn splat_bits(pattern: u128, lane_bits: u32) -> u128 {
+pub(super) fn splat_bits(pattern: u128, lane_bits: u32) -> u128 {
     let mut v = 0u128;
     let mut i = 0;
     while i < 128 {
@@ -226,7 +226,7 @@ pub(super) fn lower(
             lower_insert(ctx, ty, v, x, lane, dst);
             Ok(())
         }
-        _ => Err(ctx.unsupported(inst)),
+        _ => super::simd::lower(ctx, inst, op, ty),
     }
 }
 
