@@ -1,7 +1,6 @@
 //! The WebAssembly spec test suite (`../shared/testdata/spec/wasm-2.0`, Wasm 2.0): one test
 //! per script, each run by `kiln wast`'s runner on the interpreter, x86_64 and AArch64
-//! (each engine in a fresh store) and required to have no failure and no skip, except
-//! skips of modules with a SIMD instruction a backend does not lower yet. Also: every
+//! (each engine in a fresh store) and required to have no failure and no skip. Also: every
 //! script of the directory has a test, and
 //! the hand-written scripts under `harness/tests/wast/` pass on all three engines.
 //!
@@ -46,23 +45,13 @@ fn check_spec(stem: &str) {
         failure_list(&report)
     );
     assert!(report.passed() > 0, "{}: nothing passed", path.display());
-    // Every directive is checked on every engine, except that a compiled engine may skip a
-    // module whose backend does not lower a SIMD instruction yet (issue 12); those skips
-    // are listed by `kiln wast` and counted here.
-    for e in &report.engines {
-        let other: Vec<_> = e
-            .skips
-            .iter()
-            .filter(|s| !s.reason.contains("the backend does not support it"))
-            .collect();
-        assert!(
-            other.is_empty(),
-            "{}: {:?} skipped for another reason: {:?}",
-            path.display(),
-            e.engine,
-            other.first()
-        );
-    }
+    assert!(
+        report.skipped() == 0,
+        "{}: every directive must be checked on every engine: {}\n  first skip: {:?}",
+        path.display(),
+        report.counts_line(),
+        report.skips().next()
+    );
 }
 
 macro_rules! spec_tests {

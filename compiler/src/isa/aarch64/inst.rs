@@ -29,7 +29,9 @@
 use regalloc2::{PReg, PRegSet, RegClass};
 use smallvec::SmallVec;
 
-use super::encoding::fp::{self, FpuOp1, FpuOp2, VecLogicOp, VecOp3};
+use super::encoding::fp::{
+    self, FpuOp1, FpuOp2, VecFpOp3, VecLogicOp, VecMiscOp, VecOp3, VecPermOp,
+};
 use super::encoding::int::{self, AluOp, DataProc1, DataProc2, LoadOp, StoreOp};
 use super::encoding::{
     put, AMode, Cond, Extend, FpImm8, Imm12, ImmLogic, IndexExtend, PairAMode, Shift,
@@ -650,6 +652,91 @@ pub enum MInst {
         /// Chosen elsewhere.
         rm: Reg,
     },
+    /// NEON three-same float operation (`4s`, `2d`).
+    VecFpRRR {
+        /// Operation.
+        op: VecFpOp3,
+        /// Arrangement.
+        arr: VecArr,
+        /// Destination.
+        dst: Reg,
+        /// First source.
+        rn: Reg,
+        /// Second source.
+        rm: Reg,
+    },
+    /// NEON two-register operation (see [`VecMiscOp`] for what `arr` names).
+    VecMisc {
+        /// Operation.
+        op: VecMiscOp,
+        /// Arrangement.
+        arr: VecArr,
+        /// Destination.
+        dst: Reg,
+        /// Source.
+        rn: Reg,
+    },
+    /// The `2` form of a narrowing [`VecMiscOp`]: writes the upper half of `dst`, whose
+    /// lower half comes from `lo` (reused).
+    VecNarrowHigh {
+        /// Operation (`sqxtn`, `sqxtun`, `uqxtn`).
+        op: VecMiscOp,
+        /// The 128-bit narrow arrangement (`16b`, `8h`, `4s`).
+        arr: VecArr,
+        /// Destination (allocated to `lo`'s register).
+        dst: Reg,
+        /// The lower half.
+        lo: Reg,
+        /// The wide source.
+        rn: Reg,
+    },
+    /// `tbl vd.16b, { table.16b }, idx.16b` (indices ≥ 16 give 0).
+    VecTbl {
+        /// Destination.
+        dst: Reg,
+        /// The bytes looked up.
+        table: Reg,
+        /// Byte indices.
+        idx: Reg,
+    },
+    /// `ext vd.16b, rn.16b, rm.16b, #index`.
+    VecExt {
+        /// Destination.
+        dst: Reg,
+        /// Low source.
+        rn: Reg,
+        /// High source.
+        rm: Reg,
+        /// First byte taken from `rm:rn`.
+        index: u8,
+    },
+    /// NEON permute (`zip1`, `uzp1`, …).
+    VecPerm {
+        /// Operation.
+        op: VecPermOp,
+        /// Arrangement.
+        arr: VecArr,
+        /// Destination.
+        dst: Reg,
+        /// First source.
+        rn: Reg,
+        /// Second source.
+        rm: Reg,
+    },
+    /// `cnt vd.16b, vn.16b`.
+    VecCnt16 {
+        /// Destination.
+        dst: Reg,
+        /// Source.
+        rn: Reg,
+    },
+    /// `umaxv b, vn.16b`.
+    VecUmaxv {
+        /// Destination.
+        dst: Reg,
+        /// Source.
+        rn: Reg,
+    },
     /// `mvn vd.16b, vn.16b`.
     VecNot {
         /// Destination.
@@ -1061,6 +1148,9 @@ impl MachInst for MInst {
             | MInst::FpuRRR { dst, rn, rm, .. }
             | MInst::FpuCsel { dst, rn, rm, .. }
             | MInst::VecRRR { dst, rn, rm, .. }
+            | MInst::VecFpRRR { dst, rn, rm, .. }
+            | MInst::VecExt { dst, rn, rm, .. }
+            | MInst::VecPerm { dst, rn, rm, .. }
             | MInst::VecLogic { dst, rn, rm, .. } => {
                 v.reg_use(rn);
                 v.reg_use(rm);
@@ -1117,6 +1207,22 @@ impl MachInst for MInst {
                 v.reg_use(mask);
                 v.reg_use(rn);
                 v.reg_use(rm);
+                v.reg_reuse_def(dst, 0);
+            }
+            MInst::VecTbl { dst, table, idx } => {
+                v.reg_use(table);
+                v.reg_use(idx);
+                v.reg_def(dst);
+            }
+            MInst::VecMisc { dst, rn, .. }
+            | MInst::VecUmaxv { dst, rn }
+            | MInst::VecCnt16 { dst, rn } => {
+                v.reg_use(rn);
+                v.reg_def(dst);
+            }
+            MInst::VecNarrowHigh { dst, lo, rn, .. } => {
+                v.reg_use(lo);
+                v.reg_use(rn);
                 v.reg_reuse_def(dst, 0);
             }
             MInst::InsGpr { dst, vec, rn, .. } | MInst::InsElem { dst, vec, rn, .. } => {
@@ -1421,6 +1527,37 @@ impl MachInst for MInst {
             MInst::VecLogic { op, dst, rn, rm } => {
                 fp::vec_logic(sink, op, true, vr(dst)?, vr(rn)?, vr(rm)?)
             }
+            MInst::VecFpRRR {
+                op,
+                arr,
+                dst,
+                rn,
+                rm,
+            } => fp::vec_fp_rrr(sink, op, arr, vr(dst)?, vr(rn)?, vr(rm)?),
+            MInst::VecMisc { op, arr, dst, rn } => fp::vec_misc(sink, op, arr, vr(dst)?, vr(rn)?),
+            MInst::VecNarrowHigh {
+                op,
+                arr,
+                dst,
+                lo,
+                rn,
+            } => {
+                same(lo, dst)?;
+                fp::vec_misc(sink, op, arr, vr(dst)?, vr(rn)?)
+            }
+            MInst::VecUmaxv { dst, rn } => fp::vec_umaxv(sink, vr(dst)?, vr(rn)?),
+            MInst::VecCnt16 { dst, rn } => fp::vec_cnt(sink, true, vr(dst)?, vr(rn)?),
+            MInst::VecTbl { dst, table, idx } => fp::tbl(sink, vr(dst)?, vr(table)?, vr(idx)?),
+            MInst::VecExt { dst, rn, rm, index } => {
+                fp::ext(sink, true, vr(dst)?, vr(rn)?, vr(rm)?, u32::from(index))
+            }
+            MInst::VecPerm {
+                op,
+                arr,
+                dst,
+                rn,
+                rm,
+            } => fp::vec_perm(sink, op, arr, vr(dst)?, vr(rn)?, vr(rm)?),
             MInst::VecBsl { dst, mask, rn, rm } => {
                 same(mask, dst)?;
                 fp::vec_logic(sink, VecLogicOp::Bsl, true, vr(dst)?, vr(rn)?, vr(rm)?)

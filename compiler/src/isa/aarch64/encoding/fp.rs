@@ -298,6 +298,28 @@ pub enum VecOp3 {
     Cmhi,
     /// `cmhs`: unsigned `>=`
     Cmhs,
+    /// `sqadd`: signed saturating add
+    Sqadd,
+    /// `uqadd`: unsigned saturating add
+    Uqadd,
+    /// `sqsub`: signed saturating subtract
+    Sqsub,
+    /// `uqsub`: unsigned saturating subtract
+    Uqsub,
+    /// `smax`
+    Smax,
+    /// `umax`
+    Umax,
+    /// `smin`
+    Smin,
+    /// `umin`
+    Umin,
+    /// `urhadd`: unsigned rounding halving add
+    Urhadd,
+    /// `sshl`: signed shift by a per-lane signed amount (negative shifts right)
+    Sshl,
+    /// `ushl`: unsigned shift by a per-lane signed amount
+    Ushl,
 }
 
 impl VecOp3 {
@@ -312,6 +334,17 @@ impl VecOp3 {
             VecOp3::Cmge => (0, 0b00111),
             VecOp3::Cmhi => (1, 0b00110),
             VecOp3::Cmhs => (1, 0b00111),
+            VecOp3::Sqadd => (0, 0b00001),
+            VecOp3::Uqadd => (1, 0b00001),
+            VecOp3::Sqsub => (0, 0b00101),
+            VecOp3::Uqsub => (1, 0b00101),
+            VecOp3::Smax => (0, 0b01100),
+            VecOp3::Umax => (1, 0b01100),
+            VecOp3::Smin => (0, 0b01101),
+            VecOp3::Umin => (1, 0b01101),
+            VecOp3::Urhadd => (1, 0b00010),
+            VecOp3::Sshl => (0, 0b01000),
+            VecOp3::Ushl => (1, 0b01000),
         }
     }
 }
@@ -389,6 +422,16 @@ pub enum VecFpOp3 {
     Fsub,
     Fmul,
     Fdiv,
+    /// NaN-propagating maximum (`-0 < +0`)
+    Fmax,
+    /// NaN-propagating minimum
+    Fmin,
+    /// lanes equal → all ones
+    Fcmeq,
+    /// `>=` → all ones (false when unordered)
+    Fcmge,
+    /// `>` → all ones (false when unordered)
+    Fcmgt,
 }
 
 /// `op vd.T, vn.T, vm.T` with `T` one of `2s`, `4s`, `2d`.
@@ -400,6 +443,11 @@ pub fn vec_fp_rrr(sink: &mut impl Sink, op: VecFpOp3, arr: VecArr, rd: VReg, rn:
         VecFpOp3::Fsub => (0, 1, 0b11010),
         VecFpOp3::Fmul => (1, 0, 0b11011),
         VecFpOp3::Fdiv => (1, 0, 0b11111),
+        VecFpOp3::Fmax => (0, 0, 0b11110),
+        VecFpOp3::Fmin => (0, 1, 0b11110),
+        VecFpOp3::Fcmeq => (0, 0, 0b11100),
+        VecFpOp3::Fcmge => (1, 0, 0b11100),
+        VecFpOp3::Fcmgt => (1, 1, 0b11100),
     };
     three_same(sink, arr.q(), u, (hi << 1) | sz, opcode, rd, rn, rm);
 }
@@ -416,6 +464,99 @@ fn two_misc(sink: &mut impl Sink, q: u32, u: u32, size: u32, opcode: u32, rd: VR
             | (opcode << 12)
             | rd_rn(rd.enc(), rn.enc()),
     );
+}
+
+/// NEON two-register operations (`op vd.T, vn.T'`).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum VecMiscOp {
+    /// `abs` (integer lanes)
+    Abs,
+    /// `cmlt #0`: negative lanes → all ones
+    Cmlt0,
+    /// `fabs`
+    Fabs,
+    /// `fneg`
+    Fneg,
+    /// `fsqrt`
+    Fsqrt,
+    /// `frintn`: round to nearest, ties to even
+    Frintn,
+    /// `frintm`: toward −∞
+    Frintm,
+    /// `frintp`: toward +∞
+    Frintp,
+    /// `frintz`: toward zero
+    Frintz,
+    /// `fcvtzs`: float → signed, saturating, NaN → 0
+    Fcvtzs,
+    /// `fcvtzu`: float → unsigned, saturating, NaN → 0
+    Fcvtzu,
+    /// `scvtf`: signed → float
+    Scvtf,
+    /// `ucvtf`: unsigned → float
+    Ucvtf,
+    /// `sqxtn{2}`: signed saturating narrow (`arr` is the narrow arrangement; `16b`/`8h`/`4s`
+    /// write the upper half: the `2` form)
+    Sqxtn,
+    /// `sqxtun{2}`: signed → unsigned saturating narrow
+    Sqxtun,
+    /// `uqxtn{2}`: unsigned saturating narrow
+    Uqxtn,
+    /// `fcvtn`: `2d` → `2s` (upper half zeroed); `arr` is `2d`
+    Fcvtn,
+    /// `fcvtl`: `2s` → `2d`; `arr` is `2d`
+    Fcvtl,
+    /// `sxtl{2}` (`sshll #0`): sign-extend the lanes of `arr` (`8b` low half, `16b` high)
+    Sxtl,
+    /// `uxtl{2}` (`ushll #0`)
+    Uxtl,
+}
+
+/// `op vd, vn` for a [`VecMiscOp`] (see each op for what `arr` names).
+pub fn vec_misc(sink: &mut impl Sink, op: VecMiscOp, arr: VecArr, rd: VReg, rn: VReg) {
+    use VecMiscOp::*;
+    let sz = u32::from(arr.size() == 3);
+    let (u, size, opcode) = match op {
+        Sxtl | Uxtl => {
+            let bits = 8u32 << arr.size();
+            put(
+                sink,
+                0x0f00_a400
+                    | (arr.q() << 30)
+                    | (u32::from(op == Uxtl) << 29)
+                    | (bits << 16)
+                    | rd_rn(rd.enc(), rn.enc()),
+            );
+            return;
+        }
+        Fcvtn | Fcvtl => {
+            let opcode = if op == Fcvtn { 0b10110 } else { 0b10111 };
+            two_misc(sink, 0, 0, 1, opcode, rd, rn);
+            return;
+        }
+        Abs => (0, arr.size(), 0b01011),
+        Cmlt0 => (0, arr.size(), 0b01010),
+        Fabs => (0, 0b10 | sz, 0b01111),
+        Fneg => (1, 0b10 | sz, 0b01111),
+        Fsqrt => (1, 0b10 | sz, 0b11111),
+        Frintn => (0, sz, 0b11000),
+        Frintm => (0, sz, 0b11001),
+        Frintp => (0, 0b10 | sz, 0b11000),
+        Frintz => (0, 0b10 | sz, 0b11001),
+        Fcvtzs => (0, 0b10 | sz, 0b11011),
+        Fcvtzu => (1, 0b10 | sz, 0b11011),
+        Scvtf => (0, sz, 0b11101),
+        Ucvtf => (1, sz, 0b11101),
+        Sqxtn => (0, arr.size(), 0b10100),
+        Sqxtun => (1, arr.size(), 0b10010),
+        Uqxtn => (1, arr.size(), 0b10100),
+    };
+    two_misc(sink, arr.q(), u, size, opcode, rd, rn);
+}
+
+/// `umaxv b d, vn.16b`: the largest byte.
+pub fn vec_umaxv(sink: &mut impl Sink, rd: VReg, rn: VReg) {
+    put(sink, 0x6e30_a800 | rd_rn(rd.enc(), rn.enc()));
 }
 
 /// `mvn vd.16b, vn.16b` (`not`; `.8b` when `q128` is false).
