@@ -148,20 +148,45 @@ impl EngineSettings {
         }
     }
 
-    /// The compiler builder of the engine for `arch`: the engine defaults, then the preset
-    /// and settings that belong to `arch`.
+    /// The compiler builder of the engine for `arch`: the engine defaults (the register
+    /// allocation checker, link padding, the engine cache), then [`Self::configure`] with
+    /// the preset and settings that belong to `arch`.
     pub fn builder(&self, arch: Arch) -> Result<CompilerBuilder, String> {
         let mut b = CompilerBuilder::for_target(arch.name()).map_err(|e| e.to_string())?;
         b.enable("regalloc_checker").map_err(|e| e.to_string())?;
+        self.configure(&mut b, arch, false)?;
+        b.link_padding(self.link_padding);
+        b.cache_store(engine_cache());
+        Ok(b)
+    }
+
+    /// The compiler builder of `kiln compile` for `target` (a triple or an architecture):
+    /// [`Self::configure`] with every setting, so a preset or setting of another
+    /// architecture is an error.
+    pub fn cli_builder(&self, target: &str) -> Result<CompilerBuilder, String> {
+        let mut b =
+            CompilerBuilder::for_target(target).map_err(|e| format!("bad --target: {e}"))?;
+        let arch =
+            kiln::compiler::triple_arch(b.triple()).map_err(|e| format!("bad --target: {e}"))?;
+        self.configure(&mut b, arch, true)?;
+        Ok(b)
+    }
+
+    /// The CPU and settings every command shares: the preset, or without one the default
+    /// CPU (the baseline plus what vector code needs); then the settings in order; then
+    /// SIMD on wherever the CPU allows it, unless `enable_simd` was set explicitly (an
+    /// explicit `true` on a CPU without what it needs is refused by `build`, as
+    /// everywhere). With `all` false, a preset or ISA setting of another architecture is
+    /// skipped instead of applied (and refused).
+    fn configure(&self, b: &mut CompilerBuilder, arch: Arch, all: bool) -> Result<(), String> {
         match self
             .cpu
             .as_ref()
-            .filter(|cpu| preset_archs(cpu).any(|a| a == arch))
+            .filter(|cpu| all || preset_archs(cpu).any(|a| a == arch))
         {
             Some(cpu) => {
                 b.preset(cpu).map_err(|e| format!("--cpu: {e}"))?;
             }
-            // The default CPU: the baseline plus what vector code needs.
             None => {
                 for flag in simd_requirements(arch) {
                     b.enable(flag).map_err(|e| e.to_string())?;
@@ -169,25 +194,23 @@ impl EngineSettings {
             }
         }
         for (name, value) in &self.settings {
-            let applies = match find_setting(name).map(|s| s.scope) {
-                Some(SettingScope::Isa(owner)) => owner == arch,
-                // Shared, or unknown (so that setting it reports the error).
-                _ => true,
-            };
+            let applies = all
+                || match find_setting(name).map(|s| s.scope) {
+                    Some(SettingScope::Isa(owner)) => owner == arch,
+                    // Shared, or unknown (so that setting it reports the error).
+                    _ => true,
+                };
             if applies {
-                b.set(name, value).map_err(|e| e.to_string())?;
+                b.set(name, value)
+                    .map_err(|e| format!("bad setting {name}={value}: {e}"))?;
             }
         }
-        // SIMD is on wherever the CPU allows it, unless set explicitly (an explicit `true` on
-        // a CPU without what it needs is refused by `build`, as everywhere).
         if !self.settings.iter().any(|(name, _)| name == "enable_simd") {
             let allowed = b.settings().isa().check_simd().is_ok();
             b.set("enable_simd", if allowed { "true" } else { "false" })
                 .map_err(|e| e.to_string())?;
         }
-        b.link_padding(self.link_padding);
-        b.cache_store(engine_cache());
-        Ok(b)
+        Ok(())
     }
 
     /// Check that these settings are valid for the chosen engines: every name and value

@@ -571,20 +571,6 @@ fn real_main() -> Result<ExitCode> {
     }
 }
 
-/// A compiler builder for `target` with the command line's preset and settings.
-fn cli_builder(target: &str, settings: &EngineSettings) -> Result<CompilerBuilder> {
-    let mut builder = CompilerBuilder::for_target(target).context("bad --target")?;
-    if let Some(cpu) = &settings.cpu {
-        builder.preset(cpu).context("bad --cpu")?;
-    }
-    for (name, value) in &settings.settings {
-        builder
-            .set(name, value)
-            .with_context(|| format!("bad setting {name}={value}"))?;
-    }
-    Ok(builder)
-}
-
 fn compile(
     path: &Path,
     src: &str,
@@ -594,7 +580,7 @@ fn compile(
     timings: bool,
     cache: Option<&DiskStore>,
 ) -> Result<ExitCode> {
-    let builder = cli_builder(target, settings)?;
+    let builder = settings.cli_builder(target).map_err(anyhow::Error::msg)?;
     let compiler = builder.build().context("cannot build the compiler")?;
     let arch = compiler.arch();
     let t_start = std::time::Instant::now();

@@ -106,6 +106,7 @@ fn tix(t: Type) -> usize {
 const INTS: [Type; 4] = [Type::I8, Type::I16, Type::I32, Type::I64];
 const FLOATS: [Type; 2] = [Type::F32, Type::F64];
 const IVECS: [Type; 4] = [Type::I8X16, Type::I16X8, Type::I32X4, Type::I64X2];
+const FVECS: [Type; 2] = [Type::F32X4, Type::F64X2];
 
 impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
     /// Generate the body of `func` (empty, with name and signature set), with what
@@ -283,6 +284,28 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
     fn any_ty(&mut self) -> Type {
         let n = if self.vectors() { 12 } else { 6 };
         Type::ALL[below(self.u, n)]
+    }
+
+    /// A float scalar or (when allowed, a quarter of the time) a float vector type.
+    fn float_or_fvec_ty(&mut self) -> Type {
+        if self.vectors() && chance(self.u, 1, 4) {
+            FVECS[below(self.u, 2)]
+        } else {
+            self.float_ty()
+        }
+    }
+
+    /// Should this operation take its vector form (vectors allowed, a quarter of the time)?
+    fn vector_form(&mut self) -> bool {
+        self.vectors() && chance(self.u, 1, 4)
+    }
+
+    /// An integer vector type among `types`, when vectors are allowed.
+    fn ivec_among(&mut self, types: &[Type]) -> Option<Type> {
+        if !self.vectors() {
+            return None;
+        }
+        Some(types[below(self.u, types.len())])
     }
 
     /// An integer scalar or (when allowed, a quarter of the time) an integer vector type.
@@ -684,6 +707,18 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             Opcode::Fdiv => i.fdiv(a, b),
             Opcode::Fmin => i.fmin(a, b),
             Opcode::Fmax => i.fmax(a, b),
+            Opcode::SaddSat => i.sadd_sat(a, b),
+            Opcode::UaddSat => i.uadd_sat(a, b),
+            Opcode::SsubSat => i.ssub_sat(a, b),
+            Opcode::UsubSat => i.usub_sat(a, b),
+            Opcode::Smin => i.smin(a, b),
+            Opcode::Umin => i.umin(a, b),
+            Opcode::Smax => i.smax(a, b),
+            Opcode::Umax => i.umax(a, b),
+            Opcode::AvgRound => i.avg_round(a, b),
+            Opcode::FminPseudo => i.fmin_pseudo(a, b),
+            Opcode::FmaxPseudo => i.fmax_pseudo(a, b),
+            Opcode::Swizzle => i.swizzle(a, b),
             _ => i.fcopysign(a, b),
         }
     }
@@ -695,6 +730,10 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             Opcode::Clz => i.clz(a),
             Opcode::Ctz => i.ctz(a),
             Opcode::Popcnt => i.popcnt(a),
+            Opcode::Iabs => i.iabs(a),
+            Opcode::VanyTrue => i.vany_true(a),
+            Opcode::VallTrue => i.vall_true(a),
+            Opcode::VhighBits => i.vhigh_bits(a),
             Opcode::Fneg => i.fneg(a),
             Opcode::Fabs => i.fabs(a),
             Opcode::Sqrt => i.sqrt(a),
@@ -720,6 +759,10 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             Opcode::Fpromote => i.fpromote(ty, a),
             Opcode::Fdemote => i.fdemote(ty, a),
             Opcode::Bitcast => i.bitcast(ty, a),
+            Opcode::SwidenLow => i.swiden_low(ty, a),
+            Opcode::SwidenHigh => i.swiden_high(ty, a),
+            Opcode::UwidenLow => i.uwiden_low(ty, a),
+            Opcode::UwidenHigh => i.uwiden_high(ty, a),
             _ => i.splat(ty, a),
         };
         self.set_taint(v, false);
@@ -763,6 +806,17 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 let b = self.pick(ty)?;
                 Some(self.bin(op, a, b))
             }
+            Ishl | Ushr | Sshr if self.vector_form() => {
+                // A vector shifted by an i32 amount (taken modulo the lane width).
+                let ty = IVECS[below(self.u, 4)];
+                let a = self.pick(ty)?;
+                let b = if chance(self.u, 1, 4) {
+                    self.edge_shift_amount(Type::I32)?
+                } else {
+                    self.pick(Type::I32)?
+                };
+                Some(self.bin(op, a, b))
+            }
             Ishl | Ushr | Sshr | Rotl | Rotr => {
                 let ty = self.int_ty();
                 let a = self.pick(ty)?;
@@ -779,6 +833,10 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 let a = self.pick(ty)?;
                 Some(self.un(op, a))
             }
+            Popcnt if self.vector_form() => {
+                let a = self.pick(Type::I8X16)?;
+                Some(self.un(op, a))
+            }
             Clz | Ctz | Popcnt => {
                 let ty = self.int_ty();
                 let a = self.pick(ty)?;
@@ -791,7 +849,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 Some(self.b.ins().icmp(cc, a, b))
             }
             Fcmp => {
-                let ty = self.float_ty();
+                let ty = self.float_or_fvec_ty();
                 let (a, b) = self.cmp_operands(ty)?;
                 let cc = FloatCC::ALL[below(self.u, FloatCC::ALL.len())];
                 let v = self.b.ins().fcmp(cc, a, b);
@@ -827,7 +885,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 Some(self.conv(op, to, a))
             }
             Fadd | Fsub | Fmul | Fdiv | Fmin | Fmax => {
-                let ty = self.float_ty();
+                let ty = self.float_or_fvec_ty();
                 let a = self.pick(ty)?;
                 let b = self.pick(ty)?;
                 let v = self.bin(op, a, b);
@@ -846,7 +904,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 Some(v)
             }
             Fneg | Fabs => {
-                let ty = self.float_ty();
+                let ty = self.float_or_fvec_ty();
                 let a = self.pick(ty)?;
                 let taint = self.is_tainted(a);
                 let v = self.un(op, a);
@@ -854,13 +912,35 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 Some(v)
             }
             Sqrt | Ceil | Floor | Trunc | Nearest => {
-                let ty = self.float_ty();
+                let ty = self.float_or_fvec_ty();
                 let a = self.pick(ty)?;
                 let v = self.un(op, a);
                 self.set_taint(v, true);
                 Some(v)
             }
             FcvtToSint | FcvtToUint => self.fcvt_trapping(op),
+            FcvtToSintSat | FcvtToUintSat if self.vector_form() => {
+                // NaN lanes convert to 0: the result is clean whatever the input.
+                let fty = FVECS[below(self.u, 2)];
+                let a = self.pick(fty)?;
+                Some(self.conv(op, Type::I32X4, a))
+            }
+            FcvtFromSint | FcvtFromUint if self.vector_form() => {
+                let fty = FVECS[below(self.u, 2)];
+                let a = self.pick(Type::I32X4)?;
+                Some(self.conv(op, fty, a))
+            }
+            Fpromote | Fdemote if self.vector_form() => {
+                let (from, to) = if op == Fpromote {
+                    (Type::F32X4, Type::F64X2)
+                } else {
+                    (Type::F64X2, Type::F32X4)
+                };
+                let a = self.pick(from)?;
+                let v = self.conv(op, to, a);
+                self.set_taint(v, true);
+                Some(v)
+            }
             FcvtToSintSat | FcvtToUintSat => {
                 let fty = self.float_ty();
                 let ity = [Type::I32, Type::I64][below(self.u, 2)];
@@ -959,10 +1039,88 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 Some(r)
             }
             Jump | Brif | BrTable | Return | Trap => None,
-            // Not generated yet (see `NOT_GENERATED`).
-            SaddSat | UaddSat | SsubSat | UsubSat | Smin | Umin | Smax | Umax | AvgRound | Iabs
-            | FminPseudo | FmaxPseudo | Bitselect | VanyTrue | VallTrue | VhighBits | Shuffle
-            | Swizzle | Snarrow | Unarrow | SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => None,
+            // The integer vector families: integer vectors are never tainted.
+            SaddSat | UaddSat | SsubSat | UsubSat | AvgRound => {
+                let ty = self.ivec_among(&[Type::I8X16, Type::I16X8])?;
+                let (a, b) = (self.pick(ty)?, self.pick(ty)?);
+                Some(self.bin(op, a, b))
+            }
+            Smin | Umin | Smax | Umax => {
+                let ty = self.ivec_among(&[Type::I8X16, Type::I16X8, Type::I32X4])?;
+                let (a, b) = (self.pick(ty)?, self.pick(ty)?);
+                Some(self.bin(op, a, b))
+            }
+            Swizzle => {
+                let ty = self.ivec_among(&[Type::I8X16])?;
+                let (a, b) = (self.pick(ty)?, self.pick(ty)?);
+                Some(self.bin(op, a, b))
+            }
+            Iabs | VallTrue | VhighBits => {
+                let ty = self.ivec_among(&IVECS)?;
+                let a = self.pick(ty)?;
+                Some(self.un(op, a))
+            }
+            VanyTrue => {
+                // Float vectors only when clean, so no NaN payload is ever read as bits.
+                let ty = self.ivec_among(&[Type::I8X16, Type::I64X2, Type::F32X4])?;
+                let a = self.pick_clean(ty)?;
+                Some(self.un(op, a))
+            }
+            FminPseudo | FmaxPseudo => {
+                // Returns one operand bit for bit: tainted when either is.
+                if !self.vectors() {
+                    return None;
+                }
+                let ty = FVECS[below(self.u, 2)];
+                let (a, b) = (self.pick(ty)?, self.pick(ty)?);
+                let taint = self.is_tainted(a) || self.is_tainted(b);
+                let v = self.bin(op, a, b);
+                self.set_taint(v, taint);
+                Some(v)
+            }
+            Bitselect => {
+                // Mixing bits of an arithmetic NaN would expose its payload: clean only.
+                if !self.vectors() {
+                    return None;
+                }
+                let ty = Type::ALL[6 + below(self.u, 6)];
+                let c = self.pick_clean(ty)?;
+                let a = self.pick_clean(ty)?;
+                let b = self.pick_clean(ty)?;
+                Some(self.b.ins().bitselect(c, a, b))
+            }
+            Shuffle => {
+                let ty = self.ivec_among(&[Type::I8X16])?;
+                let (a, b) = (self.pick(ty)?, self.pick(ty)?);
+                let mut mask = [0u8; 16];
+                for m in &mut mask {
+                    *m = below(self.u, 32) as u8;
+                }
+                Some(self.b.ins().shuffle(a, b, mask))
+            }
+            Snarrow | Unarrow => {
+                let from = self.ivec_among(&[Type::I16X8, Type::I32X4])?;
+                let to = if from == Type::I16X8 {
+                    Type::I8X16
+                } else {
+                    Type::I16X8
+                };
+                let (a, b) = (self.pick(from)?, self.pick(from)?);
+                Some(if op == Snarrow {
+                    self.b.ins().snarrow(to, a, b)
+                } else {
+                    self.b.ins().unarrow(to, a, b)
+                })
+            }
+            SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => {
+                if !self.vectors() {
+                    return None;
+                }
+                let k = below(self.u, 3);
+                let (from, to) = (IVECS[k], IVECS[k + 1]);
+                let a = self.pick(from)?;
+                Some(self.conv(op, to, a))
+            }
         }
     }
 

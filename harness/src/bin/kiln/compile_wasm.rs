@@ -1,7 +1,6 @@
 //! `kiln compile <module.wasm>`: compile a module in parallel, print a summary, optionally
 //! a disassembly and an ELF object.
 
-use super::cli_builder;
 use anyhow::{Context, Result};
 use kiln::cache::{CacheStore, DiskStore};
 use kiln::module::{compile_module, elf::write_elf, CompiledModule, ModuleOptions};
@@ -34,7 +33,10 @@ fn ms(d: Duration) -> String {
 }
 
 pub fn compile_wasm(a: &WasmCompileArgs<'_>) -> Result<ExitCode> {
-    let mut builder = cli_builder(a.target, a.settings)?;
+    let mut builder = a
+        .settings
+        .cli_builder(a.target)
+        .map_err(anyhow::Error::msg)?;
     if let Some(store) = &a.cache {
         builder.cache_store(Some(store.clone() as Arc<dyn CacheStore>));
     }
