@@ -1280,6 +1280,138 @@ fn neon_forms() {
     c.check("neon_forms");
 }
 
+/// The NEON forms of the Wasm SIMD lowering: the added three-same integer and float
+/// operations, every [`VecMiscOp`] on each arrangement it takes, and `umaxv`.
+#[test]
+fn neon_simd_forms() {
+    let mut c = Cases::new();
+    let int3 = [
+        (VecOp3::Sqadd, "sqadd"),
+        (VecOp3::Uqadd, "uqadd"),
+        (VecOp3::Sqsub, "sqsub"),
+        (VecOp3::Uqsub, "uqsub"),
+        (VecOp3::Smax, "smax"),
+        (VecOp3::Umax, "umax"),
+        (VecOp3::Smin, "smin"),
+        (VecOp3::Umin, "umin"),
+        (VecOp3::Urhadd, "urhadd"),
+        (VecOp3::Sshl, "sshl"),
+        (VecOp3::Ushl, "ushl"),
+    ];
+    let fp3 = [
+        (VecFpOp3::Fmax, "fmax"),
+        (VecFpOp3::Fmin, "fmin"),
+        (VecFpOp3::Fcmeq, "fcmeq"),
+        (VecFpOp3::Fcmge, "fcmge"),
+        (VecFpOp3::Fcmgt, "fcmgt"),
+    ];
+    for (i, (a, b, m, _)) in quads().enumerate() {
+        let (rd, rn, rm) = (v(a), v(b), v(m));
+        for arr in VecArr::ALL {
+            let t = arr.suffix();
+            let (d, n, mm) = (
+                format!("v{a}.{t}"),
+                format!("v{b}.{t}"),
+                format!("v{m}.{t}"),
+            );
+            for (op, mn) in int3 {
+                let no_d = !matches!(
+                    op,
+                    VecOp3::Sqadd
+                        | VecOp3::Uqadd
+                        | VecOp3::Sqsub
+                        | VecOp3::Uqsub
+                        | VecOp3::Sshl
+                        | VecOp3::Ushl
+                );
+                if arr == VecArr::D2 && no_d {
+                    continue;
+                }
+                c.add(format!("{mn} {d}, {n}, {mm}"), |k| {
+                    vec_rrr(k, op, arr, rd, rn, rm)
+                });
+            }
+            if matches!(arr, VecArr::S2 | VecArr::S4 | VecArr::D2) {
+                for (op, mn) in fp3 {
+                    c.add(format!("{mn} {d}, {n}, {mm}"), |k| {
+                        vec_fp_rrr(k, op, arr, rd, rn, rm)
+                    });
+                }
+                for (op, mn) in [
+                    (VecMiscOp::Fabs, "fabs"),
+                    (VecMiscOp::Fneg, "fneg"),
+                    (VecMiscOp::Fsqrt, "fsqrt"),
+                    (VecMiscOp::Frintn, "frintn"),
+                    (VecMiscOp::Frintm, "frintm"),
+                    (VecMiscOp::Frintp, "frintp"),
+                    (VecMiscOp::Frintz, "frintz"),
+                    (VecMiscOp::Fcvtzs, "fcvtzs"),
+                    (VecMiscOp::Fcvtzu, "fcvtzu"),
+                    (VecMiscOp::Scvtf, "scvtf"),
+                    (VecMiscOp::Ucvtf, "ucvtf"),
+                ] {
+                    c.add(format!("{mn} {d}, {n}"), |k| vec_misc(k, op, arr, rd, rn));
+                }
+            }
+            if arr != VecArr::D2 || i % 2 == 0 {
+                c.add(format!("abs {d}, {n}"), |k| {
+                    vec_misc(k, VecMiscOp::Abs, arr, rd, rn)
+                });
+                c.add(format!("cmlt {d}, {n}, #0"), |k| {
+                    vec_misc(k, VecMiscOp::Cmlt0, arr, rd, rn)
+                });
+            }
+        }
+        // Narrowing: the narrow arrangement names the form (`.16b` etc. is the `2` form).
+        for (narrow, wide) in [
+            (VecArr::B8, "8h"),
+            (VecArr::B16, "8h"),
+            (VecArr::H4, "4s"),
+            (VecArr::H8, "4s"),
+            (VecArr::S2, "2d"),
+            (VecArr::S4, "2d"),
+        ] {
+            let two = if narrow.q() == 1 { "2" } else { "" };
+            let t = narrow.suffix();
+            for (op, mn) in [
+                (VecMiscOp::Sqxtn, "sqxtn"),
+                (VecMiscOp::Sqxtun, "sqxtun"),
+                (VecMiscOp::Uqxtn, "uqxtn"),
+            ] {
+                c.add(format!("{mn}{two} v{a}.{t}, v{b}.{wide}"), |k| {
+                    vec_misc(k, op, narrow, rd, rn)
+                });
+            }
+        }
+        // Widening: the source arrangement names the form (`.16b` etc. is the `2` form).
+        for (src, wide) in [
+            (VecArr::B8, "8h"),
+            (VecArr::B16, "8h"),
+            (VecArr::H4, "4s"),
+            (VecArr::H8, "4s"),
+            (VecArr::S2, "2d"),
+            (VecArr::S4, "2d"),
+        ] {
+            let two = if src.q() == 1 { "2" } else { "" };
+            let t = src.suffix();
+            // llvm-mc prints the `sxtl`/`uxtl` aliases as `sshll`/`ushll` with `#0`.
+            for (op, mn) in [(VecMiscOp::Sxtl, "sshll"), (VecMiscOp::Uxtl, "ushll")] {
+                c.add(format!("{mn}{two} v{a}.{wide}, v{b}.{t}, #0"), |k| {
+                    vec_misc(k, op, src, rd, rn)
+                });
+            }
+        }
+        c.add(format!("fcvtn v{a}.2s, v{b}.2d"), |k| {
+            vec_misc(k, VecMiscOp::Fcvtn, VecArr::D2, rd, rn)
+        });
+        c.add(format!("fcvtl v{a}.2d, v{b}.2s"), |k| {
+            vec_misc(k, VecMiscOp::Fcvtl, VecArr::D2, rd, rn)
+        });
+        c.add(format!("umaxv b{a}, v{b}.16b"), |k| vec_umaxv(k, rd, rn));
+    }
+    c.check("neon_simd_forms");
+}
+
 // ----- Label uses --------------------------------------------------------------------------
 
 /// Encode one label-referencing instruction with `f` after `pad` nops, patch its use so
