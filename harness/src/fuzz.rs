@@ -619,6 +619,7 @@ fn wasm_diff_checked(data: &[u8]) -> Option<crate::diff::wasm::WasmCaseResult> {
     let variation = Variation::arbitrary(&mut u).unpadded();
     let cache_check = u8::arbitrary(&mut u).unwrap_or(0) % 16 == 0;
     let case = crate::gen::wasm::diff_case(&mut u).ok()?;
+    let variation = variation.fitted_to_module(&case.wasm);
     let settings = variation.engine_settings();
     let result = with_quiet_panics(|| {
         check_wasm_case(&case, &settings, &WasmDiffOptions::default(), cache_check)
@@ -692,19 +693,41 @@ pub fn wasm_compile(data: &[u8]) {
         "single_pass"
     };
     let cpu = ["x86_64", "x86_64-v2", "x86_64-v3"][usize::from(pick >> 1) % 3];
+    // Half of the baseline cases get what SIMD needs; the others compile with SIMD off,
+    // where a module using `v128` must be refused with `SimdDisabled` (and nothing else).
+    let baseline_with_simd = pick & 8 != 0;
     for arch in [Arch::X86_64, Arch::Aarch64] {
         let mut b = kiln::CompilerBuilder::for_target(arch.name()).expect("known target");
         if arch == Arch::X86_64 {
             b.preset(cpu).expect("known preset");
+            if cpu == "x86_64" && baseline_with_simd {
+                for flag in kiln::settings::isa::simd_requirements(arch) {
+                    b.enable(flag).expect("known setting");
+                }
+            }
         }
         b.set("regalloc", regalloc).expect("known setting");
         b.set("regalloc_checker", "true").expect("known setting");
+        let simd = b.settings().isa().check_simd().is_ok();
+        b.set("enable_simd", if simd { "true" } else { "false" })
+            .expect("known setting");
         let compiler = b.build().expect("valid settings");
         let opts = kiln::module::ModuleOptions {
             jobs: None,
             progress: None,
         };
-        if let Err(e) = kiln::module::compile_module(&*compiler, &wasm, &opts) {
+        let result = kiln::module::compile_module(&*compiler, &wasm, &opts);
+        let refused_for_simd = matches!(
+            &result,
+            Err(kiln::module::ModuleError::Codegen {
+                error: kiln::CodegenError::SimdDisabled(_),
+                ..
+            })
+        );
+        if refused_for_simd && !simd {
+            continue;
+        }
+        if let Err(e) = result {
             let dir = crate::diff::materialize::corpus_dir("wasm_compile");
             let name = format!("{:016x}.wasm", crate::hashing::fnv1a_of(&wasm));
             let saved = std::fs::create_dir_all(&dir)

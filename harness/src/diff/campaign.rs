@@ -73,6 +73,10 @@ pub fn make_wasm_case(seed: u64, index: u64) -> (Result<WasmCase, String>, Varia
     let variation = Variation::from_seed(cs).unpadded();
     let case =
         crate::gen::wasm::diff_case(&mut Unstructured::new(&bytes)).map_err(|e| e.to_string());
+    let variation = match &case {
+        Ok(c) => variation.fitted_to_module(&c.wasm),
+        Err(_) => variation,
+    };
     (case, variation, cs.is_multiple_of(WASM_CACHE_CHECK_EVERY))
 }
 

@@ -145,6 +145,16 @@ impl Variation {
         self
     }
 
+    /// This variation fitted to the Wasm module `wasm` (see [`Self::fitted_to`]): the x86_64
+    /// CPU gets what vector code needs when a function uses `v128`. A module that does not
+    /// translate is left to the engines to refuse.
+    pub fn fitted_to_module(self, wasm: &[u8]) -> Variation {
+        match kiln::module::translate_module(wasm, Some(1)) {
+            Ok((_, functions)) => self.fitted_to(&functions),
+            Err(_) => self,
+        }
+    }
+
     /// This variation without link padding (Wasm modules call the runtime's libcalls and
     /// builtins; see [`Variation::fitted_to`]).
     pub fn unpadded(mut self) -> Variation {

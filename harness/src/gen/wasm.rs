@@ -2,8 +2,8 @@
 //!
 //! [`config`] draws a "swarm" configuration from the input (wasm-smith's own arbitrary
 //! `Config`: per-case limits, instruction kinds, nesting depth, floats on or off …) and then
-//! pins the proposals to what Kiln compiles: Wasm 2.0 without SIMD — sign extension,
-//! non-trapping float-to-int, multi-value, bulk memory and reference types always on;
+//! pins the proposals to what Kiln compiles: Wasm 2.0 — sign extension, non-trapping
+//! float-to-int, multi-value, bulk memory, reference types and fixed-width SIMD always on;
 //! every later proposal off; at most one memory; at least one type and one function (without
 //! `min_types` about half of wasm-smith's modules would contain no function at all).
 //!
@@ -59,7 +59,7 @@ pub fn config(u: &mut Unstructured<'_>) -> arbitrary::Result<wasm_smith::Config>
     c.multi_value_enabled = true;
     c.bulk_memory_enabled = true;
     c.reference_types_enabled = true;
-    c.simd_enabled = false;
+    c.simd_enabled = true;
     c.relaxed_simd_enabled = false;
     c.exceptions_enabled = false;
     c.threads_enabled = false;
@@ -324,5 +324,29 @@ pub(crate) mod tests {
                 assert_eq!(ty.params.len(), c.args.len());
             }
         }
+    }
+
+    #[test]
+    fn generated_cases_use_simd() {
+        let mut state = 12u64;
+        let (mut cases, mut with_v128) = (0, 0);
+        for _ in 0..60 {
+            let bytes: Vec<u8> = (0..600)
+                .flat_map(|_| crate::hashing::splitmix64(&mut state).to_le_bytes())
+                .collect();
+            let Ok(case) = diff_case(&mut Unstructured::new(&bytes)) else {
+                continue;
+            };
+            cases += 1;
+            let (_, funcs) = kiln::module::translate_module(&case.wasm, Some(1)).expect("valid");
+            if funcs.iter().any(|f| f.first_vector_type().is_some()) {
+                with_v128 += 1;
+            }
+        }
+        eprintln!("{with_v128} of {cases} cases use v128");
+        assert!(
+            cases >= 30 && with_v128 * 5 >= cases,
+            "{with_v128} of {cases}"
+        );
     }
 }

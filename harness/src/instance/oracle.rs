@@ -158,6 +158,9 @@ impl WasmiInstance {
             (ValType::I64, DataValue::I64(x)) => Val::I64(*x),
             (ValType::F32, DataValue::F32(b)) => Val::F32(wasmi::F32::from_bits(*b)),
             (ValType::F64, DataValue::F64(b)) => Val::F64(wasmi::F64::from_bits(*b)),
+            (ValType::V128, DataValue::V128(_, bytes)) => {
+                Val::V128(wasmi::V128::from(u128::from_le_bytes(*bytes)))
+            }
             (ValType::FuncRef, DataValue::I64(0)) => Val::FuncRef(Ref::Null),
             (ValType::ExternRef, DataValue::I64(0)) => Val::ExternRef(Ref::Null),
             (ValType::ExternRef, DataValue::I64(n)) => {
