@@ -19,6 +19,11 @@
 //! explicitly; `--set enable_simd=true` on a CPU without SSSE3 and SSE4.1 is refused with
 //! the compiler's own error, as by `kiln compile` and `kiln::Config`.
 //!
+//! The x86_64 engine's CPU never has AVX: `has_avx` and `has_avx2` are turned off after the
+//! preset and settings, because the emulator (unicorn 2.1.5, QEMU 5 TCG) executes VEX.128
+//! SSE instructions as their two-operand legacy forms. The AVX forms of the lowering are
+//! checked on the host CPU instead (`harness/tests/avx_native.rs`).
+//!
 //! Test-only: [`EngineSettings::link_padding`] (`kiln run --link-padding BYTES`) links
 //! with that much virtual padding between functions (recorded in the compiler with
 //! [`kiln::CompilerBuilder::link_padding`] and read back through
@@ -155,6 +160,11 @@ impl EngineSettings {
         let mut b = CompilerBuilder::for_target(arch.name()).map_err(|e| e.to_string())?;
         b.enable("regalloc_checker").map_err(|e| e.to_string())?;
         self.configure(&mut b, arch, false)?;
+        if arch == Arch::X86_64 {
+            // The emulator cannot execute VEX-encoded SSE instructions (module docs).
+            b.set("has_avx", "false").map_err(|e| e.to_string())?;
+            b.set("has_avx2", "false").map_err(|e| e.to_string())?;
+        }
         b.link_padding(self.link_padding);
         b.cache_store(engine_cache());
         Ok(b)
@@ -319,7 +329,9 @@ mod tests {
         };
         s.validate(EngineKind::ALL).unwrap();
         let x = s.builder(Arch::X86_64).unwrap();
-        assert!(x.settings().isa().has("has_avx2"));
+        // The preset applies (BMI2 is x86_64-v3's), but the emulated engine never has AVX.
+        assert!(x.settings().isa().has("has_bmi2"));
+        assert!(!x.settings().isa().has("has_avx") && !x.settings().isa().has("has_avx2"));
         assert_eq!(x.settings().get("regalloc"), Some("single_pass"));
         assert_eq!(x.settings().get("regalloc_checker"), Some("true"));
         let a = s.builder(Arch::Aarch64).unwrap();

@@ -302,6 +302,12 @@ impl<'a, I: MachInst> Lower<'a, I> {
         self.s.pending.push(inst);
     }
 
+    /// The instructions emitted so far for the IR instruction being lowered, in emission
+    /// order, for a backend's rewrite of its own output (e.g. choosing another encoding).
+    pub fn pending_mut(&mut self) -> &mut [I] {
+        &mut self.s.pending
+    }
+
     /// Move the pending instructions of one IR instruction into the VCode (reversed).
     fn flush(&mut self) {
         let loc = self.cur_loc;

@@ -44,7 +44,7 @@ pub const X86_64_SETTINGS: &[SettingInfo] = &[
     isa_flag!(X86_64, "has_lzcnt", "LZCNT (ABM): lzcnt for clz."),
     isa_flag!(X86_64, "has_bmi1", "BMI1: tzcnt for ctz."),
     isa_flag!(X86_64, "has_bmi2", "BMI2. Not used by lowering yet."),
-    isa_flag!(X86_64, "has_avx", "AVX. Not used by lowering yet."),
+    isa_flag!(X86_64, "has_avx", "AVX: three-operand VEX forms of the vector and float SSE operations."),
     isa_flag!(X86_64, "has_avx2", "AVX2. Not used by lowering yet."),
 ];
 

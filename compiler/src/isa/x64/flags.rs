@@ -20,7 +20,8 @@
 //! | `has_lzcnt` | `lzcnt` (`clz`) |
 //! | `has_bmi1` | `tzcnt` (`ctz`) |
 //!
-//! `has_sse3`, `has_bmi2`, `has_avx` and `has_avx2` are accepted but not used yet.
+//! `has_sse3`, `has_bmi2` and `has_avx2` are accepted but not used yet; `has_avx` selects the
+//! VEX three-operand forms of the SSE operations (`lower::use_vex_forms`).
 
 /// The x86_64 ISA flags. All false = SSE2 baseline. See the module docs.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Default)]

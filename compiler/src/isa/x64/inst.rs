@@ -575,6 +575,18 @@ pub enum MInst {
         dst: Reg,
     },
     /// `movd`/`movq r, xmm`.
+    /// `vop dst, src1, src2`: the AVX (VEX.128) three-operand form of an [`SseOp`] with
+    /// [`SseOp::vex_three_operand`]; `dst` is a fresh register (no reuse of `src1`).
+    XmmRRRVex {
+        /// Operation.
+        op: SseOp,
+        /// First source.
+        src1: Reg,
+        /// Second source.
+        src2: Reg,
+        /// Destination.
+        dst: Reg,
+    },
     /// `cmpps`/`cmppd dst, src2, pred` (two-address): lane masks of `src1 pred src2`.
     XmmCmp {
         /// The compare instruction.
@@ -1055,6 +1067,13 @@ impl MachInst for MInst {
                 v.reg_use(src2);
                 v.reg_reuse_def(dst, 0);
             }
+            MInst::XmmRRRVex {
+                src1, src2, dst, ..
+            } => {
+                v.reg_use(src1);
+                v.reg_use(src2);
+                v.reg_def(dst);
+            }
             MInst::AluRM {
                 src1, addr, dst, ..
             } => {
@@ -1473,6 +1492,12 @@ impl MachInst for MInst {
                 sse::movd_from_xmm(sink, size, GprMem::Gpr(gpr(dst)?), xmm(src)?)
             }
             MInst::Movmsk { op, src, dst } => sse::movmsk(sink, op, gpr(dst)?, xmm(src)?),
+            MInst::XmmRRRVex {
+                op,
+                src1,
+                src2,
+                dst,
+            } => sse::vex_rrm(sink, op, xmm(dst)?, xmm(src1)?, XmmMem::Xmm(xmm(src2)?)),
             MInst::XmmCmp {
                 op,
                 pred,

@@ -2,7 +2,7 @@
 //! displacement and immediate, plus RIP-relative label-use recording.
 //!
 //! Every instruction form in [`super::gpr`] and [`super::sse`] is a thin call into
-//! [`emit_rm`] or [`emit_opreg`]. Invariants upheld here:
+//! [`emit_rm`], [`emit_vex_rm`] (AVX) or [`emit_opreg`]. Invariants upheld here:
 //! - prefix order is `66`, then `F2`/`F3`, then REX, then the `0F`/`0F 38`/`0F 3A` escape,
 //!   then the opcode (the order the mandatory-prefix SSE encodings require);
 //! - a REX byte is emitted iff one of W/R/X/B is set or the caller forces it (8-bit access
@@ -179,16 +179,66 @@ pub fn emit_rm<S: CodeSink<X64LabelUse>>(
 ) {
     let start = sink.cur_offset();
     let r = (reg >> 3) & 1;
-    let (x, b) = match rm {
+    let (x, b) = rm_ext(rm);
+    let rex = 0x40 | ((w as u8) << 3) | (r << 2) | (x << 1) | b;
+    put_prefixes_and_opcode(sink, op, rex, force_rex);
+    put_operands(sink, start, reg, rm, imm);
+}
+
+/// The `(X, B)` register-extension bits of an `r/m` operand.
+fn rm_ext(rm: Rm<'_>) -> (u8, u8) {
+    match rm {
         Rm::Reg(e) => (0, (e >> 3) & 1),
         Rm::Mem(Amode::Mem { base, index, .. }) => (
             index.map_or(0, |i| (i.reg().enc() >> 3) & 1),
             (base.enc() >> 3) & 1,
         ),
         Rm::Mem(Amode::RipLabel(_)) => (0, 0),
+    }
+}
+
+/// Emit a VEX-encoded (AVX, 128-bit, L = 0) ModRM-form instruction: `op`'s mandatory
+/// prefix and map move into the VEX prefix (the two-byte `C5` form when it can express
+/// them, else `C4`), `vvvv` is the extra source register, W = `w`.
+pub fn emit_vex_rm<S: CodeSink<X64LabelUse>>(
+    sink: &mut S,
+    op: Op,
+    w: bool,
+    vvvv: u8,
+    reg: u8,
+    rm: Rm<'_>,
+    imm: Imm,
+) {
+    let start = sink.cur_offset();
+    let r = (reg >> 3) & 1;
+    let (x, b) = rm_ext(rm);
+    let pp = match (op.p66, op.rep) {
+        (true, _) => 1,
+        (false, 0xF3) => 2,
+        (false, 0xF2) => 3,
+        _ => 0,
     };
-    let rex = 0x40 | ((w as u8) << 3) | (r << 2) | (x << 1) | b;
-    put_prefixes_and_opcode(sink, op, rex, force_rex);
+    let mmmmm = match op.map {
+        Map::M0F38 => 2,
+        Map::M0F3A => 3,
+        _ => 1,
+    };
+    let v = (!vvvv & 0xF) << 3;
+    if mmmmm == 1 && x == 0 && b == 0 && !w {
+        sink.put1(0xC5);
+        sink.put1(((!r & 1) << 7) | v | pp);
+    } else {
+        sink.put1(0xC4);
+        sink.put1(((!r & 1) << 7) | ((!x & 1) << 6) | ((!b & 1) << 5) | mmmmm);
+        sink.put1(((w as u8) << 7) | v | pp);
+    }
+    sink.put1(op.op);
+    put_operands(sink, start, reg, rm, imm);
+}
+
+/// ModRM, SIB, displacement and immediate (and a RIP-relative label use, measured from the
+/// instruction's `start`).
+fn put_operands<S: CodeSink<X64LabelUse>>(sink: &mut S, start: u64, reg: u8, rm: Rm<'_>, imm: Imm) {
     match rm {
         Rm::Reg(e) => {
             sink.put1(modrm(3, reg, e));

@@ -6,7 +6,7 @@
 //! `movu*`/`movdqu` moves) must be 16-byte aligned at run time.
 
 use super::gpr::Sink;
-use super::rex::{emit_rm, Imm, Map, Op, Rm};
+use super::rex::{emit_rm, emit_vex_rm, Imm, Map, Op, Rm};
 use super::{Amode, GprMem, XmmMem};
 use crate::isa::x64::regs::{Gpr, OperandSize, Xmm};
 
@@ -205,6 +205,58 @@ sse_ops! {
         Cvtpd2ps = pd(0x5A), Sse2, "cvtpd2ps";
         Cvttpd2dq = pd(0xE6), Sse2, "cvttpd2dq";
     }
+}
+
+impl SseOp {
+    /// Does the VEX (AVX) form take three operands, `vop dst, src1, src2` with the same
+    /// meaning as `op src1, src2` written to `dst`? False for the forms that only read
+    /// their second operand (conversions, square roots, `pabs`, `pmovsx`/`pmovzx`) and for
+    /// the flag-setting compares.
+    pub const fn vex_three_operand(self) -> bool {
+        use SseOp::*;
+        !matches!(
+            self,
+            Sqrtss
+                | Sqrtsd
+                | Sqrtps
+                | Sqrtpd
+                | Ucomiss
+                | Ucomisd
+                | Cvtss2sd
+                | Cvtsd2ss
+                | Cvtdq2ps
+                | Cvttps2dq
+                | Cvtdq2pd
+                | Cvtps2pd
+                | Cvtpd2ps
+                | Cvttpd2dq
+                | Pabsb
+                | Pabsw
+                | Pabsd
+                | Ptest
+                | Pmovsxbw
+                | Pmovsxwd
+                | Pmovsxdq
+                | Pmovzxbw
+                | Pmovzxwd
+                | Pmovzxdq
+        )
+    }
+}
+
+/// `vop dst, src1, src2` (AVX, VEX.128) for an [`SseOp`] with
+/// [`SseOp::vex_three_operand`].
+pub fn vex_rrm(sink: &mut impl Sink, op: SseOp, dst: Xmm, src1: Xmm, src2: XmmMem<'_>) {
+    debug_assert!(op.vex_three_operand());
+    emit_vex_rm(
+        sink,
+        op.op(),
+        false,
+        src1.enc(),
+        dst.enc(),
+        xm(src2),
+        Imm::None,
+    );
 }
 
 /// `op dst, src` for an [`SseOp`].

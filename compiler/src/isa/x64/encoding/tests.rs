@@ -844,6 +844,32 @@ fn sse_forms() {
         }
     }
 
+    // AVX (VEX.128) three-operand forms: every register combination class (the two-byte
+    // `C5` prefix, and `C4` for high `r/m` registers and the 0F38/0F3A maps) and memory.
+    let mut vex = 0;
+    for (j, &(op, mn, msize)) in ops.iter().enumerate() {
+        if !op.vex_three_operand() {
+            continue;
+        }
+        vex += 1;
+        for (i, (d, s2)) in pairs().enumerate() {
+            let s1 = (d + s2 + i + j) % 16;
+            let (d, s1, s2) = (Xmm::ALL[d], Xmm::ALL[s1], Xmm::ALL[s2]);
+            c.add(format!("v{mn} {}, {}, {}", x(d), x(s1), x(s2)), |k| {
+                vex_rrm(k, op, d, s1, s2.into())
+            });
+        }
+        for (i, a) in few.iter().enumerate() {
+            let d = Xmm::ALL[(i * 5 + j) % 16];
+            let s1 = Xmm::ALL[(i * 3 + j + 7) % 16];
+            c.add(
+                format!("v{mn} {}, {}, {msize} ptr {}", x(d), x(s1), mem(a)),
+                |k| vex_rrm(k, op, d, s1, XmmMem::Mem(a)),
+            );
+        }
+    }
+    assert!(vex > 60, "{vex} VEX forms");
+
     let movs: &[(XmmMov, &str, &str)] = &[
         (XmmMov::Movss, "movss", "dword"),
         (XmmMov::Movsd, "movsd", "qword"),

@@ -260,75 +260,11 @@ impl LowerBackend for X64Backend {
     type Abi = X64Abi;
 
     fn lower_inst(&self, ctx: &mut Ctx<'_>, inst: Inst) -> Result<(), CodegenError> {
-        use Opcode::*;
-        let op = ctx.data(inst).opcode();
-        let ty = ctx.ctrl_type(inst).unwrap_or(Type::I64);
-        match op {
-            Iconst | Iadd | Isub | Imul | Umulhi | Smulhi | Sdiv | Udiv | Srem | Urem | Band
-            | Bor | Bxor | BandNot | Bnot | Ishl | Ushr | Sshr | Rotl | Rotr | Clz | Ctz
-            | Popcnt | Uextend | Sextend | Ireduce => {
-                if ty.is_vector() {
-                    vector::lower(self, ctx, inst, op, ty)
-                } else {
-                    int::lower(self, ctx, inst, op, ty)
-                }
-            }
-            Icmp => {
-                let x = ctx.input(inst, 0)?;
-                if ctx.value_type(x).is_vector() {
-                    vector::lower(self, ctx, inst, op, ty)
-                } else {
-                    int::lower(self, ctx, inst, op, ty)
-                }
-            }
-            Select => match *ctx.data(inst) {
-                InstructionData::Ternary {
-                    args: [c, a, b], ..
-                } => lower_select(ctx, inst, c, a, b, ty),
-                _ => Err(ctx.unsupported(inst)),
-            },
-            Fadd | Fsub | Fmul | Fdiv | Fmin | Fmax | Fneg | Fabs | Sqrt | Ceil | Floor | Trunc
-            | Nearest | FcvtToSintSat | FcvtToUintSat | FcvtFromSint | FcvtFromUint | Fpromote
-            | Fdemote
-                if ty.is_vector() =>
-            {
-                vector::lower(self, ctx, inst, op, ty)
-            }
-            Fcmp if ctx.value_type(ctx.input(inst, 0)?).is_vector() => {
-                vector::lower(self, ctx, inst, op, ty)
-            }
-            Fconst | Fadd | Fsub | Fmul | Fdiv | Fmin | Fmax | Fcopysign | Fneg | Fabs | Sqrt
-            | Ceil | Floor | Trunc | Nearest | Fcmp | FcvtToSint | FcvtToUint | FcvtToSintSat
-            | FcvtToUintSat | FcvtFromSint | FcvtFromUint | Fpromote | Fdemote | Bitcast => {
-                float::lower(self, ctx, inst, op, ty)
-            }
-            Load | Uload8 | Sload8 | Uload16 | Sload16 | Uload32 | Sload32 | Store | Istore8
-            | Istore16 | Istore32 | StackLoad | StackStore | StackAddr => mem::lower(ctx, inst, op),
-            Call | CallIndirect | FuncAddr => call::lower(ctx, inst),
-            Vconst | Splat | Extractlane | Insertlane | SaddSat | UaddSat | SsubSat | UsubSat
-            | Smin | Umin | Smax | Umax | AvgRound | Iabs | FminPseudo | FmaxPseudo | Bitselect
-            | VanyTrue | VallTrue | VhighBits | Shuffle | Swizzle | Snarrow | Unarrow
-            | SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => {
-                vector::lower(self, ctx, inst, op, ty)
-            }
-            Trap => match *ctx.data(inst) {
-                InstructionData::Trap { code, .. } => {
-                    ctx.emit(MInst::Ud2 { code });
-                    Ok(())
-                }
-                _ => Err(ctx.unsupported(inst)),
-            },
-            Trapz | Trapnz => match *ctx.data(inst) {
-                InstructionData::CondTrap { arg, code, .. } => {
-                    let cond = lower_cond(ctx, arg);
-                    let cond = if op == Trapz { cond.invert() } else { cond };
-                    ctx.emit(MInst::TrapIf { cond, code });
-                    Ok(())
-                }
-                _ => Err(ctx.unsupported(inst)),
-            },
-            Jump | Brif | BrTable | Return => Err(ctx.unsupported(inst)),
+        lower_inst_sse(self, ctx, inst)?;
+        if self.flags.has_avx {
+            use_vex_forms(ctx.pending_mut());
         }
+        Ok(())
     }
 
     fn lower_branch(
@@ -383,6 +319,101 @@ impl LowerBackend for X64Backend {
                 Ok(())
             }
             _ => Err(ctx.unsupported(inst)),
+        }
+    }
+}
+
+/// Lower one instruction with SSE encodings (the AVX rewrite, if any, comes after).
+fn lower_inst_sse(b: &X64Backend, ctx: &mut Ctx<'_>, inst: Inst) -> Result<(), CodegenError> {
+    use Opcode::*;
+    let op = ctx.data(inst).opcode();
+    let ty = ctx.ctrl_type(inst).unwrap_or(Type::I64);
+    match op {
+        Iconst | Iadd | Isub | Imul | Umulhi | Smulhi | Sdiv | Udiv | Srem | Urem | Band | Bor
+        | Bxor | BandNot | Bnot | Ishl | Ushr | Sshr | Rotl | Rotr | Clz | Ctz | Popcnt
+        | Uextend | Sextend | Ireduce => {
+            if ty.is_vector() {
+                vector::lower(b, ctx, inst, op, ty)
+            } else {
+                int::lower(b, ctx, inst, op, ty)
+            }
+        }
+        Icmp => {
+            let x = ctx.input(inst, 0)?;
+            if ctx.value_type(x).is_vector() {
+                vector::lower(b, ctx, inst, op, ty)
+            } else {
+                int::lower(b, ctx, inst, op, ty)
+            }
+        }
+        Select => match *ctx.data(inst) {
+            InstructionData::Ternary {
+                args: [c, a, b], ..
+            } => lower_select(ctx, inst, c, a, b, ty),
+            _ => Err(ctx.unsupported(inst)),
+        },
+        Fadd | Fsub | Fmul | Fdiv | Fmin | Fmax | Fneg | Fabs | Sqrt | Ceil | Floor | Trunc
+        | Nearest | FcvtToSintSat | FcvtToUintSat | FcvtFromSint | FcvtFromUint | Fpromote
+        | Fdemote
+            if ty.is_vector() =>
+        {
+            vector::lower(b, ctx, inst, op, ty)
+        }
+        Fcmp if ctx.value_type(ctx.input(inst, 0)?).is_vector() => {
+            vector::lower(b, ctx, inst, op, ty)
+        }
+        Fconst | Fadd | Fsub | Fmul | Fdiv | Fmin | Fmax | Fcopysign | Fneg | Fabs | Sqrt
+        | Ceil | Floor | Trunc | Nearest | Fcmp | FcvtToSint | FcvtToUint | FcvtToSintSat
+        | FcvtToUintSat | FcvtFromSint | FcvtFromUint | Fpromote | Fdemote | Bitcast => {
+            float::lower(b, ctx, inst, op, ty)
+        }
+        Load | Uload8 | Sload8 | Uload16 | Sload16 | Uload32 | Sload32 | Store | Istore8
+        | Istore16 | Istore32 | StackLoad | StackStore | StackAddr => mem::lower(ctx, inst, op),
+        Call | CallIndirect | FuncAddr => call::lower(ctx, inst),
+        Vconst | Splat | Extractlane | Insertlane | SaddSat | UaddSat | SsubSat | UsubSat
+        | Smin | Umin | Smax | Umax | AvgRound | Iabs | FminPseudo | FmaxPseudo | Bitselect
+        | VanyTrue | VallTrue | VhighBits | Shuffle | Swizzle | Snarrow | Unarrow | SwidenLow
+        | SwidenHigh | UwidenLow | UwidenHigh => vector::lower(b, ctx, inst, op, ty),
+        Trap => match *ctx.data(inst) {
+            InstructionData::Trap { code, .. } => {
+                ctx.emit(MInst::Ud2 { code });
+                Ok(())
+            }
+            _ => Err(ctx.unsupported(inst)),
+        },
+        Trapz | Trapnz => match *ctx.data(inst) {
+            InstructionData::CondTrap { arg, code, .. } => {
+                let cond = lower_cond(ctx, arg);
+                let cond = if op == Trapz { cond.invert() } else { cond };
+                ctx.emit(MInst::TrapIf { cond, code });
+                Ok(())
+            }
+            _ => Err(ctx.unsupported(inst)),
+        },
+        Jump | Brif | BrTable | Return => Err(ctx.unsupported(inst)),
+    }
+}
+
+/// With AVX: rewrite the two-address SSE operations just emitted into their three-operand
+/// VEX forms, so the destination need not be the first source (saving the copy the
+/// register allocator would insert when that source stays live).
+fn use_vex_forms(insts: &mut [MInst]) {
+    for i in insts {
+        if let MInst::XmmRR {
+            op,
+            src1,
+            src2,
+            dst,
+        } = *i
+        {
+            if op.vex_three_operand() {
+                *i = MInst::XmmRRRVex {
+                    op,
+                    src1,
+                    src2,
+                    dst,
+                };
+            }
         }
     }
 }
