@@ -1,15 +1,17 @@
-//! The AVX (VEX) forms of the x86_64 vector lowering, checked by execution on this
-//! machine's own CPU.
+//! The AVX (VEX) forms of the x86_64 lowering, checked by execution on this machine's own
+//! CPU.
 //!
 //! The unicorn emulator that runs every other compiled x86_64 test executes VEX.128 SSE
 //! instructions as their two-operand legacy forms (it ignores `VEX.vvvv`), so code compiled
-//! with `has_avx` cannot be checked there. This test compiles the vector filetests
-//! (`harness/tests/filetests/vector/*.kir`) with the `x86_64-v3` preset (AVX on) and runs
-//! every `; run:` line whose function can be called directly from Rust natively: a leaf
-//! function with no relocations, traps or calls, whose parameters are 1–4 vectors and whose
-//! one result is a vector or an integer. Each result must match the run line's expectation,
-//! as on every other engine. The other run lines are counted and printed as skipped; on a
-//! CPU without AVX, or off x86_64, the whole test prints that it was skipped.
+//! with `has_avx` cannot be checked there. This test compiles the filetests of vectors and
+//! floats (`vector/`, `float/`, `fminmax/`, `round/`, `convert/`, `compare/` under
+//! `harness/tests/filetests`) with the `x86_64-v3` preset (AVX on) and runs every `; run:`
+//! line whose function can be called directly from Rust natively: a leaf function with no
+//! relocations, traps or calls, whose parameters are 1–4 vectors or floats (all passed in
+//! XMM registers) and whose one result is a vector, a float or an integer. Each result must
+//! match the run line's expectation, as on every other engine. The other run lines are
+//! counted and printed as skipped; on a CPU without AVX, or off x86_64, the whole test
+//! prints that it was skipped.
 
 #[cfg(target_arch = "x86_64")]
 mod native {
@@ -62,16 +64,22 @@ mod native {
         }
     }
 
+    /// A vector or float argument as the XMM register value that carries it (a float
+    /// scalar in the low lane, as the System V ABI passes it).
     fn m128(v: &DataValue) -> Option<__m128i> {
+        let mut b = [0u8; 16];
         match v {
-            // SAFETY: 16 plain bytes reinterpreted as a 16-byte vector.
-            DataValue::V128(_, b) => Some(unsafe { core::mem::transmute::<[u8; 16], __m128i>(*b) }),
-            _ => None,
+            DataValue::V128(_, bytes) => b = *bytes,
+            DataValue::F32(x) => b[..4].copy_from_slice(&x.to_le_bytes()),
+            DataValue::F64(x) => b[..8].copy_from_slice(&x.to_le_bytes()),
+            _ => return None,
         }
+        // SAFETY: 16 plain bytes reinterpreted as a 16-byte vector.
+        Some(unsafe { core::mem::transmute::<[u8; 16], __m128i>(b) })
     }
 
-    /// Call `code` with vector arguments under the System V ABI; the result's raw bits:
-    /// `xmm0` for a vector result, `rax` for an integer one.
+    /// Call `code` with XMM arguments under the System V ABI; the result's raw bits:
+    /// `xmm0` for a vector or float result, `rax` for an integer one.
     fn call(code: &Code, args: &[__m128i], vector_result: bool) -> Option<[u8; 16]> {
         macro_rules! go {
             ($ret:ty, $($a:ident),*) => {{
@@ -108,10 +116,14 @@ mod native {
     fn callable_signature(f: &Function) -> bool {
         let sig = &f.signature;
         (1..=4).contains(&sig.params.len())
-            && sig.params.iter().all(|t| t.is_vector())
+            && sig.params.iter().all(|t| t.is_vector() || t.is_float())
             && sig.returns.len() == 1
-            && (sig.returns[0].is_vector() || sig.returns[0].is_int_scalar())
-            && (sig.params.len() < 4 || sig.returns[0].is_vector())
+            && (sig.params.len() < 4 || in_xmm(sig.returns[0]))
+    }
+
+    /// Is a value of `ty` returned in `xmm0` (else `rax`)?
+    fn in_xmm(ty: Type) -> bool {
+        ty.is_vector() || ty.is_float()
     }
 
     /// The returned bits as a value of `ty`.
@@ -119,9 +131,15 @@ mod native {
         if ty.is_vector() {
             return Some(DataValue::V128(ty, bits));
         }
+        if ty.is_float() {
+            return DataValue::from_le_bytes(ty, &bits[..ty.bytes() as usize]);
+        }
         let x = u64::from_le_bytes(bits[..8].try_into().ok()?);
         DataValue::from_int(ty, x & ty.int_mask())
     }
+
+    /// The filetest directories whose functions take vectors or floats.
+    const DIRS: &[&str] = &["vector", "float", "fminmax", "round", "convert", "compare"];
 
     pub fn run() {
         if !std::arch::is_x86_feature_detected!("avx") {
@@ -139,9 +157,10 @@ mod native {
         b.set("has_avx2", "false").unwrap();
         b.set("enable_simd", "true").unwrap();
         let sse_only = b.build().unwrap();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filetests/vector");
-        let mut paths: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filetests");
+        let mut paths: Vec<_> = DIRS
+            .iter()
+            .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e == "kir"))
             .collect();
@@ -173,7 +192,7 @@ mod native {
                     continue;
                 };
                 let ret = f.signature.returns[0];
-                let Some(bits) = call(code, &args, ret.is_vector()) else {
+                let Some(bits) = call(code, &args, in_xmm(ret)) else {
                     skipped += 1;
                     continue;
                 };
@@ -196,7 +215,7 @@ mod native {
             failures.len()
         );
         assert!(failures.is_empty(), "{}", failures.join("\n"));
-        assert!(passed >= 800, "only {passed} run lines ran natively");
+        assert!(passed >= 2500, "only {passed} run lines ran natively");
         assert!(
             vex_functions >= 100,
             "only {vex_functions} functions use VEX forms"
