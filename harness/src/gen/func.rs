@@ -300,8 +300,8 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         self.vectors() && chance(self.u, 1, 4)
     }
 
-    /// An integer vector type among `types`, when vectors are allowed.
-    fn ivec_among(&mut self, types: &[Type]) -> Option<Type> {
+    /// A vector type among `types`, when vectors are allowed.
+    fn vector_among(&mut self, types: &[Type]) -> Option<Type> {
         if !self.vectors() {
             return None;
         }
@@ -1041,28 +1041,28 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             Jump | Brif | BrTable | Return | Trap => None,
             // The integer vector families: integer vectors are never tainted.
             SaddSat | UaddSat | SsubSat | UsubSat | AvgRound => {
-                let ty = self.ivec_among(&[Type::I8X16, Type::I16X8])?;
+                let ty = self.vector_among(&[Type::I8X16, Type::I16X8])?;
                 let (a, b) = (self.pick(ty)?, self.pick(ty)?);
                 Some(self.bin(op, a, b))
             }
             Smin | Umin | Smax | Umax => {
-                let ty = self.ivec_among(&[Type::I8X16, Type::I16X8, Type::I32X4])?;
+                let ty = self.vector_among(&[Type::I8X16, Type::I16X8, Type::I32X4])?;
                 let (a, b) = (self.pick(ty)?, self.pick(ty)?);
                 Some(self.bin(op, a, b))
             }
             Swizzle => {
-                let ty = self.ivec_among(&[Type::I8X16])?;
+                let ty = self.vector_among(&[Type::I8X16])?;
                 let (a, b) = (self.pick(ty)?, self.pick(ty)?);
                 Some(self.bin(op, a, b))
             }
             Iabs | VallTrue | VhighBits => {
-                let ty = self.ivec_among(&IVECS)?;
+                let ty = self.vector_among(&IVECS)?;
                 let a = self.pick(ty)?;
                 Some(self.un(op, a))
             }
             VanyTrue => {
                 // Float vectors only when clean, so no NaN payload is ever read as bits.
-                let ty = self.ivec_among(&[Type::I8X16, Type::I64X2, Type::F32X4])?;
+                let ty = self.vector_among(&Type::ALL[6..])?;
                 let a = self.pick_clean(ty)?;
                 Some(self.un(op, a))
             }
@@ -1090,7 +1090,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 Some(self.b.ins().bitselect(c, a, b))
             }
             Shuffle => {
-                let ty = self.ivec_among(&[Type::I8X16])?;
+                let ty = self.vector_among(&[Type::I8X16])?;
                 let (a, b) = (self.pick(ty)?, self.pick(ty)?);
                 let mut mask = [0u8; 16];
                 for m in &mut mask {
@@ -1099,7 +1099,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 Some(self.b.ins().shuffle(a, b, mask))
             }
             Snarrow | Unarrow => {
-                let from = self.ivec_among(&[Type::I16X8, Type::I32X4])?;
+                let from = self.vector_among(&[Type::I16X8, Type::I32X4])?;
                 let to = if from == Type::I16X8 {
                     Type::I8X16
                 } else {

@@ -86,6 +86,21 @@ fn mov(ctx: &mut Ctx<'_>, src: Reg, dst: Reg) {
     });
 }
 
+/// Does `op` take vectors of `ty`'s lane width (as the verifier requires)? Unverified IR
+/// with another width is refused, never encoded as an arrangement NEON lacks.
+pub(super) fn takes_lane_width(op: Opcode, ty: Type) -> bool {
+    use Opcode::*;
+    let w = ty.lane_bits();
+    ty.is_vector()
+        && match op {
+            SaddSat | UaddSat | SsubSat | UsubSat | AvgRound => w <= 16,
+            Smin | Umin | Smax | Umax | SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => w <= 32,
+            Snarrow | Unarrow => w == 16 || w == 32,
+            Swizzle | Popcnt => w == 8,
+            _ => true,
+        }
+}
+
 /// Is `inst` a vector operation this module owns?
 fn owns(ctx: &Ctx<'_>, inst: Inst) -> bool {
     use Opcode::*;
@@ -302,6 +317,9 @@ fn lower_binary(
 ) -> Result<Reg, CodegenError> {
     use Opcode::*;
     let ty = ctx.value_type(x);
+    if !takes_lane_width(op, ty) {
+        return Err(ctx.unsupported(inst));
+    }
     let arr = vec_arr(ty);
     let a = ctx.value_reg(x);
     let b = ctx.value_reg(y);
@@ -377,6 +395,9 @@ fn lower_unary(
 ) -> Result<Reg, CodegenError> {
     use Opcode::*;
     use VecMiscOp as M;
+    if !takes_lane_width(op, aty) {
+        return Err(ctx.unsupported(inst));
+    }
     let arr = vec_arr(aty);
     Ok(match op {
         Fneg => misc(ctx, M::Fneg, arr, a),

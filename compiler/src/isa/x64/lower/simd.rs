@@ -3,10 +3,13 @@
 //! min/max, average, abs, popcnt, shifts by a scalar), `bitselect`, the reductions,
 //! `shuffle`/`swizzle`, narrowing/widening and the vector conversions.
 //!
-//! Precondition (as for [`super::vector`]): SSSE3 and SSE4.1. Sequences where no single
+//! Preconditions: SSSE3 and SSE4.1 (as for [`super::vector`]); verified IR — lane widths
+//! an opcode does not take are refused as unsupported, never lowered as another width.
+//! Sequences where no single
 //! instruction exists:
 //! - `fmin`/`fmax`: `minps`/`maxps` in both operand orders, OR-ed (min, so `-0 < +0`) or
-//!   AND-ed (max); lanes where either input is NaN become the canonical NaN;
+//!   AND-ed (max); lanes where either input is NaN become the canonical NaN with the sign
+//!   bit set (Wasm allows either sign);
 //! - `fmin_pseudo a, b` is `minps b, a` (`b < a ? b : a`), `fmax_pseudo` is `maxps b, a`;
 //! - 8-bit shifts widen to 16-bit lanes (`punpck*bw`), shift, and pack back; `sshr.i64x2`
 //!   is `((x >>u n) ^ m) - m` with `m = 1 << 63 >> n`;
@@ -342,32 +345,32 @@ fn lower_binary(
         (FmaxPseudo, _) => return Ok(xop(ctx, pick(SseOp::Maxps, SseOp::Maxpd), b, a)),
         (Ishl | Ushr | Sshr, _) => return Ok(lower_shift(ctx, op, xty, a, b)),
         (SaddSat, 8) => SseOp::Paddsb,
-        (SaddSat, _) => SseOp::Paddsw,
+        (SaddSat, 16) => SseOp::Paddsw,
         (UaddSat, 8) => SseOp::Paddusb,
-        (UaddSat, _) => SseOp::Paddusw,
+        (UaddSat, 16) => SseOp::Paddusw,
         (SsubSat, 8) => SseOp::Psubsb,
-        (SsubSat, _) => SseOp::Psubsw,
+        (SsubSat, 16) => SseOp::Psubsw,
         (UsubSat, 8) => SseOp::Psubusb,
-        (UsubSat, _) => SseOp::Psubusw,
+        (UsubSat, 16) => SseOp::Psubusw,
         (AvgRound, 8) => SseOp::Pavgb,
-        (AvgRound, _) => SseOp::Pavgw,
+        (AvgRound, 16) => SseOp::Pavgw,
         (Smin, 8) => SseOp::Pminsb,
         (Smin, 16) => SseOp::Pminsw,
-        (Smin, _) => SseOp::Pminsd,
+        (Smin, 32) => SseOp::Pminsd,
         (Smax, 8) => SseOp::Pmaxsb,
         (Smax, 16) => SseOp::Pmaxsw,
-        (Smax, _) => SseOp::Pmaxsd,
+        (Smax, 32) => SseOp::Pmaxsd,
         (Umin, 8) => SseOp::Pminub,
         (Umin, 16) => SseOp::Pminuw,
-        (Umin, _) => SseOp::Pminud,
+        (Umin, 32) => SseOp::Pminud,
         (Umax, 8) => SseOp::Pmaxub,
         (Umax, 16) => SseOp::Pmaxuw,
-        (Umax, _) => SseOp::Pmaxud,
+        (Umax, 32) => SseOp::Pmaxud,
         (Snarrow, 16) => SseOp::Packsswb,
-        (Snarrow, _) => SseOp::Packssdw,
+        (Snarrow, 32) => SseOp::Packssdw,
         (Unarrow, 16) => SseOp::Packuswb,
-        (Unarrow, _) => SseOp::Packusdw,
-        (Swizzle, _) => {
+        (Unarrow, 32) => SseOp::Packusdw,
+        (Swizzle, 8) => {
             // Indices >= 16 get the top bit set (saturating), which pshufb maps to 0.
             let idx = xconst_op(ctx, SseOp::Paddusb, b, splat_bits(0x70, 8));
             return Ok(xop(ctx, SseOp::Pshufb, a, idx));
@@ -437,7 +440,7 @@ fn lower_unary(
                 xop(ctx, SseOp::Psubq, t, s)
             }
         },
-        Popcnt => {
+        Popcnt if w == 8 => {
             let nib = splat_bits(0x0f, 8);
             let lo = xconst_op(ctx, SseOp::Pand, a, nib);
             let hi = xshift(ctx, XmmShiftImm::Psrlw, a, 4);
@@ -449,7 +452,7 @@ fn lower_unary(
             let c2 = xop(ctx, SseOp::Pshufb, t2, hi);
             xop(ctx, SseOp::Paddb, c1, c2)
         }
-        SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => {
+        SwidenLow | SwidenHigh | UwidenLow | UwidenHigh if w <= 32 => {
             let src = if matches!(op, SwidenHigh | UwidenHigh) {
                 pshufd(ctx, a, 0xEE)
             } else {
