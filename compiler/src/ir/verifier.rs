@@ -795,22 +795,18 @@ impl Verifier<'_> {
                         self.want(inst, arg, is_i32_or_i64, "i32 or i64");
                         self.want_result(inst, rty, is_float, "f32 or f64");
                     }
-                    O::Fpromote => {
-                        let vector = self.ty(arg) == Some(Type::F32X4);
+                    O::Fpromote | O::Fdemote => {
+                        // (scalar operand, scalar result, vector operand, vector result)
+                        let (from, to, vfrom, vto) = if op == O::Fpromote {
+                            (Type::F32, Type::F64, Type::F32X4, Type::F64X2)
+                        } else {
+                            (Type::F64, Type::F32, Type::F64X2, Type::F32X4)
+                        };
+                        let vector = self.ty(arg) == Some(vfrom);
                         if !vector {
-                            self.want_ty(inst, arg, Type::F32, "fpromote operand");
+                            self.want_ty(inst, arg, from, &format!("{op} operand"));
                         }
-                        let want = if vector { Type::F64X2 } else { Type::F64 };
-                        if rty.is_some_and(|t| t != want) {
-                            self.want_result(inst, rty, |_| false, want.name());
-                        }
-                    }
-                    O::Fdemote => {
-                        let vector = self.ty(arg) == Some(Type::F64X2);
-                        if !vector {
-                            self.want_ty(inst, arg, Type::F64, "fdemote operand");
-                        }
-                        let want = if vector { Type::F32X4 } else { Type::F32 };
+                        let want = if vector { vto } else { to };
                         if rty.is_some_and(|t| t != want) {
                             self.want_result(inst, rty, |_| false, want.name());
                         }

@@ -41,7 +41,8 @@ use crate::dominator_tree::DominatorTree;
 use crate::entity::EntityRef;
 use crate::flowgraph::ControlFlowGraph;
 use crate::ir::{
-    Block, Function, Inst, InstructionData, Opcode, RelSourceLoc, Signature, Type, Value, ValueDef,
+    Block, Constant, Function, Inst, InstructionData, Opcode, RelSourceLoc, Signature, Type, Value,
+    ValueDef,
 };
 
 /// An ISA's instruction selection. Implementations are stateless (or hold only ISA
@@ -300,6 +301,16 @@ impl<'a, I: MachInst> Lower<'a, I> {
     /// Emit a machine instruction (in forward order within the current IR instruction).
     pub fn emit(&mut self, inst: I) {
         self.s.pending.push(inst);
+    }
+
+    /// The 16 bytes of constant-pool entry `c` (a `vconst` value or a `shuffle` mask).
+    pub fn constant(&self, c: Constant) -> Result<[u8; 16], CodegenError> {
+        self.func
+            .dfg
+            .constants
+            .get(c)
+            .copied()
+            .ok_or(CodegenError::InvalidFunction("unknown constant"))
     }
 
     /// The instructions emitted so far for the IR instruction being lowered, in emission

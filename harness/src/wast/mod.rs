@@ -681,6 +681,17 @@ fn lower_ret_core(r: &WastRetCore<'_>) -> Result<ValuePattern, SkipWhy> {
 }
 
 fn lower_v128_pattern(p: &V128Pattern) -> ValuePattern {
+    fn floats<T>(shape: Type, lanes: &[NanPattern<T>], bits: fn(&T) -> u64) -> ValuePattern {
+        let lanes = lanes
+            .iter()
+            .map(|p| match p {
+                NanPattern::CanonicalNan => LanePattern::Nan(NanKind::Canonical),
+                NanPattern::ArithmeticNan => LanePattern::Nan(NanKind::Arithmetic),
+                NanPattern::Value(v) => LanePattern::Bits(bits(v)),
+            })
+            .collect();
+        ValuePattern::V128(shape, lanes)
+    }
     fn ints<T: Copy + Into<i64>>(shape: Type, lanes: &[T]) -> ValuePattern {
         let mask = shape.lane_type().int_mask();
         let lanes = lanes
@@ -694,26 +705,8 @@ fn lower_v128_pattern(p: &V128Pattern) -> ValuePattern {
         V128Pattern::I16x8(l) => ints(Type::I16X8, l),
         V128Pattern::I32x4(l) => ints(Type::I32X4, l),
         V128Pattern::I64x2(l) => ints(Type::I64X2, l),
-        V128Pattern::F32x4(l) => ValuePattern::V128(
-            Type::F32X4,
-            l.iter()
-                .map(|p| match p {
-                    NanPattern::CanonicalNan => LanePattern::Nan(NanKind::Canonical),
-                    NanPattern::ArithmeticNan => LanePattern::Nan(NanKind::Arithmetic),
-                    NanPattern::Value(F32 { bits }) => LanePattern::Bits(u64::from(*bits)),
-                })
-                .collect(),
-        ),
-        V128Pattern::F64x2(l) => ValuePattern::V128(
-            Type::F64X2,
-            l.iter()
-                .map(|p| match p {
-                    NanPattern::CanonicalNan => LanePattern::Nan(NanKind::Canonical),
-                    NanPattern::ArithmeticNan => LanePattern::Nan(NanKind::Arithmetic),
-                    NanPattern::Value(F64 { bits }) => LanePattern::Bits(*bits),
-                })
-                .collect(),
-        ),
+        V128Pattern::F32x4(l) => floats(Type::F32X4, l, |f| u64::from(f.bits)),
+        V128Pattern::F64x2(l) => floats(Type::F64X2, l, |f| f.bits),
     }
 }
 

@@ -1482,12 +1482,7 @@ impl LowerBackend for Aarch64Backend {
                 opcode: Opcode::Vconst,
                 constant,
             } => {
-                let bytes = *ctx
-                    .func()
-                    .dfg
-                    .constants
-                    .get(constant)
-                    .ok_or(CodegenError::InvalidFunction("unknown constant"))?;
+                let bytes = ctx.constant(constant)?;
                 let dst = ctx.output_reg(inst, 0)?;
                 lower_vconst(ctx, dst, bytes);
                 Ok(())

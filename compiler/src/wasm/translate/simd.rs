@@ -111,7 +111,7 @@ impl State<'_> {
         offset: usize,
     ) -> Result<bool, WasmError> {
         use Operator as O;
-        use Type::{F32, F32X4, F64, F64X2, I16, I16X8, I32, I32X4, I64, I64X2, I8, I8X16};
+        use Type::{F32X4, F64X2, I16X8, I32, I32X4, I64X2, I8X16};
         macro_rules! un {
             ($ty:expr, $m:ident) => {
                 self.vunop(b, $ty, offset, |b, x| b.ins().$m(x))?
@@ -449,7 +449,6 @@ impl State<'_> {
             O::F64x2PromoteLowF32x4 => cvt!(F32X4, fpromote, F64X2),
             _ => return Ok(false),
         }
-        let _ = (F32, F64, I16, I64, I8);
         Ok(true)
     }
 

@@ -104,20 +104,22 @@ pub(super) fn takes_lane_width(op: Opcode, ty: Type) -> bool {
 /// Is `inst` a vector operation this module owns?
 fn owns(ctx: &Ctx<'_>, inst: Inst) -> bool {
     use Opcode::*;
-    let data = *ctx.data(inst);
-    let op = data.opcode();
-    let arg_vector = data
-        .arguments(&ctx.func().dfg.value_lists)
-        .first()
-        .is_some_and(|&v| ctx.value_type(v).is_vector());
-    let result_vector = ctx.ctrl_type(inst).is_some_and(|t| t.is_vector());
-    match op {
+    let data = ctx.data(inst);
+    match data.opcode() {
         SaddSat | UaddSat | SsubSat | UsubSat | Smin | Umin | Smax | Umax | AvgRound | Iabs
         | FminPseudo | FmaxPseudo | Bitselect | VanyTrue | VallTrue | VhighBits | Shuffle
         | Swizzle | Snarrow | Unarrow | SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => true,
+        // Operations with scalar and vector forms: the vector ones (looked up only here,
+        // off the path of every other instruction).
         Fadd | Fsub | Fmul | Fdiv | Fmin | Fmax | Fneg | Fabs | Sqrt | Ceil | Floor | Trunc
         | Nearest | Fcmp | Ishl | Ushr | Sshr | Popcnt | FcvtToSintSat | FcvtToUintSat
-        | FcvtFromSint | FcvtFromUint | Fpromote | Fdemote => arg_vector || result_vector,
+        | FcvtFromSint | FcvtFromUint | Fpromote | Fdemote => {
+            ctx.ctrl_type(inst).is_some_and(|t| t.is_vector())
+                || data
+                    .arguments(&ctx.func().dfg.value_lists)
+                    .first()
+                    .is_some_and(|&v| ctx.value_type(v).is_vector())
+        }
         _ => false,
     }
 }
@@ -180,12 +182,7 @@ fn lower_owned(ctx: &mut Ctx<'_>, inst: Inst) -> R {
             args: [x, y], mask, ..
         } => {
             let dst = ctx.output_reg(inst, 0)?;
-            let m = *ctx
-                .func()
-                .dfg
-                .constants
-                .get(mask)
-                .ok_or(CodegenError::InvalidFunction("unknown constant"))?;
+            let m = ctx.constant(mask)?;
             let r = lower_shuffle(ctx, x, y, m);
             mov(ctx, r, dst);
             Ok(())

@@ -26,7 +26,7 @@ use super::super::encoding::sse::{FloatCmp, MovmskOp, SseCmpOp, SseImmOp, SseOp,
 use super::super::encoding::Cc;
 use super::super::inst::MInst;
 use super::super::regs::OperandSize;
-use super::vector::{finish, pshufd, splat_bits, xconst_op, xop, xshift};
+use super::vector::{emit_vconst, finish, pshufd, splat_bits, xconst_op, xop, xshift};
 use super::Ctx;
 use crate::ir::{FloatCC, Inst, InstructionData, Opcode, Type};
 use crate::machinst::{CodegenError, Reg};
@@ -53,15 +53,7 @@ fn xrri(ctx: &mut Ctx<'_>, op: SseImmOp, a: Reg, b: Reg, imm: u8) -> Reg {
 
 fn xconst(ctx: &mut Ctx<'_>, bits: u128) -> Reg {
     let dst = ctx.alloc_tmp(RegClass::Float);
-    ctx.emit(match bits {
-        0 => MInst::XmmZero { dst },
-        u128::MAX => MInst::XmmOnes { dst },
-        _ => MInst::XmmConst {
-            dst,
-            bits,
-            size: 16,
-        },
-    });
+    emit_vconst(ctx, dst, bits);
     dst
 }
 
@@ -200,12 +192,7 @@ pub(super) fn lower(ctx: &mut Ctx<'_>, inst: Inst, op: Opcode, ty: Type) -> R {
             args: [x, y], mask, ..
         } => {
             let dst = ctx.output_reg(inst, 0)?;
-            let m = *ctx
-                .func()
-                .dfg
-                .constants
-                .get(mask)
-                .ok_or(CodegenError::InvalidFunction("unknown constant"))?;
+            let m = ctx.constant(mask)?;
             let (a, b) = (ctx.value_reg(x), ctx.value_reg(y));
             let r = lower_shuffle(ctx, x == y, a, b, m);
             finish(ctx, r, dst);

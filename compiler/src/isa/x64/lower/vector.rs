@@ -70,6 +70,19 @@ pub(super) fn xconst_op(ctx: &mut Ctx<'_>, op: SseOp, src: Reg, bits: u128) -> R
     dst
 }
 
+/// `dst = bits`: `xorps`/`pcmpeqd` for all-zero/all-ones, else a constant-pool load.
+pub(super) fn emit_vconst(ctx: &mut Ctx<'_>, dst: Reg, bits: u128) {
+    ctx.emit(match bits {
+        0 => MInst::XmmZero { dst },
+        u128::MAX => MInst::XmmOnes { dst },
+        _ => MInst::XmmConst {
+            dst,
+            bits,
+            size: 16,
+        },
+    });
+}
+
 /// Copy `src` into `dst` (the final result of a sequence).
 pub(super) fn finish(ctx: &mut Ctx<'_>, src: Reg, dst: Reg) {
     ctx.emit(MInst::XmmMovRR { src, dst });
@@ -98,22 +111,8 @@ pub(super) fn lower(
     match (op, data) {
         (Vconst, InstructionData::UnaryConst { constant, .. }) => {
             let dst = ctx.output_reg(inst, 0)?;
-            let bytes = *ctx
-                .func()
-                .dfg
-                .constants
-                .get(constant)
-                .ok_or(CodegenError::InvalidFunction("unknown constant"))?;
-            let bits = u128::from_le_bytes(bytes);
-            ctx.emit(match bits {
-                0 => MInst::XmmZero { dst },
-                u128::MAX => MInst::XmmOnes { dst },
-                _ => MInst::XmmConst {
-                    dst,
-                    bits,
-                    size: 16,
-                },
-            });
+            let bits = u128::from_le_bytes(ctx.constant(constant)?);
+            emit_vconst(ctx, dst, bits);
             Ok(())
         }
         (
