@@ -60,7 +60,7 @@ use sha2::{Digest, Sha256};
 use target_lexicon::Triple;
 
 /// Version of the key encoding. Bump it whenever the encoding below changes.
-pub const KEY_FORMAT_VERSION: u32 = 4;
+pub const KEY_FORMAT_VERSION: u32 = 5;
 
 /// The compiler's version as the cache sees it: the package version plus a hash of every
 /// source file of the `kiln` crate (computed by its build script), so that entries written
@@ -616,6 +616,19 @@ fn encode_inst(e: &mut Encoder, pool: &ValueListPool, data: &InstructionData) {
             e.operand(args[0]);
             e.operand(args[1]);
             e.signed(i64::from(offset));
+        }
+        MemLane {
+            flags,
+            args,
+            offset,
+            lane,
+            ..
+        } => {
+            e.u8(flags.bits());
+            e.operand(args[0]);
+            e.operand(args[1]);
+            e.signed(i64::from(offset));
+            e.u8(lane);
         }
         StackLoad { slot, offset, .. } => {
             e.entity(slot);

@@ -1088,6 +1088,7 @@ impl FuncInstBuilder<'_, '_> {
         sadd_sat = SaddSat; uadd_sat = UaddSat; ssub_sat = SsubSat; usub_sat = UsubSat;
         smin = Smin; umin = Umin; smax = Smax; umax = Umax; avg_round = AvgRound;
         fmin_pseudo = FminPseudo; fmax_pseudo = FmaxPseudo; swizzle = Swizzle;
+        sdot = Sdot; sqmul_round_sat = SqmulRoundSat;
     }
 
     unary_ops! {
@@ -1104,7 +1105,8 @@ impl FuncInstBuilder<'_, '_> {
         fcvt_from_sint = FcvtFromSint; fcvt_from_uint = FcvtFromUint;
         fpromote = Fpromote; fdemote = Fdemote; bitcast = Bitcast; splat = Splat;
         swiden_low = SwidenLow; swiden_high = SwidenHigh; uwiden_low = UwidenLow;
-        uwiden_high = UwidenHigh;
+        uwiden_high = UwidenHigh; swiden_add_pairwise = SwidenAddPairwise;
+        uwiden_add_pairwise = UwidenAddPairwise;
     }
 
     /// `snarrow.ty a, b`: signed saturating narrowing to `ty`.
@@ -1114,6 +1116,49 @@ impl FuncInstBuilder<'_, '_> {
             args: [a, b],
         };
         self.value(data, Some(ty))
+    }
+
+    /// `op.ty a, b` for the widening multiplies (`swiden_mul_low` …): the products of the
+    /// extended halves of the lanes, as lanes of `ty`.
+    pub fn widen_mul(self, op: Opcode, ty: Type, a: Value, b: Value) -> Value {
+        debug_assert!(matches!(
+            op,
+            Opcode::SwidenMulLow
+                | Opcode::SwidenMulHigh
+                | Opcode::UwidenMulLow
+                | Opcode::UwidenMulHigh
+        ));
+        self.value(
+            InstructionData::Binary {
+                opcode: op,
+                args: [a, b],
+            },
+            Some(ty),
+        )
+    }
+
+    /// `load_lane flags v, addr+offset, lane`: `v` with `lane` loaded from memory.
+    pub fn load_lane(self, flags: MemFlags, v: Value, addr: Value, offset: i32, lane: u8) -> Value {
+        let data = InstructionData::MemLane {
+            opcode: Opcode::LoadLane,
+            flags,
+            args: [v, addr],
+            offset,
+            lane,
+        };
+        self.value(data, None)
+    }
+
+    /// `store_lane flags v, addr+offset, lane`: store `lane` of `v`.
+    pub fn store_lane(self, flags: MemFlags, v: Value, addr: Value, offset: i32, lane: u8) -> Inst {
+        let data = InstructionData::MemLane {
+            opcode: Opcode::StoreLane,
+            flags,
+            args: [v, addr],
+            offset,
+            lane,
+        };
+        self.inst(data, None)
     }
 
     /// `unarrow.ty a, b`: unsigned saturating narrowing to `ty`.
@@ -1148,7 +1193,8 @@ impl FuncInstBuilder<'_, '_> {
 
     load_ops! {
         load = Load; uload8 = Uload8; sload8 = Sload8; uload16 = Uload16; sload16 = Sload16;
-        uload32 = Uload32; sload32 = Sload32;
+        uload32 = Uload32; sload32 = Sload32; load_splat = LoadSplat;
+        sload_widen = SloadWiden; uload_widen = UloadWiden; load_zero = LoadZero;
     }
 
     store_ops! {

@@ -45,6 +45,8 @@ pub enum InstructionFormat {
     Load,
     /// `store flags value, addr+offset`
     Store,
+    /// `load_lane flags vector, addr+offset, lane`, `store_lane flags vector, addr+offset, lane`
+    MemLane,
     /// `stack_load.T ss+offset`, `stack_addr ss+offset`
     StackLoad,
     /// `stack_store value, ss+offset`
@@ -351,6 +353,41 @@ opcodes! {
     UwidenLow = "uwiden_low", Unary, Explicit;
     /// Zero-extend the high half of the lanes.
     UwidenHigh = "uwiden_high", Unary, Explicit;
+    /// Multiply the sign-extended low halves of the lanes of `a` and `b` (operands
+    /// `i8x16`, `i16x8`, `i32x4`; the result has lanes twice as wide: exact products).
+    SwidenMulLow = "swiden_mul_low", Binary, Explicit;
+    /// Multiply the sign-extended high halves of the lanes.
+    SwidenMulHigh = "swiden_mul_high", Binary, Explicit;
+    /// Multiply the zero-extended low halves of the lanes.
+    UwidenMulLow = "uwiden_mul_low", Binary, Explicit;
+    /// Multiply the zero-extended high halves of the lanes.
+    UwidenMulHigh = "uwiden_mul_high", Binary, Explicit;
+    /// Add adjacent pairs of sign-extended lanes (`i8x16 → i16x8`, `i16x8 → i32x4`): result
+    /// lane `i` is `a[2i] + a[2i+1]`, exact in the wider lane.
+    SwidenAddPairwise = "swiden_add_pairwise", Unary, Explicit;
+    /// Add adjacent pairs of zero-extended lanes.
+    UwidenAddPairwise = "uwiden_add_pairwise", Unary, Explicit;
+    /// Dot product of `i16x8` lanes into `i32x4`: lane `i` is
+    /// `a[2i]*b[2i] + a[2i+1]*b[2i+1]` (signed, wrapping only for `-2^15 * -2^15` twice).
+    Sdot = "sdot", Binary, Fixed(Type::I32X4);
+    /// Q15 fixed-point multiply of `i16x8` lanes, rounding to nearest and saturating:
+    /// `sat16((a * b + 0x4000) >> 15)` (only `-2^15 * -2^15` saturates).
+    SqmulRoundSat = "sqmul_round_sat", Binary, SameAsArg(0);
+
+    /// Load one lane-sized scalar and broadcast it to every lane of the controlling vector
+    /// type.
+    LoadSplat = "load_splat", Load, Explicit;
+    /// Load 8 bytes as the low half of the lanes and sign-extend each to the controlling
+    /// type's lanes (`i16x8`, `i32x4`, `i64x2`).
+    SloadWiden = "sload_widen", Load, Explicit;
+    /// Load 8 bytes and zero-extend each half-width lane.
+    UloadWiden = "uload_widen", Load, Explicit;
+    /// Load one lane-sized scalar into lane 0 and zero the other lanes (`i32x4`, `i64x2`).
+    LoadZero = "load_zero", Load, Explicit;
+    /// Replace lane `lane` of the vector with a lane-sized scalar loaded from memory.
+    LoadLane = "load_lane", MemLane, SameAsArg(0);
+    /// Store lane `lane` of the vector to memory (lane-sized).
+    StoreLane = "store_lane", MemLane, ResultRule::None;
 }
 
 impl Opcode {
@@ -402,6 +439,11 @@ impl Opcode {
                 | Opcode::Uload32
                 | Opcode::Sload32
                 | Opcode::StackLoad
+                | Opcode::LoadSplat
+                | Opcode::SloadWiden
+                | Opcode::UloadWiden
+                | Opcode::LoadZero
+                | Opcode::LoadLane
         )
     }
 
@@ -414,15 +456,21 @@ impl Opcode {
                 | Opcode::Istore16
                 | Opcode::Istore32
                 | Opcode::StackStore
+                | Opcode::StoreLane
         )
     }
 
-    /// Number of bytes a memory access touches, given the controlling / stored type.
+    /// Number of bytes a memory access touches, given the controlling / stored type (for
+    /// `load_lane`/`store_lane`, the vector operand's type).
     pub const fn access_bytes(self, ty: Type) -> u32 {
         match self {
             Opcode::Uload8 | Opcode::Sload8 | Opcode::Istore8 => 1,
             Opcode::Uload16 | Opcode::Sload16 | Opcode::Istore16 => 2,
             Opcode::Uload32 | Opcode::Sload32 | Opcode::Istore32 => 4,
+            Opcode::SloadWiden | Opcode::UloadWiden => 8,
+            Opcode::LoadSplat | Opcode::LoadZero | Opcode::LoadLane | Opcode::StoreLane => {
+                ty.lane_bits() / 8
+            }
             _ => ty.bytes(),
         }
     }
@@ -639,6 +687,15 @@ pub enum InstructionData {
         args: [Value; 2],
         offset: i32,
     },
+    /// `args = [vector, address]`; address is `args[1] + offset`; `lane` of the vector is
+    /// loaded or stored.
+    MemLane {
+        opcode: Opcode,
+        flags: MemFlags,
+        args: [Value; 2],
+        offset: i32,
+        lane: u8,
+    },
     StackLoad {
         opcode: Opcode,
         slot: StackSlot,
@@ -718,6 +775,7 @@ macro_rules! with_opcode {
             | InsertLane { opcode: $op, .. }
             | Load { opcode: $op, .. }
             | Store { opcode: $op, .. }
+            | MemLane { opcode: $op, .. }
             | StackLoad { opcode: $op, .. }
             | StackStore { opcode: $op, .. }
             | Jump { opcode: $op, .. }
@@ -762,6 +820,7 @@ impl InstructionData {
             | FloatCompare { args, .. }
             | InsertLane { args, .. }
             | Shuffle { args, .. }
+            | MemLane { args, .. }
             | Store { args, .. } => args,
             Ternary { args, .. } => args,
             MultiAry { args, .. } | Call { args, .. } | CallIndirect { args, .. } => {
@@ -793,6 +852,7 @@ impl InstructionData {
             | FloatCompare { args, .. }
             | InsertLane { args, .. }
             | Shuffle { args, .. }
+            | MemLane { args, .. }
             | Store { args, .. } => args,
             Ternary { args, .. } => args,
             MultiAry { args, .. } | Call { args, .. } | CallIndirect { args, .. } => {

@@ -268,6 +268,7 @@ fn data_format(data: &InstructionData) -> InstructionFormat {
         D::InsertLane { .. } => F::InsertLane,
         D::Load { .. } => F::Load,
         D::Store { .. } => F::Store,
+        D::MemLane { .. } => F::MemLane,
         D::StackLoad { .. } => F::StackLoad,
         D::StackStore { .. } => F::StackStore,
         D::Jump { .. } => F::Jump,
@@ -745,14 +746,16 @@ impl Verifier<'_> {
                     O::VanyTrue => self.want(inst, arg, is_vector, "a vector"),
                     O::SwidenLow | O::SwidenHigh | O::UwidenLow | O::UwidenHigh => {
                         self.want(inst, arg, |t| widened(t).is_some(), "i8x16, i16x8 or i32x4");
-                        if let (Some(a), Some(r)) = (self.ty(arg).and_then(widened), rty) {
-                            if a != r {
-                                self.inst_err(
-                                    inst,
-                                    format!("{op} result type {r} is invalid, expected {a}"),
-                                );
-                            }
-                        }
+                        self.widened_result(inst, arg, rty);
+                    }
+                    O::SwidenAddPairwise | O::UwidenAddPairwise => {
+                        self.want(
+                            inst,
+                            arg,
+                            |t| matches!(t, Type::I8X16 | Type::I16X8),
+                            "i8x16 or i16x8",
+                        );
+                        self.widened_result(inst, arg, rty);
                     }
                     O::Uextend | O::Sextend | O::Ireduce => {
                         self.want(inst, arg, is_int, "an integer scalar");
@@ -861,10 +864,20 @@ impl Verifier<'_> {
                     O::Snarrow | O::Unarrow => {
                         (|t| matches!(t, Type::I16X8 | Type::I32X4), "i16x8 or i32x4")
                     }
+                    O::SwidenMulLow | O::SwidenMulHigh | O::UwidenMulLow | O::UwidenMulHigh => {
+                        (|t| widened(t).is_some(), "i8x16, i16x8 or i32x4")
+                    }
+                    O::Sdot | O::SqmulRoundSat => (|t| t == Type::I16X8, "i16x8"),
                     _ => (is_int, "an integer scalar"),
                 };
                 self.want(inst, args[0], what.0, what.1);
                 self.same_types(inst, args[0], args[1]);
+                if matches!(
+                    op,
+                    O::SwidenMulLow | O::SwidenMulHigh | O::UwidenMulLow | O::UwidenMulHigh
+                ) {
+                    self.widened_result(inst, args[0], rty);
+                }
                 if matches!(op, O::Snarrow | O::Unarrow) {
                     if let (Some(a), Some(r)) = (self.ty(args[0]), rty) {
                         if widened(r) != Some(a) {
@@ -937,8 +950,29 @@ impl Verifier<'_> {
                     O::Uload32 | O::Sload32 => {
                         self.want_result(inst, rty, |t| t == Type::I64, "i64")
                     }
+                    O::LoadSplat => self.want_result(inst, rty, is_vector, "a vector type"),
+                    O::SloadWiden | O::UloadWiden => self.want_result(
+                        inst,
+                        rty,
+                        |t| matches!(t, Type::I16X8 | Type::I32X4 | Type::I64X2),
+                        "i16x8, i32x4 or i64x2",
+                    ),
+                    O::LoadZero => self.want_result(
+                        inst,
+                        rty,
+                        |t| matches!(t, Type::I32X4 | Type::I64X2),
+                        "i32x4 or i64x2",
+                    ),
                     _ => {}
                 }
+            }
+            D::MemLane {
+                flags, args, lane, ..
+            } => {
+                self.flags(inst, flags);
+                self.want(inst, args[0], is_vector, "a vector");
+                self.want_ty(inst, args[1], Type::ADDR, "address");
+                self.lane(inst, args[0], lane);
             }
             D::Store { flags, args, .. } => {
                 self.flags(inst, flags);
@@ -1077,6 +1111,19 @@ impl Verifier<'_> {
                         "lane index {lane} is out of range for {t} ({} lanes)",
                         t.lane_count()
                     ),
+                );
+            }
+        }
+    }
+
+    /// The result of a widening operation on `arg`: lanes twice as wide, half as many.
+    fn widened_result(&mut self, inst: Inst, arg: Value, rty: Option<Type>) {
+        if let (Some(a), Some(r)) = (self.ty(arg).and_then(widened), rty) {
+            if a != r {
+                let op = self.func.dfg.insts[inst].opcode();
+                self.inst_err(
+                    inst,
+                    format!("{op} result type {r} is invalid, expected {a}"),
                 );
             }
         }

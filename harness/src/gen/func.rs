@@ -719,6 +719,8 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             Opcode::FminPseudo => i.fmin_pseudo(a, b),
             Opcode::FmaxPseudo => i.fmax_pseudo(a, b),
             Opcode::Swizzle => i.swizzle(a, b),
+            Opcode::Sdot => i.sdot(a, b),
+            Opcode::SqmulRoundSat => i.sqmul_round_sat(a, b),
             _ => i.fcopysign(a, b),
         }
     }
@@ -763,6 +765,8 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             Opcode::SwidenHigh => i.swiden_high(ty, a),
             Opcode::UwidenLow => i.uwiden_low(ty, a),
             Opcode::UwidenHigh => i.uwiden_high(ty, a),
+            Opcode::SwidenAddPairwise => i.swiden_add_pairwise(ty, a),
+            Opcode::UwidenAddPairwise => i.uwiden_add_pairwise(ty, a),
             _ => i.splat(ty, a),
         };
         self.set_taint(v, false);
@@ -1112,14 +1116,58 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                     self.b.ins().unarrow(to, a, b)
                 })
             }
-            SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => {
+            SwidenLow | SwidenHigh | UwidenLow | UwidenHigh | SwidenAddPairwise
+            | UwidenAddPairwise => {
+                if !self.vectors() {
+                    return None;
+                }
+                let pairwise = matches!(op, SwidenAddPairwise | UwidenAddPairwise);
+                let k = below(self.u, if pairwise { 2 } else { 3 });
+                let (from, to) = (IVECS[k], IVECS[k + 1]);
+                let a = self.pick(from)?;
+                Some(self.conv(op, to, a))
+            }
+            SwidenMulLow | SwidenMulHigh | UwidenMulLow | UwidenMulHigh => {
                 if !self.vectors() {
                     return None;
                 }
                 let k = below(self.u, 3);
                 let (from, to) = (IVECS[k], IVECS[k + 1]);
-                let a = self.pick(from)?;
-                Some(self.conv(op, to, a))
+                let (a, b) = (self.pick(from)?, self.pick(from)?);
+                Some(self.b.ins().widen_mul(op, to, a, b))
+            }
+            Sdot | SqmulRoundSat => {
+                let ty = self.vector_among(&[Type::I16X8])?;
+                let (a, b) = (self.pick(ty)?, self.pick(ty)?);
+                Some(self.bin(op, a, b))
+            }
+            LoadSplat | SloadWiden | UloadWiden | LoadZero => {
+                if !self.vectors() {
+                    return None;
+                }
+                self.load(op, false)
+            }
+            LoadLane => {
+                // The loaded lane is clean (memory only holds clean values); the others
+                // keep the vector's taint.
+                let ty = self.vector_among(&Type::ALL[6..])?;
+                let v = self.pick(ty)?;
+                let taint = self.is_tainted(v);
+                let (addr, off, aligned) = self.mem_target(op.access_bytes(ty), false)?;
+                let flags = self.mem_flags(aligned);
+                let lane = below(self.u, ty.lane_count() as usize) as u8;
+                let r = self.b.ins().load_lane(flags, v, addr, off, lane);
+                self.set_taint(r, taint);
+                Some(r)
+            }
+            StoreLane => {
+                let ty = self.vector_among(&Type::ALL[6..])?;
+                let v = self.pick_clean(ty)?;
+                let (addr, off, aligned) = self.mem_target(op.access_bytes(ty), false)?;
+                let flags = self.mem_flags(aligned);
+                let lane = below(self.u, ty.lane_count() as usize) as u8;
+                self.b.ins().store_lane(flags, v, addr, off, lane);
+                None
             }
         }
     }
@@ -1362,6 +1410,9 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             Uload8 | Sload8 => [Type::I16, Type::I32, Type::I64][below(self.u, 3)],
             Uload16 | Sload16 => [Type::I32, Type::I64][below(self.u, 2)],
             Uload32 | Sload32 => Type::I64,
+            LoadSplat => Type::ALL[6 + below(self.u, 6)],
+            SloadWiden | UloadWiden => IVECS[1 + below(self.u, 3)],
+            LoadZero => [Type::I32X4, Type::I64X2][below(self.u, 2)],
             _ => self.any_ty(),
         };
         let (addr, off, aligned) = self.mem_target(op.access_bytes(ty), stack)?;
@@ -1374,6 +1425,10 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
             Sload16 => i.sload16(ty, flags, addr, off),
             Uload32 => i.uload32(ty, flags, addr, off),
             Sload32 => i.sload32(ty, flags, addr, off),
+            LoadSplat => i.load_splat(ty, flags, addr, off),
+            SloadWiden => i.sload_widen(ty, flags, addr, off),
+            UloadWiden => i.uload_widen(ty, flags, addr, off),
+            LoadZero => i.load_zero(ty, flags, addr, off),
             _ => i.load(ty, flags, addr, off),
         };
         self.set_taint(v, false);

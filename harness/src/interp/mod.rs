@@ -632,6 +632,12 @@ impl<'f> Interpreter<'f> {
                     let (a, b) = (get(self, args[0])?, get(self, args[1])?);
                     let v = match opcode {
                         Opcode::Snarrow | Opcode::Unarrow => vector::narrow(opcode, t, a, b)?,
+                        Opcode::SwidenMulLow
+                        | Opcode::SwidenMulHigh
+                        | Opcode::UwidenMulLow
+                        | Opcode::UwidenMulHigh
+                        | Opcode::Sdot => vector::widening(opcode, t, a, b)?,
+                        Opcode::SqmulRoundSat => vector::sqmul_round_sat(a, b)?,
                         _ => ops::binary(opcode, a, b)?,
                     };
                     (r, v)
@@ -702,6 +708,25 @@ impl<'f> Interpreter<'f> {
                     self.store(heaps, opcode, v, addr)?;
                     self.advance(func, inst);
                     continue;
+                }
+                D::MemLane {
+                    args, offset, lane, ..
+                } => {
+                    let v = get(self, args[0])?;
+                    let base = address(get(self, args[1])?, opcode)?;
+                    let addr = base.wrapping_add(offset as i64 as u64);
+                    let size = opcode.access_bytes(v.ty()) as usize;
+                    if opcode == Opcode::StoreLane {
+                        let x = ops::extractlane(v, lane)?;
+                        self.stack.write(heaps, addr, &x.to_le_bytes()[..size])?;
+                        self.advance(func, inst);
+                        continue;
+                    }
+                    let (r, _) = result()?;
+                    let bytes = self.stack.read(heaps, addr, size)?;
+                    let x = DataValue::from_le_bytes(v.ty().lane_type(), bytes)
+                        .ok_or_else(|| ops::type_error(opcode, "load_lane needs a vector"))?;
+                    (r, ops::insertlane(v, x, lane)?)
                 }
                 D::StackLoad { slot, offset, .. } => {
                     let (r, t) = result()?;

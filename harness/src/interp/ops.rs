@@ -519,7 +519,37 @@ pub(super) fn load_value(op: Opcode, to: Type, bytes: &[u8]) -> OpResult {
             };
             DataValue::from_int(to, x).ok_or_else(|| type_error(op, "bad result type"))
         }
-        _ => Err(type_error(op, "not a load")),
+        Opcode::LoadSplat | Opcode::LoadZero if to.is_vector() => {
+            let lane = DataValue::from_le_bytes(to.lane_type(), bytes)
+                .ok_or_else(|| type_error(op, "access size does not match the lane"))?;
+            if op == Opcode::LoadSplat {
+                let mut out = [0u8; 16];
+                for chunk in out.chunks_mut(bytes.len()) {
+                    chunk.copy_from_slice(bytes);
+                }
+                Ok(DataValue::V128(to, out))
+            } else {
+                insertlane(DataValue::V128(to, [0; 16]), lane, 0)
+            }
+        }
+        Opcode::SloadWiden | Opcode::UloadWiden
+            if matches!(to, Type::I16X8 | Type::I32X4 | Type::I64X2) && bytes.len() == 8 =>
+        {
+            let narrow = match to {
+                Type::I16X8 => Type::I8X16,
+                Type::I32X4 => Type::I16X8,
+                _ => Type::I32X4,
+            };
+            let mut v = [0u8; 16];
+            v[..8].copy_from_slice(bytes);
+            let widen = if op == Opcode::SloadWiden {
+                Opcode::SwidenLow
+            } else {
+                Opcode::UwidenLow
+            };
+            super::vector::convert(widen, to, DataValue::V128(narrow, v))
+        }
+        _ => Err(type_error(op, &format!("cannot load {to}"))),
     }
 }
 

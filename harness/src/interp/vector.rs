@@ -187,6 +187,54 @@ pub(super) fn binary(op: Opcode, a: DataValue, b: DataValue) -> OpResult {
     }
 }
 
+/// The two-operand operations whose result lanes are wider than the operands':
+/// `swiden_mul_low/high`, `uwiden_mul_low/high` (to `to`) and `sdot` (to `i32x4`).
+pub(super) fn widening(op: Opcode, to: Type, a: DataValue, b: DataValue) -> OpResult {
+    let err = || bad(op, &[a, b]);
+    let (DataValue::V128(ta, x), DataValue::V128(tb, y)) = (a, b) else {
+        return Err(err());
+    };
+    let (wi, wo) = (ta.lane_bits(), to.lane_bits());
+    if ta != tb || !ta.is_int() || !to.is_int() || !to.is_vector() || wo != 2 * wi {
+        return Err(err());
+    }
+    let n = ta.lane_count() as usize;
+    let signed = matches!(
+        op,
+        Opcode::SwidenMulLow | Opcode::SwidenMulHigh | Opcode::Sdot
+    );
+    let ext = |v: &[u8; 16], i: usize| {
+        let l = get_lane(v, i, wi);
+        if signed {
+            sext(l, wi) as u64
+        } else {
+            l
+        }
+    };
+    let product = |i: usize| ext(&x, i).wrapping_mul(ext(&y, i));
+    Ok(match op {
+        Opcode::SwidenMulLow | Opcode::UwidenMulLow => lanes(to, product),
+        Opcode::SwidenMulHigh | Opcode::UwidenMulHigh => lanes(to, |i| product(n / 2 + i)),
+        Opcode::Sdot if ta == Type::I16X8 => {
+            lanes(to, |i| product(2 * i).wrapping_add(product(2 * i + 1)))
+        }
+        _ => return Err(err()),
+    })
+}
+
+/// `sqmul_round_sat` on `i16x8`: `sat16((a * b + 0x4000) >> 15)` per lane.
+pub(super) fn sqmul_round_sat(a: DataValue, b: DataValue) -> OpResult {
+    match (a, b) {
+        (DataValue::V128(Type::I16X8, x), DataValue::V128(Type::I16X8, y)) => {
+            Ok(lanes(Type::I16X8, |i| {
+                let p = sext(get_lane(&x, i, 16), 16) * sext(get_lane(&y, i, 16), 16);
+                saturate(i128::from((p + 0x4000) >> 15), 16, true)
+            }))
+        }
+        _ => Err(bad(Opcode::SqmulRoundSat, &[a, b])),
+    }
+}
+
 /// `snarrow`/`unarrow` to `to`: the lanes of `a`, then of `b`, saturated.
 pub(super) fn narrow(op: Opcode, to: Type, a: DataValue, b: DataValue) -> OpResult {
     let err = || bad(op, &[a, b]);
@@ -348,6 +396,14 @@ pub(super) fn convert(op: Opcode, to: Type, a: DataValue) -> OpResult {
                     v
                 }
             })
+        }
+        Opcode::SwidenAddPairwise | Opcode::UwidenAddPairwise => {
+            if !matches!(from, Type::I8X16 | Type::I16X8) || wo != 2 * wi || !to.is_int() {
+                return Err(err());
+            }
+            let signed = op == Opcode::SwidenAddPairwise;
+            let ext = |v: u64| if signed { sext(v, wi) as u64 } else { v };
+            lanes(to, |i| ext(lane(2 * i)).wrapping_add(ext(lane(2 * i + 1))))
         }
         Opcode::FcvtToSintSat | Opcode::FcvtToUintSat if from.is_float() && to == Type::I32X4 => {
             let signed = op == Opcode::FcvtToSintSat;

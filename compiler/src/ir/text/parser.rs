@@ -1073,6 +1073,22 @@ impl<'a, 'l> FuncParser<'a, 'l> {
                     offset,
                 }
             }
+            F::MemLane => {
+                let flags = self.mem_flags()?;
+                let val = self.value()?;
+                self.expect_comma()?;
+                let addr = self.value()?;
+                let offset = self.offset()?;
+                self.expect_comma()?;
+                let lane = self.lane_index()?;
+                D::MemLane {
+                    opcode,
+                    flags,
+                    args: [val, addr],
+                    offset,
+                    lane,
+                }
+            }
             F::StackLoad => {
                 let slot = self.stack_slot()?;
                 let offset = self.offset()?;

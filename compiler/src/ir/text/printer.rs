@@ -222,6 +222,17 @@ fn write_inst<W: Write + ?Sized>(out: &mut W, func: &Function, inst: Inst) -> fm
             write!(out, "{flags} {}, {}", args[0], args[1])?;
             write_offset(out, offset)
         }
+        D::MemLane {
+            flags,
+            args,
+            offset,
+            lane,
+            ..
+        } => {
+            write!(out, "{flags} {}, {}", args[0], args[1])?;
+            write_offset(out, offset)?;
+            write!(out, ", {lane}")
+        }
         D::StackLoad { slot, offset, .. } => {
             write!(out, " {slot}")?;
             write_offset(out, offset)

@@ -665,6 +665,20 @@ pub enum MInst {
         /// Second source.
         rm: Reg,
     },
+    /// `smull{2}`/`umull{2}`: widening multiply of the lanes of `src` (see
+    /// [`fp::vec_mull`]).
+    VecMull {
+        /// Signed (`smull`) or unsigned (`umull`).
+        signed: bool,
+        /// The source arrangement (`16b`/`8h`/`4s` multiply the high halves).
+        src: VecArr,
+        /// Destination.
+        dst: Reg,
+        /// First source.
+        rn: Reg,
+        /// Second source.
+        rm: Reg,
+    },
     /// NEON two-register operation (see [`VecMiscOp`] for what `arr` names).
     VecMisc {
         /// Operation.
@@ -1149,6 +1163,7 @@ impl MachInst for MInst {
             | MInst::FpuCsel { dst, rn, rm, .. }
             | MInst::VecRRR { dst, rn, rm, .. }
             | MInst::VecFpRRR { dst, rn, rm, .. }
+            | MInst::VecMull { dst, rn, rm, .. }
             | MInst::VecExt { dst, rn, rm, .. }
             | MInst::VecPerm { dst, rn, rm, .. }
             | MInst::VecLogic { dst, rn, rm, .. } => {
@@ -1535,6 +1550,13 @@ impl MachInst for MInst {
                 rm,
             } => fp::vec_fp_rrr(sink, op, arr, vr(dst)?, vr(rn)?, vr(rm)?),
             MInst::VecMisc { op, arr, dst, rn } => fp::vec_misc(sink, op, arr, vr(dst)?, vr(rn)?),
+            MInst::VecMull {
+                signed,
+                src,
+                dst,
+                rn,
+                rm,
+            } => fp::vec_mull(sink, signed, src, vr(dst)?, vr(rn)?, vr(rm)?),
             MInst::VecNarrowHigh {
                 op,
                 arr,

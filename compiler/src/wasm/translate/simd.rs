@@ -6,17 +6,13 @@
 //! type, so chains of same-shape operators carry no casts) and pushes its result back as
 //! `i8x16` ([`State::vpush`]).
 //!
-//! Most operators map to one IR instruction. The rest are short compositions of IR
-//! instructions, chosen so each backend's pattern for the IR already gives good code:
-//! - `neg` is `isub` from zero; `extract_lane_s/u` and `replace_lane` on 8/16-bit lanes
-//!   extend or reduce between the lane type and `i32`;
-//! - `extmul_low/high` multiply the widened halves; `extadd_pairwise` adds the even and
-//!   odd lanes, each widened by a shift pair (or a mask for unsigned);
-//! - `dot` multiplies the widened halves and adds even and odd products via `shuffle`;
-//! - `q15mulr_sat_s` widens, multiplies, adds `0x4000`, shifts right by 15 and narrows
-//!   with signed saturation;
-//! - the memory forms load a scalar and `splat`, `insertlane` or widen it, and
-//!   `store*_lane` stores an `extractlane`.
+//! Every operator maps to one IR instruction — extended multiply, pairwise extended add,
+//! dot product, the Q15 multiply and the memory forms included (`swiden_mul_*`,
+//! `*widen_add_pairwise`, `sdot`, `sqmul_round_sat`, `load_splat`, `load_zero`,
+//! `*load_widen`, `load_lane`, `store_lane`) — except these short compositions:
+//! - `neg` is `isub` from zero;
+//! - `extract_lane_s/u` and `replace_lane` on 8/16-bit lanes extend or reduce between the
+//!   lane type and `i32`.
 
 use super::{LoadKind, State, HEAP};
 use crate::ir::{FloatCC, FunctionBuilder, InstructionData, IntCC, Opcode, Type, Value, ValueDef};
@@ -90,19 +86,6 @@ impl State<'_> {
         Ok(())
     }
 
-    /// Load `bytes` bytes at the popped index as the scalar `ty`.
-    fn vload_scalar(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        memarg: &MemArg,
-        ty: Type,
-        offset: usize,
-    ) -> Result<Value, WasmError> {
-        let index = self.pop(offset)?;
-        let (addr, off) = self.heap_addr(b, index, memarg, ty.bytes());
-        Ok(b.ins().load(ty, HEAP, addr, off))
-    }
-
     /// Translate one SIMD operator; `Ok(false)` if `op` is not a SIMD operator.
     pub(super) fn translate_simd(
         &mut self,
@@ -110,6 +93,7 @@ impl State<'_> {
         op: &Operator<'_>,
         offset: usize,
     ) -> Result<bool, WasmError> {
+        use Opcode::{LoadSplat, LoadZero, SloadWiden, UloadWiden};
         use Operator as O;
         use Type::{F32X4, F64X2, I16X8, I32, I32X4, I64X2, I8X16};
         macro_rules! un {
@@ -153,18 +137,18 @@ impl State<'_> {
             // ---- memory ------------------------------------------------------------
             O::V128Load { ref memarg } => self.load(b, memarg, V128, LoadKind::Full, offset)?,
             O::V128Store { ref memarg } => self.store(b, memarg, 16, offset)?,
-            O::V128Load8Splat { ref memarg } => self.load_splat(b, memarg, I8X16, offset)?,
-            O::V128Load16Splat { ref memarg } => self.load_splat(b, memarg, I16X8, offset)?,
-            O::V128Load32Splat { ref memarg } => self.load_splat(b, memarg, I32X4, offset)?,
-            O::V128Load64Splat { ref memarg } => self.load_splat(b, memarg, I64X2, offset)?,
-            O::V128Load32Zero { ref memarg } => self.load_zero(b, memarg, I32X4, offset)?,
-            O::V128Load64Zero { ref memarg } => self.load_zero(b, memarg, I64X2, offset)?,
-            O::V128Load8x8S { ref memarg } => self.load_extend(b, memarg, I8X16, true, offset)?,
-            O::V128Load8x8U { ref memarg } => self.load_extend(b, memarg, I8X16, false, offset)?,
-            O::V128Load16x4S { ref memarg } => self.load_extend(b, memarg, I16X8, true, offset)?,
-            O::V128Load16x4U { ref memarg } => self.load_extend(b, memarg, I16X8, false, offset)?,
-            O::V128Load32x2S { ref memarg } => self.load_extend(b, memarg, I32X4, true, offset)?,
-            O::V128Load32x2U { ref memarg } => self.load_extend(b, memarg, I32X4, false, offset)?,
+            O::V128Load8Splat { ref memarg } => self.vload(b, memarg, LoadSplat, I8X16, offset)?,
+            O::V128Load16Splat { ref memarg } => self.vload(b, memarg, LoadSplat, I16X8, offset)?,
+            O::V128Load32Splat { ref memarg } => self.vload(b, memarg, LoadSplat, I32X4, offset)?,
+            O::V128Load64Splat { ref memarg } => self.vload(b, memarg, LoadSplat, I64X2, offset)?,
+            O::V128Load32Zero { ref memarg } => self.vload(b, memarg, LoadZero, I32X4, offset)?,
+            O::V128Load64Zero { ref memarg } => self.vload(b, memarg, LoadZero, I64X2, offset)?,
+            O::V128Load8x8S { ref memarg } => self.vload(b, memarg, SloadWiden, I16X8, offset)?,
+            O::V128Load8x8U { ref memarg } => self.vload(b, memarg, UloadWiden, I16X8, offset)?,
+            O::V128Load16x4S { ref memarg } => self.vload(b, memarg, SloadWiden, I32X4, offset)?,
+            O::V128Load16x4U { ref memarg } => self.vload(b, memarg, UloadWiden, I32X4, offset)?,
+            O::V128Load32x2S { ref memarg } => self.vload(b, memarg, SloadWiden, I64X2, offset)?,
+            O::V128Load32x2U { ref memarg } => self.vload(b, memarg, UloadWiden, I64X2, offset)?,
             O::V128Load8Lane { ref memarg, lane } => {
                 self.load_lane(b, memarg, I8X16, lane, offset)?
             }
@@ -389,20 +373,20 @@ impl State<'_> {
             O::I64x2ExtMulHighI32x4S => self.extmul(b, I32X4, true, true, offset)?,
             O::I64x2ExtMulLowI32x4U => self.extmul(b, I32X4, false, false, offset)?,
             O::I64x2ExtMulHighI32x4U => self.extmul(b, I32X4, true, false, offset)?,
-            O::I16x8ExtAddPairwiseI8x16S => {
-                self.vunop(b, I16X8, offset, |b, x| extadd_pairwise(b, x, true))?
-            }
-            O::I16x8ExtAddPairwiseI8x16U => {
-                self.vunop(b, I16X8, offset, |b, x| extadd_pairwise(b, x, false))?
-            }
-            O::I32x4ExtAddPairwiseI16x8S => {
-                self.vunop(b, I32X4, offset, |b, x| extadd_pairwise(b, x, true))?
-            }
-            O::I32x4ExtAddPairwiseI16x8U => {
-                self.vunop(b, I32X4, offset, |b, x| extadd_pairwise(b, x, false))?
-            }
-            O::I32x4DotI16x8S => self.vbinop(b, I16X8, offset, dot)?,
-            O::I16x8Q15MulrSatS => self.vbinop(b, I16X8, offset, q15mulr_sat)?,
+            O::I16x8ExtAddPairwiseI8x16S => self.vunop(b, I8X16, offset, |b, x| {
+                b.ins().swiden_add_pairwise(I16X8, x)
+            })?,
+            O::I16x8ExtAddPairwiseI8x16U => self.vunop(b, I8X16, offset, |b, x| {
+                b.ins().uwiden_add_pairwise(I16X8, x)
+            })?,
+            O::I32x4ExtAddPairwiseI16x8S => self.vunop(b, I16X8, offset, |b, x| {
+                b.ins().swiden_add_pairwise(I32X4, x)
+            })?,
+            O::I32x4ExtAddPairwiseI16x8U => self.vunop(b, I16X8, offset, |b, x| {
+                b.ins().uwiden_add_pairwise(I32X4, x)
+            })?,
+            O::I32x4DotI16x8S => bin!(I16X8, sdot),
+            O::I16x8Q15MulrSatS => bin!(I16X8, sqmul_round_sat),
 
             // ---- float arithmetic ---------------------------------------------------
             O::F32x4Ceil => un!(F32X4, ceil),
@@ -506,55 +490,34 @@ impl State<'_> {
         Ok(())
     }
 
-    fn load_splat(
+    /// The address operand of a vector memory form accessing `bytes` bytes.
+    fn vaddr(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         memarg: &MemArg,
+        bytes: u32,
+        offset: usize,
+    ) -> Result<(Value, i32), WasmError> {
+        let index = self.pop(offset)?;
+        Ok(self.heap_addr(b, index, memarg, bytes))
+    }
+
+    /// `v128.loadN_splat`, `v128.loadN_zero` and `v128.loadNxM_s/u`: one `Load`-format
+    /// IR instruction producing a `ty` vector.
+    fn vload(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        memarg: &MemArg,
+        op: Opcode,
         ty: Type,
         offset: usize,
     ) -> Result<(), WasmError> {
-        let x = self.vload_scalar(b, memarg, ty.lane_type(), offset)?;
-        let r = b.ins().splat(ty, x);
-        self.vpush(b, r);
-        Ok(())
-    }
-
-    fn load_zero(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        memarg: &MemArg,
-        ty: Type,
-        offset: usize,
-    ) -> Result<(), WasmError> {
-        let x = self.vload_scalar(b, memarg, ty.lane_type(), offset)?;
-        let zero = b.ins().vconst(ty, [0; 16]);
-        let r = b.ins().insertlane(zero, x, 0);
-        self.vpush(b, r);
-        Ok(())
-    }
-
-    /// `v128.loadNxM_s/u`: 8 bytes widened from lanes of `narrow`.
-    fn load_extend(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        memarg: &MemArg,
-        narrow: Type,
-        signed: bool,
-        offset: usize,
-    ) -> Result<(), WasmError> {
-        let x = self.vload_scalar(b, memarg, Type::I64, offset)?;
-        let zero = b.ins().vconst(Type::I64X2, [0; 16]);
-        let v = b.ins().insertlane(zero, x, 0);
-        let v = as_vector(b, v, narrow);
-        let wide = match narrow {
-            Type::I8X16 => Type::I16X8,
-            Type::I16X8 => Type::I32X4,
-            _ => Type::I64X2,
-        };
-        let r = if signed {
-            b.ins().swiden_low(wide, v)
-        } else {
-            b.ins().uwiden_low(wide, v)
+        let (addr, off) = self.vaddr(b, memarg, op.access_bytes(ty), offset)?;
+        let r = match op {
+            Opcode::LoadSplat => b.ins().load_splat(ty, HEAP, addr, off),
+            Opcode::LoadZero => b.ins().load_zero(ty, HEAP, addr, off),
+            Opcode::SloadWiden => b.ins().sload_widen(ty, HEAP, addr, off),
+            _ => b.ins().uload_widen(ty, HEAP, addr, off),
         };
         self.vpush(b, r);
         Ok(())
@@ -569,8 +532,8 @@ impl State<'_> {
         offset: usize,
     ) -> Result<(), WasmError> {
         let v = self.vpop(b, ty, offset)?;
-        let x = self.vload_scalar(b, memarg, ty.lane_type(), offset)?;
-        let r = b.ins().insertlane(v, x, lane);
+        let (addr, off) = self.vaddr(b, memarg, ty.lane_bits() / 8, offset)?;
+        let r = b.ins().load_lane(HEAP, v, addr, off, lane);
         self.vpush(b, r);
         Ok(())
     }
@@ -584,15 +547,12 @@ impl State<'_> {
         offset: usize,
     ) -> Result<(), WasmError> {
         let v = self.vpop(b, ty, offset)?;
-        let index = self.pop(offset)?;
-        let x = b.ins().extractlane(v, lane);
-        let (addr, off) = self.heap_addr(b, index, memarg, ty.lane_bits() / 8);
-        b.ins().store(HEAP, x, addr, off);
+        let (addr, off) = self.vaddr(b, memarg, ty.lane_bits() / 8, offset)?;
+        b.ins().store_lane(HEAP, v, addr, off, lane);
         Ok(())
     }
 
-    /// `extmul_low/high`: the widened halves of both operands (lanes of `narrow`),
-    /// multiplied.
+    /// `extmul_low/high`: one widening multiply of operands with lanes of `narrow`.
     fn extmul(
         &mut self,
         b: &mut FunctionBuilder<'_>,
@@ -606,15 +566,14 @@ impl State<'_> {
             Type::I16X8 => Type::I32X4,
             _ => Type::I64X2,
         };
+        let op = match (high, signed) {
+            (false, true) => Opcode::SwidenMulLow,
+            (true, true) => Opcode::SwidenMulHigh,
+            (false, false) => Opcode::UwidenMulLow,
+            (true, false) => Opcode::UwidenMulHigh,
+        };
         self.vbinop(b, narrow, offset, |b, x, y| {
-            let widen = |b: &mut FunctionBuilder<'_>, v| match (high, signed) {
-                (false, true) => b.ins().swiden_low(wide, v),
-                (true, true) => b.ins().swiden_high(wide, v),
-                (false, false) => b.ins().uwiden_low(wide, v),
-                (true, false) => b.ins().uwiden_high(wide, v),
-            };
-            let (x, y) = (widen(b, x), widen(b, y));
-            b.ins().imul(x, y)
+            b.ins().widen_mul(op, wide, x, y)
         })
     }
 }
@@ -646,78 +605,4 @@ fn ineg(b: &mut FunctionBuilder<'_>, x: Value) -> Value {
     let ty = b.func.dfg.value_type(x).unwrap_or(Type::I8X16);
     let zero = b.ins().vconst(ty, [0; 16]);
     b.ins().isub(zero, x)
-}
-
-/// A vector of `ty` with every lane `x`.
-fn splat_const(b: &mut FunctionBuilder<'_>, ty: Type, x: u64) -> Value {
-    let w = ty.lane_bits() as usize / 8;
-    let mut bytes = [0u8; 16];
-    for lane in bytes.chunks_mut(w) {
-        lane.copy_from_slice(&x.to_le_bytes()[..w]);
-    }
-    b.ins().vconst(ty, bytes)
-}
-
-/// Pairwise extended add: `x` holds pairs of narrow lanes in each of its (wide) lanes;
-/// the result is the sum of each pair, each extended as `signed` says.
-fn extadd_pairwise(b: &mut FunctionBuilder<'_>, x: Value, signed: bool) -> Value {
-    let ty = b.func.dfg.value_type(x).unwrap_or(Type::I16X8);
-    let half = ty.lane_bits() / 2;
-    let k = b.ins().iconst(Type::I32, i64::from(half));
-    let (even, odd) = if signed {
-        let shifted = b.ins().ishl(x, k);
-        (b.ins().sshr(shifted, k), b.ins().sshr(x, k))
-    } else {
-        let mask = splat_const(b, ty, (1u64 << half) - 1);
-        (b.ins().band(x, mask), b.ins().ushr(x, k))
-    };
-    b.ins().iadd(even, odd)
-}
-
-/// `i32x4.dot_i16x8_s`: products of the widened halves, then even plus odd products.
-fn dot(b: &mut FunctionBuilder<'_>, x: Value, y: Value) -> Value {
-    let t = Type::I32X4;
-    let (xl, yl) = (b.ins().swiden_low(t, x), b.ins().swiden_low(t, y));
-    let (xh, yh) = (b.ins().swiden_high(t, x), b.ins().swiden_high(t, y));
-    let lo = b.ins().imul(xl, yl);
-    let hi = b.ins().imul(xh, yh);
-    let lo = as_vector(b, lo, Type::I8X16);
-    let hi = as_vector(b, hi, Type::I8X16);
-    // 32-bit lanes 0, 2 of `lo` then of `hi` (bytes 16.. are `hi`), and lanes 1, 3.
-    let lanes = |first: u8| -> [u8; 16] {
-        let mut m = [0u8; 16];
-        for (i, lane) in [first, first + 2, first + 4, first + 6]
-            .into_iter()
-            .enumerate()
-        {
-            for byte in 0..4 {
-                m[i * 4 + byte] = lane * 4 + byte as u8;
-            }
-        }
-        m
-    };
-    let even = b.ins().shuffle(lo, hi, lanes(0));
-    let odd = b.ins().shuffle(lo, hi, lanes(1));
-    let even = as_vector(b, even, t);
-    let odd = as_vector(b, odd, t);
-    b.ins().iadd(even, odd)
-}
-
-/// `i16x8.q15mulr_sat_s`: `sat16((x * y + 0x4000) >> 15)` per lane, computed in 32 bits.
-fn q15mulr_sat(b: &mut FunctionBuilder<'_>, x: Value, y: Value) -> Value {
-    let t = Type::I32X4;
-    let round = splat_const(b, t, 0x4000);
-    let k = b.ins().iconst(Type::I32, 15);
-    let mut halves = [x; 2];
-    for (i, half) in halves.iter_mut().enumerate() {
-        let (xw, yw) = if i == 0 {
-            (b.ins().swiden_low(t, x), b.ins().swiden_low(t, y))
-        } else {
-            (b.ins().swiden_high(t, x), b.ins().swiden_high(t, y))
-        };
-        let p = b.ins().imul(xw, yw);
-        let p = b.ins().iadd(p, round);
-        *half = b.ins().sshr(p, k);
-    }
-    b.ins().snarrow(Type::I16X8, halves[0], halves[1])
 }

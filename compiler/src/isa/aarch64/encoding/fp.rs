@@ -320,6 +320,10 @@ pub enum VecOp3 {
     Sshl,
     /// `ushl`: unsigned shift by a per-lane signed amount
     Ushl,
+    /// `sqrdmulh`: signed saturating rounding doubling multiply, high half (`4h 8h 2s 4s`)
+    Sqrdmulh,
+    /// `addp`: add adjacent pairs of the concatenation `n:m`
+    Addp,
 }
 
 impl VecOp3 {
@@ -345,6 +349,8 @@ impl VecOp3 {
             VecOp3::Urhadd => (1, 0b00010),
             VecOp3::Sshl => (0, 0b01000),
             VecOp3::Ushl => (1, 0b01000),
+            VecOp3::Sqrdmulh => (1, 0b10110),
+            VecOp3::Addp => (0, 0b10111),
         }
     }
 }
@@ -377,6 +383,22 @@ pub fn vec_rrr(sink: &mut impl Sink, op: VecOp3, arr: VecArr, rd: VReg, rn: VReg
     assert!(!(op == VecOp3::Mul && arr == VecArr::D2), "no mul.2d");
     let (u, opcode) = op.u_opcode();
     three_same(sink, arr.q(), u, arr.size(), opcode, rd, rn, rm);
+}
+
+/// `smull{2}`/`umull{2}` `vd.<2T>, vn.<T>, vm.<T>`: products of the lanes of `src` (the
+/// low half for `8b 4h 2s`, the high half — the `2` form — for `16b 8h 4s`), each twice
+/// as wide.
+pub fn vec_mull(sink: &mut impl Sink, signed: bool, src: VecArr, rd: VReg, rn: VReg, rm: VReg) {
+    assert!(src.size() < 3, "no long multiply from 64-bit lanes");
+    put(
+        sink,
+        0x0e20_c000
+            | (src.q() << 30)
+            | (u32::from(!signed) << 29)
+            | (src.size() << 22)
+            | (rm.enc() << 16)
+            | rd_rn(rd.enc(), rn.enc()),
+    );
 }
 
 /// NEON bitwise operations (on whole 64- or 128-bit vectors).
@@ -510,6 +532,11 @@ pub enum VecMiscOp {
     Sxtl,
     /// `uxtl{2}` (`ushll #0`)
     Uxtl,
+    /// `saddlp`: add adjacent pairs of signed lanes into lanes twice as wide (`arr` is
+    /// the source arrangement)
+    Saddlp,
+    /// `uaddlp`: the unsigned form
+    Uaddlp,
 }
 
 /// `op vd, vn` for a [`VecMiscOp`] (see each op for what `arr` names).
@@ -550,6 +577,8 @@ pub fn vec_misc(sink: &mut impl Sink, op: VecMiscOp, arr: VecArr, rd: VReg, rn: 
         Sqxtn => (0, arr.size(), 0b10100),
         Sqxtun => (1, arr.size(), 0b10010),
         Uqxtn => (1, arr.size(), 0b10100),
+        Saddlp => (0, arr.size(), 0b00010),
+        Uaddlp => (1, arr.size(), 0b00010),
     };
     two_misc(sink, arr.q(), u, size, opcode, rd, rn);
 }

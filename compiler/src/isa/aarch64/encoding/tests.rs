@@ -1282,6 +1282,17 @@ fn neon_forms() {
 
 /// The NEON forms of the Wasm SIMD lowering: the added three-same integer and float
 /// operations, every [`VecMiscOp`] on each arrangement it takes, and `umaxv`.
+/// Each half-width arrangement (`8b` the low half, `16b` the high half — the `2` forms —
+/// and so on) with the arrangement of lanes twice as wide.
+const HALVES: [(VecArr, &str); 6] = [
+    (VecArr::B8, "8h"),
+    (VecArr::B16, "8h"),
+    (VecArr::H4, "4s"),
+    (VecArr::H8, "4s"),
+    (VecArr::S2, "2d"),
+    (VecArr::S4, "2d"),
+];
+
 #[test]
 fn neon_simd_forms() {
     let mut c = Cases::new();
@@ -1363,14 +1374,7 @@ fn neon_simd_forms() {
             }
         }
         // Narrowing: the narrow arrangement names the form (`.16b` etc. is the `2` form).
-        for (narrow, wide) in [
-            (VecArr::B8, "8h"),
-            (VecArr::B16, "8h"),
-            (VecArr::H4, "4s"),
-            (VecArr::H8, "4s"),
-            (VecArr::S2, "2d"),
-            (VecArr::S4, "2d"),
-        ] {
+        for (narrow, wide) in HALVES {
             let two = if narrow.q() == 1 { "2" } else { "" };
             let t = narrow.suffix();
             for (op, mn) in [
@@ -1384,14 +1388,7 @@ fn neon_simd_forms() {
             }
         }
         // Widening: the source arrangement names the form (`.16b` etc. is the `2` form).
-        for (src, wide) in [
-            (VecArr::B8, "8h"),
-            (VecArr::B16, "8h"),
-            (VecArr::H4, "4s"),
-            (VecArr::H8, "4s"),
-            (VecArr::S2, "2d"),
-            (VecArr::S4, "2d"),
-        ] {
+        for (src, wide) in HALVES {
             let two = if src.q() == 1 { "2" } else { "" };
             let t = src.suffix();
             // llvm-mc prints the `sxtl`/`uxtl` aliases as `sshll`/`ushll` with `#0`.
@@ -1408,6 +1405,42 @@ fn neon_simd_forms() {
             vec_misc(k, VecMiscOp::Fcvtl, VecArr::D2, rd, rn)
         });
         c.add(format!("umaxv b{a}, v{b}.16b"), |k| vec_umaxv(k, rd, rn));
+        // Widening multiplies and pairwise adds: the source arrangement names the form.
+        for (src, wide) in HALVES {
+            let two = if src.q() == 1 { "2" } else { "" };
+            let t = src.suffix();
+            for (signed, mn) in [(true, "smull"), (false, "umull")] {
+                c.add(format!("{mn}{two} v{a}.{wide}, v{b}.{t}, v{m}.{t}"), |k| {
+                    vec_mull(k, signed, src, rd, rn, rm)
+                });
+            }
+            // saddlp/uaddlp keep the register width: 8b -> 4h, 16b -> 8h, ...
+            let pair = match src {
+                VecArr::B8 => "4h",
+                VecArr::B16 => "8h",
+                VecArr::H4 => "2s",
+                VecArr::H8 => "4s",
+                VecArr::S2 => "1d",
+                _ => "2d",
+            };
+            for (op, mn) in [(VecMiscOp::Saddlp, "saddlp"), (VecMiscOp::Uaddlp, "uaddlp")] {
+                c.add(format!("{mn} v{a}.{pair}, v{b}.{t}"), |k| {
+                    vec_misc(k, op, src, rd, rn)
+                });
+            }
+        }
+        for arr in [VecArr::H4, VecArr::H8, VecArr::S2, VecArr::S4] {
+            let t = arr.suffix();
+            c.add(format!("sqrdmulh v{a}.{t}, v{b}.{t}, v{m}.{t}"), |k| {
+                vec_rrr(k, VecOp3::Sqrdmulh, arr, rd, rn, rm)
+            });
+        }
+        for arr in VecArr::ALL {
+            let t = arr.suffix();
+            c.add(format!("addp v{a}.{t}, v{b}.{t}, v{m}.{t}"), |k| {
+                vec_rrr(k, VecOp3::Addp, arr, rd, rn, rm)
+            });
+        }
     }
     c.check("neon_simd_forms");
 }

@@ -1,6 +1,10 @@
 //! Vector (NEON) lowering of the operations added for Wasm SIMD: float lane arithmetic and
-//! comparisons, vector conversions and the integer vector families beyond lane-wise
-//! add/sub/mul/bitwise/icmp (those, `splat`, lane moves and `vconst` stay in the parent).
+//! comparisons, vector conversions, the integer vector families beyond lane-wise
+//! add/sub/mul/bitwise/icmp (those, `splat`, lane moves and `vconst` stay in the parent)
+//! and the vector memory forms. Widening multiplies are `smull{2}`/`umull{2}`, `sdot` is
+//! `smull` + `smull2` + `addp`, pairwise adds are `saddlp`/`uaddlp`, `sqmul_round_sat` is
+//! `sqrdmulh` (the same rounding and saturation); `load_splat` is a GPR load and `dup`,
+//! `load_lane`/`store_lane` a GPR load/store with `ins`/`umov`.
 //!
 //! Invariant: [`lower`] claims every instruction whose operation on a vector type the
 //! parent's scalar paths would get wrong; what it does not lower yet it refuses with
@@ -11,7 +15,9 @@ use super::super::encoding::int::AluOp;
 use super::super::encoding::{Cond, ImmLogic};
 use super::super::inst::MInst;
 use super::super::regs::{ElemSize, Size, VecArr};
-use super::{alu, cmp_imm, ftmp, lower_vconst, tmp, vec_arr, Ctx};
+use super::{
+    alu, cmp_imm, elem_size, ftmp, gen_load, gen_store, lower_addr, lower_vconst, tmp, vec_arr, Ctx,
+};
 use crate::ir::{FloatCC, Inst, InstructionData, Opcode, Type, Value};
 use crate::machinst::{CodegenError, Reg};
 
@@ -45,6 +51,32 @@ fn misc(ctx: &mut Ctx<'_>, op: VecMiscOp, arr: VecArr, rn: Reg) -> Reg {
     let dst = ftmp(ctx);
     ctx.emit(MInst::VecMisc { op, arr, dst, rn });
     dst
+}
+
+/// `smull{2}`/`umull{2}` of the half of the lanes `src` names.
+fn mull(ctx: &mut Ctx<'_>, signed: bool, src: VecArr, rn: Reg, rm: Reg) -> Reg {
+    let dst = ftmp(ctx);
+    ctx.emit(MInst::VecMull {
+        signed,
+        src,
+        dst,
+        rn,
+        rm,
+    });
+    dst
+}
+
+/// The arrangement naming the low (`8b 4h 2s`) or high (`16b 8h 4s`, the `2` forms) half
+/// of the lanes of `ty` for the widening instructions.
+fn half_arr(ty: Type, high: bool) -> VecArr {
+    match (ty.lane_bits(), high) {
+        (8, false) => VecArr::B8,
+        (8, true) => VecArr::B16,
+        (16, false) => VecArr::H4,
+        (16, true) => VecArr::H8,
+        (_, false) => VecArr::S2,
+        (_, true) => VecArr::S4,
+    }
 }
 
 fn logic(ctx: &mut Ctx<'_>, op: VecLogicOp, rn: Reg, rm: Reg) -> Reg {
@@ -95,6 +127,9 @@ pub(super) fn takes_lane_width(op: Opcode, ty: Type) -> bool {
         && match op {
             SaddSat | UaddSat | SsubSat | UsubSat | AvgRound => w <= 16,
             Smin | Umin | Smax | Umax | SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => w <= 32,
+            SwidenMulLow | SwidenMulHigh | UwidenMulLow | UwidenMulHigh => w <= 32,
+            SwidenAddPairwise | UwidenAddPairwise => w <= 16,
+            Sdot | SqmulRoundSat => w == 16,
             Snarrow | Unarrow => w == 16 || w == 32,
             Swizzle | Popcnt => w == 8,
             _ => true,
@@ -108,7 +143,10 @@ fn owns(ctx: &Ctx<'_>, inst: Inst) -> bool {
     match data.opcode() {
         SaddSat | UaddSat | SsubSat | UsubSat | Smin | Umin | Smax | Umax | AvgRound | Iabs
         | FminPseudo | FmaxPseudo | Bitselect | VanyTrue | VallTrue | VhighBits | Shuffle
-        | Swizzle | Snarrow | Unarrow | SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => true,
+        | Swizzle | Snarrow | Unarrow | SwidenLow | SwidenHigh | UwidenLow | UwidenHigh
+        | SwidenMulLow | SwidenMulHigh | UwidenMulLow | UwidenMulHigh | SwidenAddPairwise
+        | UwidenAddPairwise | Sdot | SqmulRoundSat | LoadSplat | SloadWiden | UloadWiden
+        | LoadZero | LoadLane | StoreLane => true,
         // Operations with scalar and vector forms: the vector ones (looked up only here,
         // off the path of every other instruction).
         Fadd | Fsub | Fmul | Fdiv | Fmin | Fmax | Fneg | Fabs | Sqrt | Ceil | Floor | Trunc
@@ -187,8 +225,109 @@ fn lower_owned(ctx: &mut Ctx<'_>, inst: Inst) -> R {
             mov(ctx, r, dst);
             Ok(())
         }
+        InstructionData::Load {
+            opcode,
+            arg,
+            offset,
+            ..
+        } => lower_vector_load(ctx, inst, opcode, arg, offset),
+        InstructionData::MemLane {
+            opcode,
+            args: [v, base],
+            offset,
+            lane,
+            ..
+        } => {
+            let vty = ctx.value_type(v);
+            let lane_ty = int_lane(vty);
+            let elem = elem_size(vty);
+            let vec = ctx.value_reg(v);
+            let addr = lower_addr(ctx, base, offset);
+            let g = tmp(ctx);
+            if opcode == LoadLane {
+                let dst = ctx.output_reg(inst, 0)?;
+                ctx.emit(gen_load(g, lane_ty, addr));
+                ctx.emit(MInst::InsGpr {
+                    elem,
+                    dst,
+                    vec,
+                    index: lane,
+                    rn: g,
+                });
+            } else {
+                ctx.emit(MInst::Umov {
+                    elem,
+                    dst: g,
+                    rn: vec,
+                    index: lane,
+                });
+                ctx.emit(gen_store(g, lane_ty, addr));
+            }
+            Ok(())
+        }
         _ => Err(ctx.unsupported(inst)),
     }
+}
+
+/// The integer scalar type as wide as `vty`'s lanes.
+fn int_lane(vty: Type) -> Type {
+    match vty.lane_bits() {
+        8 => Type::I8,
+        16 => Type::I16,
+        32 => Type::I32,
+        _ => Type::I64,
+    }
+}
+
+/// `load_splat` (a GPR load, `dup`), `sload_widen`/`uload_widen` (`ldr d`, `sxtl`/`uxtl`)
+/// and `load_zero` (`ldr s`/`ldr d`, which zero the rest of the register).
+fn lower_vector_load(ctx: &mut Ctx<'_>, inst: Inst, op: Opcode, arg: Value, offset: i32) -> R {
+    let ty = ctx.ctrl_type(inst).unwrap_or(Type::I8X16);
+    if !ty.is_vector() {
+        return Err(ctx.unsupported(inst));
+    }
+    let dst = ctx.output_reg(inst, 0)?;
+    let addr = lower_addr(ctx, arg, offset);
+    match op {
+        Opcode::LoadSplat => {
+            let g = tmp(ctx);
+            ctx.emit(gen_load(g, int_lane(ty), addr));
+            ctx.emit(MInst::VecDup {
+                arr: vec_arr(ty),
+                dst,
+                rn: g,
+            });
+        }
+        Opcode::LoadZero => {
+            let scalar = if ty.lane_bits() == 32 {
+                Type::F32
+            } else {
+                Type::F64
+            };
+            ctx.emit(gen_load(dst, scalar, addr));
+        }
+        _ => {
+            let low = ftmp(ctx);
+            ctx.emit(gen_load(low, Type::F64, addr));
+            let src = match ty.lane_bits() {
+                16 => VecArr::B8,
+                32 => VecArr::H4,
+                _ => VecArr::S2,
+            };
+            let m = if op == Opcode::SloadWiden {
+                VecMiscOp::Sxtl
+            } else {
+                VecMiscOp::Uxtl
+            };
+            ctx.emit(MInst::VecMisc {
+                op: m,
+                arr: src,
+                dst,
+                rn: low,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn tbl(ctx: &mut Ctx<'_>, table: Reg, idx: Reg) -> Reg {
@@ -357,6 +496,18 @@ fn lower_binary(
             rrr(ctx, sop, arr, a, n)
         }
         Swizzle => tbl(ctx, a, b),
+        SwidenMulLow | SwidenMulHigh | UwidenMulLow | UwidenMulHigh => {
+            let high = matches!(op, SwidenMulHigh | UwidenMulHigh);
+            let signed = matches!(op, SwidenMulLow | SwidenMulHigh);
+            mull(ctx, signed, half_arr(ty, high), a, b)
+        }
+        Sdot => {
+            // Products of the low and high halves, then pairs added.
+            let lo = mull(ctx, true, VecArr::H4, a, b);
+            let hi = mull(ctx, true, VecArr::H8, a, b);
+            rrr(ctx, VecOp3::Addp, VecArr::S4, lo, hi)
+        }
+        SqmulRoundSat => int(ctx, VecOp3::Sqrdmulh),
         Snarrow | Unarrow => {
             let nop = if op == Snarrow {
                 VecMiscOp::Sqxtn
@@ -411,15 +562,7 @@ fn lower_unary(
             dst
         }
         SwidenLow | SwidenHigh | UwidenLow | UwidenHigh => {
-            let high = matches!(op, SwidenHigh | UwidenHigh);
-            let src_arr = match (aty.lane_bits(), high) {
-                (8, false) => VecArr::B8,
-                (8, true) => VecArr::B16,
-                (16, false) => VecArr::H4,
-                (16, true) => VecArr::H8,
-                (_, false) => VecArr::S2,
-                (_, true) => VecArr::S4,
-            };
+            let src_arr = half_arr(aty, matches!(op, SwidenHigh | UwidenHigh));
             let m = if matches!(op, SwidenLow | SwidenHigh) {
                 M::Sxtl
             } else {
@@ -427,6 +570,8 @@ fn lower_unary(
             };
             misc(ctx, m, src_arr, a)
         }
+        SwidenAddPairwise => misc(ctx, M::Saddlp, arr, a),
+        UwidenAddPairwise => misc(ctx, M::Uaddlp, arr, a),
         FcvtFromSint | FcvtFromUint => {
             let signed = op == FcvtFromSint;
             let cvt = if signed { M::Scvtf } else { M::Ucvtf };

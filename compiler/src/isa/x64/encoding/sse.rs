@@ -165,6 +165,12 @@ sse_ops! {
         Pabsw = p38(0x1D), Ssse3, "pabsw";
         Pabsd = p38(0x1E), Ssse3, "pabsd";
         Pmulld = p38(0x40), Sse41, "pmulld";
+        Pmulhw = pd(0xE5), Sse2, "pmulhw";
+        Pmulhuw = pd(0xE4), Sse2, "pmulhuw";
+        Pmaddwd = pd(0xF5), Sse2, "pmaddwd";
+        Pmaddubsw = p38(0x04), Ssse3, "pmaddubsw";
+        Pmulhrsw = p38(0x0B), Ssse3, "pmulhrsw";
+        Pmuldq = p38(0x28), Sse41, "pmuldq";
         Pcmpeqq = p38(0x29), Sse41, "pcmpeqq";
         Pcmpgtq = p38(0x37), Sse42, "pcmpgtq";
         Pminsb = p38(0x38), Sse41, "pminsb";

@@ -1,5 +1,8 @@
 //! Memory lowering: loads and stores of every width (extending loads, truncating stores,
-//! immediate stores), vector loads and stores (`movdqu`/`movups`), stack slots, and
+//! immediate stores), vector loads and stores (`movdqu`/`movups`), the vector memory forms
+//! (`load_splat`: a scalar load then the `splat` sequence; `sload_widen`/`uload_widen`:
+//! `movsd` then `pmovsx`/`pmovzx`; `load_zero`: `movss`/`movsd`; `load_lane`: a GPR
+//! load then `pinsr*`; `store_lane`: `pextr*` to a GPR then a store), stack slots, and
 //! address-mode folding.
 //!
 //! Address folding ([`lower_addr`]): an address that is a single-use `iadd` (computed by
@@ -8,13 +11,15 @@
 //! `[x + y + off]`. Loads never trap (Kiln's bounds checks are explicit), so no trap
 //! records are emitted.
 
+use regalloc2::RegClass;
+
 use super::super::encoding::gpr::ExtMode;
-use super::super::encoding::sse::XmmMov;
+use super::super::encoding::sse::{Lane, SseOp, XmmMov};
 use super::super::inst::{Addr, MInst};
 use super::super::regs::OperandSize;
-use super::{cmp_size, Ctx};
+use super::{cmp_size, vector, Ctx};
 use crate::ir::{Inst, InstructionData, Opcode, Type, Value};
-use crate::machinst::CodegenError;
+use crate::machinst::{CodegenError, Reg};
 
 /// The addressing mode for `base + offset`, folding a single-use `iadd` into it.
 pub(super) fn lower_addr(ctx: &mut Ctx<'_>, base: Value, offset: i32) -> Addr {
@@ -172,12 +177,154 @@ fn emit_store(ctx: &mut Ctx<'_>, op: Opcode, value: Value, addr: Addr) -> Result
     Ok(())
 }
 
+/// Load a `bits`-wide scalar into a GPR, zero-extended.
+fn load_gpr(ctx: &mut Ctx<'_>, bits: u32, addr: Addr) -> Reg {
+    let dst = ctx.alloc_tmp(RegClass::Int);
+    ctx.emit(match bits {
+        8 | 16 => MInst::LoadExt {
+            signed: false,
+            mode: if bits == 8 {
+                ExtMode::B2L
+            } else {
+                ExtMode::W2L
+            },
+            addr,
+            dst,
+        },
+        _ => MInst::Load {
+            size: if bits == 32 {
+                OperandSize::S32
+            } else {
+                OperandSize::S64
+            },
+            addr,
+            dst,
+        },
+    });
+    dst
+}
+
+/// Load 4 (`movss`) or 8 (`movsd`) bytes into the low lane of an XMM register, zeroing
+/// the rest.
+fn load_xmm_low(ctx: &mut Ctx<'_>, bits: u32, addr: Addr) -> Reg {
+    let dst = ctx.alloc_tmp(RegClass::Float);
+    let op = if bits == 32 {
+        XmmMov::Movss
+    } else {
+        XmmMov::Movsd
+    };
+    ctx.emit(MInst::XmmLoad { op, addr, dst });
+    dst
+}
+
+fn pinsr_width(bits: u32) -> Lane {
+    match bits {
+        8 => Lane::B,
+        16 => Lane::W,
+        32 => Lane::D,
+        _ => Lane::Q,
+    }
+}
+
+/// The vector memory forms: `load_splat`, `sload_widen`/`uload_widen`, `load_zero`.
+fn emit_vector_load(
+    ctx: &mut Ctx<'_>,
+    inst: Inst,
+    op: Opcode,
+    ty: Type,
+    addr: Addr,
+) -> Result<(), CodegenError> {
+    let dst = ctx.output_reg(inst, 0)?;
+    let w = ty.lane_bits();
+    match op {
+        Opcode::LoadSplat if w <= 16 => {
+            let x = load_gpr(ctx, w, addr);
+            let int = if w == 8 { Type::I8X16 } else { Type::I16X8 };
+            vector::lower_splat(ctx, int, x, dst);
+        }
+        Opcode::LoadSplat => {
+            let x = load_xmm_low(ctx, w, addr);
+            let r = vector::pshufd(ctx, x, if w == 32 { 0 } else { 0x44 });
+            vector::finish(ctx, r, dst);
+        }
+        Opcode::LoadZero => {
+            ctx.emit(MInst::XmmLoad {
+                op: if w == 32 {
+                    XmmMov::Movss
+                } else {
+                    XmmMov::Movsd
+                },
+                addr,
+                dst,
+            });
+        }
+        _ => {
+            let x = load_xmm_low(ctx, 64, addr);
+            let mov = match (op, w) {
+                (Opcode::SloadWiden, 16) => SseOp::Pmovsxbw,
+                (Opcode::SloadWiden, 32) => SseOp::Pmovsxwd,
+                (Opcode::SloadWiden, _) => SseOp::Pmovsxdq,
+                (_, 16) => SseOp::Pmovzxbw,
+                (_, 32) => SseOp::Pmovzxwd,
+                _ => SseOp::Pmovzxdq,
+            };
+            ctx.emit(MInst::XmmUnary {
+                op: mov,
+                src: x,
+                dst,
+            });
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn lower(ctx: &mut Ctx<'_>, inst: Inst, op: Opcode) -> Result<(), CodegenError> {
     let ty = ctx.ctrl_type(inst).unwrap_or(Type::I64);
     match *ctx.data(inst) {
+        InstructionData::Load { arg, offset, .. }
+            if matches!(
+                op,
+                Opcode::LoadSplat | Opcode::SloadWiden | Opcode::UloadWiden | Opcode::LoadZero
+            ) =>
+        {
+            let addr = lower_addr(ctx, arg, offset);
+            emit_vector_load(ctx, inst, op, ty, addr)
+        }
         InstructionData::Load { arg, offset, .. } => {
             let addr = lower_addr(ctx, arg, offset);
             emit_load(ctx, inst, op, ty, addr)
+        }
+        InstructionData::MemLane {
+            args: [v, base],
+            offset,
+            lane,
+            ..
+        } => {
+            let bits = ctx.value_type(v).lane_bits();
+            let addr = lower_addr(ctx, base, offset);
+            let vr = ctx.value_reg(v);
+            if op == Opcode::LoadLane {
+                let dst = ctx.output_reg(inst, 0)?;
+                let x = load_gpr(ctx, bits, addr);
+                let r = vector::pinsr(ctx, pinsr_width(bits), vr, x, lane);
+                vector::finish(ctx, r, dst);
+            } else {
+                let x = ctx.alloc_tmp(RegClass::Int);
+                ctx.emit(MInst::Pextr {
+                    width: pinsr_width(bits),
+                    src: vr,
+                    lane,
+                    dst: x,
+                });
+                let size = match bits {
+                    8 => OperandSize::S8,
+                    16 => OperandSize::S16,
+                    32 => OperandSize::S32,
+                    _ => OperandSize::S64,
+                };
+                ctx.emit(MInst::Store { size, src: x, addr });
+            }
+            Ok(())
         }
         InstructionData::Store {
             args: [value, base],

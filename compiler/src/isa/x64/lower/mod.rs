@@ -368,12 +368,16 @@ fn lower_inst_sse(b: &X64Backend, ctx: &mut Ctx<'_>, inst: Inst) -> Result<(), C
             float::lower(b, ctx, inst, op, ty)
         }
         Load | Uload8 | Sload8 | Uload16 | Sload16 | Uload32 | Sload32 | Store | Istore8
-        | Istore16 | Istore32 | StackLoad | StackStore | StackAddr => mem::lower(ctx, inst, op),
+        | Istore16 | Istore32 | StackLoad | StackStore | StackAddr | LoadSplat | SloadWiden
+        | UloadWiden | LoadZero | LoadLane | StoreLane => mem::lower(ctx, inst, op),
         Call | CallIndirect | FuncAddr => call::lower(ctx, inst),
         Vconst | Splat | Extractlane | Insertlane | SaddSat | UaddSat | SsubSat | UsubSat
         | Smin | Umin | Smax | Umax | AvgRound | Iabs | FminPseudo | FmaxPseudo | Bitselect
         | VanyTrue | VallTrue | VhighBits | Shuffle | Swizzle | Snarrow | Unarrow | SwidenLow
-        | SwidenHigh | UwidenLow | UwidenHigh => vector::lower(b, ctx, inst, op, ty),
+        | SwidenHigh | UwidenLow | UwidenHigh | SwidenMulLow | SwidenMulHigh | UwidenMulLow
+        | UwidenMulHigh | SwidenAddPairwise | UwidenAddPairwise | Sdot | SqmulRoundSat => {
+            vector::lower(b, ctx, inst, op, ty)
+        }
         Trap => match *ctx.data(inst) {
             InstructionData::Trap { code, .. } => {
                 ctx.emit(MInst::Ud2 { code });

@@ -14,6 +14,11 @@
 //! - 8-bit shifts widen to 16-bit lanes (`punpck*bw`), shift, and pack back; `sshr.i64x2`
 //!   is `((x >>u n) ^ m) - m` with `m = 1 << 63 >> n`;
 //! - `popcnt.i8x16` looks up both nibbles with `pshufb`;
+//! - widening multiplies: 8-bit lanes widen then `pmullw`; 16-bit lanes interleave
+//!   `pmullw` with `pmulhw`/`pmulhuw`; 32-bit lanes move the half into the even lanes for
+//!   `pmuldq`/`pmuludq`; pairwise adds are `pmaddubsw`/`pmaddwd` with ones (the unsigned
+//!   16-bit form biased by `0x8000`); `sdot` is `pmaddwd`; `sqmul_round_sat` is `pmulhrsw`
+//!   with the one overflowing lane (`0x8000`) flipped to `0x7fff`;
 //! - `iabs.i64x2` is `(x ^ s) - s` with `s` the broadcast sign;
 //! - unsigned conversions split the value (f32 ← u32: low and high 16 bits; f64 ← u32:
 //!   the `2^52` exponent trick), saturating float → int conversions mask NaN to 0 and fix
@@ -357,6 +362,16 @@ fn lower_binary(
         (Snarrow, 32) => SseOp::Packssdw,
         (Unarrow, 16) => SseOp::Packuswb,
         (Unarrow, 32) => SseOp::Packusdw,
+        (SwidenMulLow | SwidenMulHigh | UwidenMulLow | UwidenMulHigh, 8 | 16 | 32) => {
+            return Ok(lower_widen_mul(ctx, op, w, a, b))
+        }
+        (Sdot, 16) => SseOp::Pmaddwd,
+        (SqmulRoundSat, 16) => {
+            // pmulhrsw is exact except for -2^15 * -2^15, which gives 0x8000 for 0x7fff.
+            let r = xop(ctx, SseOp::Pmulhrsw, a, b);
+            let m = xconst_op(ctx, SseOp::Pcmpeqw, r, splat_bits(0x8000, 16));
+            return Ok(xop(ctx, SseOp::Pxor, r, m));
+        }
         (Swizzle, 8) => {
             // Indices >= 16 get the top bit set (saturating), which pshufb maps to 0.
             let idx = xconst_op(ctx, SseOp::Paddusb, b, splat_bits(0x70, 8));
@@ -456,6 +471,20 @@ fn lower_unary(
             };
             xunary(ctx, mov, src)
         }
+        SwidenAddPairwise if w == 8 => {
+            // pmaddubsw multiplies unsigned bytes of its first operand by signed bytes of
+            // its second: 1 * x[2i] + 1 * x[2i+1], never saturating.
+            let ones = xconst(ctx, splat_bits(1, 8));
+            xop(ctx, SseOp::Pmaddubsw, ones, a)
+        }
+        UwidenAddPairwise if w == 8 => xconst_op(ctx, SseOp::Pmaddubsw, a, splat_bits(1, 8)),
+        SwidenAddPairwise if w == 16 => xconst_op(ctx, SseOp::Pmaddwd, a, splat_bits(1, 16)),
+        UwidenAddPairwise if w == 16 => {
+            // Bias to signed, add pairs with pmaddwd, then add back 2 * 0x8000.
+            let t = xconst_op(ctx, SseOp::Pxor, a, splat_bits(0x8000, 16));
+            let t = xconst_op(ctx, SseOp::Pmaddwd, t, splat_bits(1, 16));
+            xconst_op(ctx, SseOp::Paddd, t, splat_bits(0x1_0000, 32))
+        }
         VanyTrue | VallTrue | VhighBits => return Ok(lower_reduction(ctx, op, w, a)),
         FcvtFromSint if ty == Type::F32X4 => xunary(ctx, SseOp::Cvtdq2ps, a),
         FcvtFromSint => xunary(ctx, SseOp::Cvtdq2pd, a),
@@ -522,6 +551,56 @@ fn lower_unary(
         Fdemote => xunary(ctx, SseOp::Cvtpd2ps, a),
         _ => return Err(ctx.unsupported(inst)),
     })
+}
+
+/// `swiden_mul_*`/`uwiden_mul_*` of operands with `w`-bit lanes.
+fn lower_widen_mul(ctx: &mut Ctx<'_>, op: Opcode, w: u32, a: Reg, b: Reg) -> Reg {
+    use Opcode::*;
+    let high = matches!(op, SwidenMulHigh | UwidenMulHigh);
+    let signed = matches!(op, SwidenMulLow | SwidenMulHigh);
+    match w {
+        8 => {
+            // Widen both halves to 16 bits, then pmullw.
+            let mov = if signed {
+                SseOp::Pmovsxbw
+            } else {
+                SseOp::Pmovzxbw
+            };
+            let mut widen = |x| {
+                let x = if high { pshufd(ctx, x, 0xEE) } else { x };
+                xunary(ctx, mov, x)
+            };
+            let (wa, wb) = (widen(a), widen(b));
+            xop(ctx, SseOp::Pmullw, wa, wb)
+        }
+        16 => {
+            // Low and high 16 bits of each product, interleaved into 32-bit lanes.
+            let lo = xop(ctx, SseOp::Pmullw, a, b);
+            let mulh = if signed {
+                SseOp::Pmulhw
+            } else {
+                SseOp::Pmulhuw
+            };
+            let hi = xop(ctx, mulh, a, b);
+            let unpack = if high {
+                SseOp::Punpckhwd
+            } else {
+                SseOp::Punpcklwd
+            };
+            xop(ctx, unpack, lo, hi)
+        }
+        _ => {
+            // pmuldq/pmuludq multiply the even 32-bit lanes: move lanes 0, 1 (or 2, 3) there.
+            let imm = if high { 0xFA } else { 0x50 };
+            let (sa, sb) = (pshufd(ctx, a, imm), pshufd(ctx, b, imm));
+            let mul = if signed {
+                SseOp::Pmuldq
+            } else {
+                SseOp::Pmuludq
+            };
+            xop(ctx, mul, sa, sb)
+        }
+    }
 }
 
 /// `vany_true` / `vall_true` (0 or 1) and `vhigh_bits` in a GPR.

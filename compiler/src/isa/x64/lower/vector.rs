@@ -306,7 +306,7 @@ fn gpr_to_xmm(ctx: &mut Ctx<'_>, size: OperandSize, src: Reg) -> Reg {
     dst
 }
 
-fn lower_splat(ctx: &mut Ctx<'_>, ty: Type, x: Reg, dst: Reg) {
+pub(super) fn lower_splat(ctx: &mut Ctx<'_>, ty: Type, x: Reg, dst: Reg) {
     let r = match ty.lane_type() {
         Type::I8 => {
             let t = gpr_to_xmm(ctx, OperandSize::S32, x);
@@ -374,7 +374,7 @@ fn lower_extract(ctx: &mut Ctx<'_>, vty: Type, v: Reg, lane: u8, dst: Reg) {
     });
 }
 
-fn pinsr(ctx: &mut Ctx<'_>, width: Lane, v: Reg, x: Reg, lane: u8) -> Reg {
+pub(super) fn pinsr(ctx: &mut Ctx<'_>, width: Lane, v: Reg, x: Reg, lane: u8) -> Reg {
     let dst = ctx.alloc_tmp(RegClass::Float);
     ctx.emit(MInst::Pinsr {
         width,
