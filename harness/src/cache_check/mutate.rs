@@ -121,7 +121,9 @@ pub fn stencil_mutations(f: &Function) -> Vec<(&'static str, Function)> {
                 | Store { offset, .. }
                 | StackLoad { offset, .. }
                 | StackStore { offset, .. } => *offset ^= 4,
-                ExtractLane { lane, .. } | InsertLane { lane, .. } => *lane ^= 1,
+                ExtractLane { lane, .. } | InsertLane { lane, .. } | MemLane { lane, .. } => {
+                    *lane ^= 1
+                }
                 _ => return false,
             }
             true

@@ -86,8 +86,8 @@ use crate::value::DataValue;
 use arbitrary::Unstructured;
 use func::{BulkPlan, Extras, FnGen, FnInfo};
 use kiln::ir::{
-    Function, FunctionBuilder, FunctionBuilderContext, Opcode, Signature, Type, UserExternalName,
-    UserFuncName,
+    Function, FunctionBuilder, FunctionBuilderContext, InstructionFormat, Opcode, Signature, Type,
+    UserExternalName, UserFuncName,
 };
 use values::{below, chance};
 
@@ -250,20 +250,16 @@ pub(crate) fn generate_with_errors(
     } else {
         1
     };
-    let mem_ops = [
-        Opcode::Load,
-        Opcode::Uload8,
-        Opcode::Sload8,
-        Opcode::Uload16,
-        Opcode::Sload16,
-        Opcode::Uload32,
-        Opcode::Sload32,
-        Opcode::Store,
-        Opcode::Istore8,
-        Opcode::Istore16,
-        Opcode::Istore32,
-    ];
-    let heap_size = if rules.memory && mem_ops.iter().any(|&o| rules.ok(o)) && !chance(u, 1, 4) {
+    // Heap accesses: every load or store but the stack-slot ones.
+    let heap_op = |o: Opcode| {
+        (o.can_load() || o.can_store())
+            && o.format() != InstructionFormat::StackLoad
+            && o.format() != InstructionFormat::StackStore
+    };
+    let heap_size = if rules.memory
+        && Opcode::ALL.iter().any(|&o| heap_op(o) && rules.ok(o))
+        && !chance(u, 1, 4)
+    {
         Some(64u64 << below(u, 5))
     } else {
         None

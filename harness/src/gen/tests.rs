@@ -614,7 +614,8 @@ fn ir_shapes(f: &Function, heap: bool, found: &mut BTreeMap<&'static str, u64>) 
                 {
                     let (addr, offset) = match *d {
                         InstructionData::Load { arg, offset, .. } => (arg, offset),
-                        InstructionData::Store { args, offset, .. } => (args[1], offset),
+                        InstructionData::Store { args, offset, .. }
+                        | InstructionData::MemLane { args, offset, .. } => (args[1], offset),
                         _ => continue,
                     };
                     if offset < 0 {

@@ -398,7 +398,11 @@ pub(super) fn convert(op: Opcode, to: Type, a: DataValue) -> OpResult {
             })
         }
         Opcode::SwidenAddPairwise | Opcode::UwidenAddPairwise => {
-            if !matches!(from, Type::I8X16 | Type::I16X8) || wo != 2 * wi || !to.is_int() {
+            if !matches!(from, Type::I8X16 | Type::I16X8)
+                || wo != 2 * wi
+                || !to.is_int()
+                || !to.is_vector()
+            {
                 return Err(err());
             }
             let signed = op == Opcode::SwidenAddPairwise;

@@ -1565,6 +1565,9 @@ impl LowerBackend for Aarch64Backend {
                 lane,
             } => {
                 let vty = ctx.value_type(arg);
+                if !vty.is_vector() || u32::from(lane) >= vty.lane_count() {
+                    return Err(ctx.unsupported(inst));
+                }
                 let dst = ctx.output_reg(inst, 0)?;
                 let rn = ctx.value_reg(arg);
                 if vty.lane_type().is_int_scalar() {
@@ -1590,6 +1593,9 @@ impl LowerBackend for Aarch64Backend {
                 lane,
             } => {
                 let vty = ctx.value_type(v);
+                if !vty.is_vector() || u32::from(lane) >= vty.lane_count() {
+                    return Err(ctx.unsupported(inst));
+                }
                 let dst = ctx.output_reg(inst, 0)?;
                 let (vec, rn) = (ctx.value_reg(v), ctx.value_reg(x));
                 let elem = elem_size(vty);

@@ -239,6 +239,9 @@ fn lower_owned(ctx: &mut Ctx<'_>, inst: Inst) -> R {
             ..
         } => {
             let vty = ctx.value_type(v);
+            if !vty.is_vector() || u32::from(lane) >= vty.lane_count() {
+                return Err(ctx.unsupported(inst));
+            }
             let lane_ty = int_lane(vty);
             let elem = elem_size(vty);
             let vec = ctx.value_reg(v);

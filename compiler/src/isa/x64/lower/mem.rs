@@ -234,6 +234,9 @@ fn emit_vector_load(
     ty: Type,
     addr: Addr,
 ) -> Result<(), CodegenError> {
+    if !ty.is_vector() {
+        return Err(ctx.unsupported(inst));
+    }
     let dst = ctx.output_reg(inst, 0)?;
     let w = ty.lane_bits();
     match op {
@@ -300,7 +303,11 @@ pub(super) fn lower(ctx: &mut Ctx<'_>, inst: Inst, op: Opcode) -> Result<(), Cod
             lane,
             ..
         } => {
-            let bits = ctx.value_type(v).lane_bits();
+            let vty = ctx.value_type(v);
+            if !vty.is_vector() || u32::from(lane) >= vty.lane_count() {
+                return Err(ctx.unsupported(inst));
+            }
+            let bits = vty.lane_bits();
             let addr = lower_addr(ctx, base, offset);
             let vr = ctx.value_reg(v);
             if op == Opcode::LoadLane {
