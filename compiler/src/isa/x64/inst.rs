@@ -587,6 +587,56 @@ pub enum MInst {
         /// Destination.
         dst: Reg,
     },
+    /// `vop dst, src1, [rip + constant]`: the AVX form of [`MInst::XmmRConst`] (an
+    /// [`SseOp`] with [`SseOp::vex_three_operand`]).
+    XmmRConstVex {
+        /// Operation.
+        op: SseOp,
+        /// First source.
+        src1: Reg,
+        /// The constant (little-endian, low lane first).
+        bits: u128,
+        /// Destination.
+        dst: Reg,
+    },
+    /// `vop dst, src1, src2, imm`: the AVX form of [`MInst::XmmRRImm`] (an [`SseImmOp`]
+    /// with [`SseImmOp::vex_two_source`]).
+    XmmRRImmVex {
+        /// Operation.
+        op: SseImmOp,
+        /// First source.
+        src1: Reg,
+        /// Second source.
+        src2: Reg,
+        /// Immediate.
+        imm: u8,
+        /// Destination.
+        dst: Reg,
+    },
+    /// `vpsrld dst, src, imm` etc.: the AVX form of [`MInst::XmmShift`].
+    XmmShiftVex {
+        /// Operation.
+        op: XmmShiftImm,
+        /// Source.
+        src: Reg,
+        /// Count.
+        imm: u8,
+        /// Destination.
+        dst: Reg,
+    },
+    /// `vcmpps`/`vcmppd dst, src1, src2, pred`: the AVX form of [`MInst::XmmCmp`].
+    XmmCmpVex {
+        /// The compare instruction.
+        op: SseCmpOp,
+        /// Predicate.
+        pred: FloatCmp,
+        /// Left operand.
+        src1: Reg,
+        /// Right operand.
+        src2: Reg,
+        /// Destination.
+        dst: Reg,
+    },
     /// `cmpps`/`cmppd dst, src2, pred` (two-address): lane masks of `src1 pred src2`.
     XmmCmp {
         /// The compare instruction.
@@ -1069,9 +1119,19 @@ impl MachInst for MInst {
             }
             MInst::XmmRRRVex {
                 src1, src2, dst, ..
+            }
+            | MInst::XmmRRImmVex {
+                src1, src2, dst, ..
+            }
+            | MInst::XmmCmpVex {
+                src1, src2, dst, ..
             } => {
                 v.reg_use(src1);
                 v.reg_use(src2);
+                v.reg_def(dst);
+            }
+            MInst::XmmRConstVex { src1: src, dst, .. } | MInst::XmmShiftVex { src, dst, .. } => {
+                v.reg_use(src);
                 v.reg_def(dst);
             }
             MInst::AluRM {
@@ -1498,6 +1558,48 @@ impl MachInst for MInst {
                 src2,
                 dst,
             } => sse::vex_rrm(sink, op, xmm(dst)?, xmm(src1)?, XmmMem::Xmm(xmm(src2)?)),
+            MInst::XmmRConstVex {
+                op,
+                src1,
+                bits,
+                dst,
+            } => {
+                let (d, s1) = (xmm(dst)?, xmm(src1)?);
+                with_const(sink, bits, |cs, a| {
+                    sse::vex_rrm(cs, op, d, s1, XmmMem::Mem(a))
+                })?;
+            }
+            MInst::XmmRRImmVex {
+                op,
+                src1,
+                src2,
+                imm,
+                dst,
+            } => sse::vex_rrmi(
+                sink,
+                op,
+                xmm(dst)?,
+                xmm(src1)?,
+                XmmMem::Xmm(xmm(src2)?),
+                imm,
+            ),
+            MInst::XmmShiftVex { op, src, imm, dst } => {
+                sse::vex_shift_imm(sink, op, xmm(dst)?, xmm(src)?, imm)
+            }
+            MInst::XmmCmpVex {
+                op,
+                pred,
+                src1,
+                src2,
+                dst,
+            } => sse::vex_cmp(
+                sink,
+                op,
+                xmm(dst)?,
+                xmm(src1)?,
+                XmmMem::Xmm(xmm(src2)?),
+                pred,
+            ),
             MInst::XmmCmp {
                 op,
                 pred,

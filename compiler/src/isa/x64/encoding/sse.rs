@@ -467,6 +467,40 @@ pub fn xmm_rmri(sink: &mut impl Sink, op: SseImmOp, dst: Xmm, src: XmmMem<'_>, i
     );
 }
 
+impl SseImmOp {
+    /// Does the operation combine two sources (`shufps`, `shufpd`, `palignr`, `pblendw`),
+    /// so that its VEX form `vop dst, src1, src2, imm` is three-operand? The others read
+    /// one source (`pshufd`, `round*`).
+    pub const fn vex_two_source(self) -> bool {
+        matches!(
+            self,
+            SseImmOp::Shufps | SseImmOp::Shufpd | SseImmOp::Palignr | SseImmOp::Pblendw
+        )
+    }
+}
+
+/// `vop dst, src1, src2, imm` (AVX, VEX.128) for an [`SseImmOp`] with
+/// [`SseImmOp::vex_two_source`].
+pub fn vex_rrmi(
+    sink: &mut impl Sink,
+    op: SseImmOp,
+    dst: Xmm,
+    src1: Xmm,
+    src2: XmmMem<'_>,
+    imm: u8,
+) {
+    debug_assert!(op.vex_two_source());
+    emit_vex_rm(
+        sink,
+        op.op(),
+        false,
+        src1.enc(),
+        dst.enc(),
+        xm(src2),
+        Imm::I8(imm),
+    );
+}
+
 /// Floating-point compare predicates of `cmpps`/`cmppd`/`cmpss`/`cmpsd` (the imm8).
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub enum FloatCmp {
@@ -522,6 +556,27 @@ pub fn xmm_cmp(sink: &mut impl Sink, op: SseCmpOp, dst: Xmm, src: XmmMem<'_>, pr
         false,
         dst.enc(),
         xm(src),
+        Imm::I8(pred as u8),
+    );
+}
+
+/// `vcmp<pred>{ps,pd,ss,sd} dst, src1, src2` (AVX, VEX.128): lane masks of
+/// `src1 pred src2` in `dst`.
+pub fn vex_cmp(
+    sink: &mut impl Sink,
+    op: SseCmpOp,
+    dst: Xmm,
+    src1: Xmm,
+    src2: XmmMem<'_>,
+    pred: FloatCmp,
+) {
+    emit_vex_rm(
+        sink,
+        op.op(),
+        false,
+        src1.enc(),
+        dst.enc(),
+        xm(src2),
         Imm::I8(pred as u8),
     );
 }
@@ -592,6 +647,21 @@ pub fn xmm_shift_imm(sink: &mut impl Sink, op: XmmShiftImm, dst: Xmm, imm: u8) {
         false,
         digit,
         Rm::Reg(dst.enc()),
+        Imm::I8(imm),
+    );
+}
+
+/// `vpsrld dst, src, imm` etc. (AVX, VEX.128): the destination is `VEX.vvvv`, the source
+/// `r/m`.
+pub fn vex_shift_imm(sink: &mut impl Sink, op: XmmShiftImm, dst: Xmm, src: Xmm, imm: u8) {
+    let (opc, digit) = op.opcode_digit();
+    emit_vex_rm(
+        sink,
+        pd(opc),
+        false,
+        dst.enc(),
+        digit,
+        Rm::Reg(src.enc()),
         Imm::I8(imm),
     );
 }

@@ -1010,6 +1010,31 @@ fn sse_forms() {
             });
         }
     }
+    // Their VEX forms with two sources.
+    let mut vex_imm = 0;
+    for (j, &(op, mn, msize)) in imm_ops.iter().enumerate() {
+        if !op.vex_two_source() {
+            continue;
+        }
+        vex_imm += 1;
+        for (i, (d, s2)) in pairs().enumerate() {
+            let s1 = (d + s2 + i + j) % 16;
+            let (d, s1, s2) = (Xmm::ALL[d], Xmm::ALL[s1], Xmm::ALL[s2]);
+            let imm = [0u8, 1, 3, 27, 127, 128, 228, 255][i % 8];
+            c.add(
+                format!("v{mn} {}, {}, {}, {imm}", x(d), x(s1), x(s2)),
+                |k| vex_rrmi(k, op, d, s1, s2.into(), imm),
+            );
+        }
+        for (i, a) in few.iter().enumerate() {
+            let (d, s1) = (Xmm::ALL[(i * 5 + j) % 16], Xmm::ALL[(i * 3 + j) % 16]);
+            c.add(
+                format!("v{mn} {}, {}, {msize} ptr {}, 9", x(d), x(s1), mem(a)),
+                |k| vex_rrmi(k, op, d, s1, a.into(), 9),
+            );
+        }
+    }
+    assert_eq!(vex_imm, 4, "shufps, shufpd, palignr, pblendw");
     let preds = ["eq", "lt", "le", "unord", "neq", "nlt", "nle", "ord"];
     let cmps: &[(SseCmpOp, &str, &str)] = &[
         (SseCmpOp::Cmpps, "ps", "xmmword"),
@@ -1029,6 +1054,21 @@ fn sse_forms() {
                 format!("cmp{}{suffix} {}, {msize} ptr {}", preds[pi], x(s), mem(a)),
                 |k| xmm_cmp(k, op, s, a.into(), pred),
             );
+            let s1 = Xmm::ALL[(pi * 7 + 5) % 16];
+            c.add(
+                format!("vcmp{}{suffix} {}, {}, {}", preds[pi], x(d), x(s1), x(s)),
+                |k| vex_cmp(k, op, d, s1, s.into(), pred),
+            );
+            c.add(
+                format!(
+                    "vcmp{}{suffix} {}, {}, {msize} ptr {}",
+                    preds[pi],
+                    x(s),
+                    x(s1),
+                    mem(a)
+                ),
+                |k| vex_cmp(k, op, s, s1, a.into(), pred),
+            );
         }
     }
     let shifts = [
@@ -1039,6 +1079,10 @@ fn sse_forms() {
             let n = [0u8, 1, 7, 15, 31, 63][(i + j) % 6];
             c.add(format!("{} {}, {n}", shifts[j], x(r)), |k| {
                 xmm_shift_imm(k, op, r, n)
+            });
+            let src = Xmm::ALL[(i * 5 + j + 3) % 16];
+            c.add(format!("v{} {}, {}, {n}", shifts[j], x(r), x(src)), |k| {
+                vex_shift_imm(k, op, r, src, n)
             });
         }
     }

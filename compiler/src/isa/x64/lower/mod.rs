@@ -399,25 +399,62 @@ fn lower_inst_sse(b: &X64Backend, ctx: &mut Ctx<'_>, inst: Inst) -> Result<(), C
 }
 
 /// With AVX: rewrite the two-address SSE operations just emitted into their three-operand
-/// VEX forms, so the destination need not be the first source (saving the copy the
+/// VEX forms (register, constant-pool and immediate operands, shifts by an immediate and
+/// float compares), so the destination need not be the first source (saving the copy the
 /// register allocator would insert when that source stays live).
 fn use_vex_forms(insts: &mut [MInst]) {
     for i in insts {
-        if let MInst::XmmRR {
-            op,
-            src1,
-            src2,
-            dst,
-        } = *i
-        {
-            if op.vex_three_operand() {
-                *i = MInst::XmmRRRVex {
-                    op,
-                    src1,
-                    src2,
-                    dst,
-                };
-            }
-        }
+        *i = match *i {
+            MInst::XmmRR {
+                op,
+                src1,
+                src2,
+                dst,
+            } if op.vex_three_operand() => MInst::XmmRRRVex {
+                op,
+                src1,
+                src2,
+                dst,
+            },
+            MInst::XmmRConst {
+                op,
+                src1,
+                bits,
+                dst,
+            } if op.vex_three_operand() => MInst::XmmRConstVex {
+                op,
+                src1,
+                bits,
+                dst,
+            },
+            MInst::XmmRRImm {
+                op,
+                src1,
+                src2,
+                imm,
+                dst,
+            } if op.vex_two_source() => MInst::XmmRRImmVex {
+                op,
+                src1,
+                src2,
+                imm,
+                dst,
+            },
+            MInst::XmmShift { op, src, imm, dst } => MInst::XmmShiftVex { op, src, imm, dst },
+            MInst::XmmCmp {
+                op,
+                pred,
+                src1,
+                src2,
+                dst,
+            } => MInst::XmmCmpVex {
+                op,
+                pred,
+                src1,
+                src2,
+                dst,
+            },
+            _ => continue,
+        };
     }
 }
