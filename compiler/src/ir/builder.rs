@@ -1092,7 +1092,7 @@ impl FuncInstBuilder<'_, '_> {
     }
 
     unary_ops! {
-        bnot = Bnot; clz = Clz; ctz = Ctz; popcnt = Popcnt;
+        bnot = Bnot; ineg = Ineg; clz = Clz; ctz = Ctz; popcnt = Popcnt;
         fneg = Fneg; fabs = Fabs; sqrt = Sqrt; ceil = Ceil; floor = Floor; trunc = Trunc;
         nearest = Nearest; iabs = Iabs; vany_true = VanyTrue; vall_true = VallTrue;
         vhigh_bits = VhighBits;

@@ -388,6 +388,9 @@ opcodes! {
     LoadLane = "load_lane", MemLane, SameAsArg(0);
     /// Store lane `lane` of the vector to memory (lane-sized).
     StoreLane = "store_lane", MemLane, ResultRule::None;
+    /// Two's-complement negation, wrapping (`ineg MIN = MIN`) (integer scalars and
+    /// vectors, lane-wise).
+    Ineg = "ineg", Unary, SameAsArg(0);
 }
 
 impl Opcode {

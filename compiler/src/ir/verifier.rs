@@ -729,7 +729,9 @@ impl Verifier<'_> {
             }
             D::Unary { arg, .. } => {
                 match op {
-                    O::Bnot => self.want(inst, arg, is_int_or_ivec, "an integer scalar or vector"),
+                    O::Bnot | O::Ineg => {
+                        self.want(inst, arg, is_int_or_ivec, "an integer scalar or vector")
+                    }
                     O::Clz | O::Ctz => self.want(inst, arg, is_int, "an integer scalar"),
                     O::Popcnt => self.want(
                         inst,

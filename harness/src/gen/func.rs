@@ -729,6 +729,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
         let i = self.b.ins();
         match op {
             Opcode::Bnot => i.bnot(a),
+            Opcode::Ineg => i.ineg(a),
             Opcode::Clz => i.clz(a),
             Opcode::Ctz => i.ctz(a),
             Opcode::Popcnt => i.popcnt(a),
@@ -832,7 +833,7 @@ impl<'r, 'b, 'u, 'd> FnGen<'r, 'b, 'u, 'd> {
                 Some(self.bin(op, a, b))
             }
             Sdiv | Udiv | Srem | Urem => self.div(op),
-            Bnot => {
+            Bnot | Ineg => {
                 let ty = self.int_or_ivec_ty();
                 let a = self.pick(ty)?;
                 Some(self.un(op, a))

@@ -242,6 +242,7 @@ pub(super) fn unary(op: Opcode, a: DataValue) -> OpResult {
             let w = ty.bits();
             let r = match op {
                 Opcode::Bnot => !x,
+                Opcode::Ineg => x.wrapping_neg(),
                 Opcode::Clz => (x.leading_zeros() - (64 - w)) as u64,
                 Opcode::Ctz => {
                     if x == 0 {

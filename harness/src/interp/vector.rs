@@ -270,6 +270,7 @@ pub(super) fn unary(op: Opcode, a: DataValue) -> OpResult {
     let lane = |i| get_lane(&x, i, w);
     match op {
         Opcode::Bnot if ty.is_int() => Ok(lanes(ty, |i| !lane(i))),
+        Opcode::Ineg if ty.is_int() => Ok(lanes(ty, |i| lane(i).wrapping_neg())),
         Opcode::Iabs if ty.is_int() => Ok(lanes(ty, |i| sext(lane(i), w).unsigned_abs())),
         Opcode::Popcnt if ty == Type::I8X16 => Ok(lanes(ty, |i| u64::from(lane(i).count_ones()))),
         Opcode::VanyTrue => Ok(DataValue::I8(x.iter().any(|&b| b != 0) as i8)),

@@ -34,7 +34,7 @@ mod simd;
 use smallvec::SmallVec;
 
 use super::abi::{call_clobbers, gen_load, gen_store, Aarch64Abi};
-use super::encoding::fp::{FpuOp1, FpuOp2, VecLogicOp, VecOp3};
+use super::encoding::fp::{FpuOp1, FpuOp2, VecLogicOp, VecMiscOp, VecOp3};
 use super::encoding::int::{AluOp, DataProc1, DataProc2, LoadOp, StoreOp};
 use super::encoding::{Cond, FpImm8, Imm12, ImmLogic, Shift};
 use super::flags::Aarch64Flags;
@@ -1772,10 +1772,19 @@ fn lower_unary(ctx: &mut Ctx<'_>, inst: Inst, opcode: Opcode, arg: Value) -> R {
             let rn = ctx.value_reg(arg);
             ctx.emit(MInst::VecNot { dst, rn });
         }
-        Opcode::Bnot => {
+        Opcode::Ineg if aty.is_vector() => {
+            let rn = ctx.value_reg(arg);
+            ctx.emit(MInst::VecMisc {
+                op: VecMiscOp::Neg,
+                arr: vec_arr(aty),
+                dst,
+                rn,
+            });
+        }
+        Opcode::Bnot | Opcode::Ineg => {
             let rn = ctx.value_reg(arg);
             ctx.emit(MInst::NegNot {
-                negate: false,
+                negate: opcode == Opcode::Ineg,
                 size: size_of_int(aty.bits()),
                 dst,
                 rn,

@@ -9,10 +9,9 @@
 //! Every operator maps to one IR instruction — extended multiply, pairwise extended add,
 //! dot product, the Q15 multiply and the memory forms included (`swiden_mul_*`,
 //! `*widen_add_pairwise`, `sdot`, `sqmul_round_sat`, `load_splat`, `load_zero`,
-//! `*load_widen`, `load_lane`, `store_lane`) — except these short compositions:
-//! - `neg` is `isub` from zero;
-//! - `extract_lane_s/u` and `replace_lane` on 8/16-bit lanes extend or reduce between the
-//!   lane type and `i32`.
+//! `*load_widen`, `load_lane`, `store_lane`) — except `extract_lane_s/u` and
+//! `replace_lane` on 8/16-bit lanes, which extend or reduce between the lane type and
+//! `i32`.
 
 use super::{LoadKind, State, HEAP};
 use crate::ir::{FloatCC, FunctionBuilder, InstructionData, IntCC, Opcode, Type, Value, ValueDef};
@@ -285,10 +284,10 @@ impl State<'_> {
             O::I16x8Abs => un!(I16X8, iabs),
             O::I32x4Abs => un!(I32X4, iabs),
             O::I64x2Abs => un!(I64X2, iabs),
-            O::I8x16Neg => self.vunop(b, I8X16, offset, ineg)?,
-            O::I16x8Neg => self.vunop(b, I16X8, offset, ineg)?,
-            O::I32x4Neg => self.vunop(b, I32X4, offset, ineg)?,
-            O::I64x2Neg => self.vunop(b, I64X2, offset, ineg)?,
+            O::I8x16Neg => un!(I8X16, ineg),
+            O::I16x8Neg => un!(I16X8, ineg),
+            O::I32x4Neg => un!(I32X4, ineg),
+            O::I64x2Neg => un!(I64X2, ineg),
             O::I8x16Popcnt => un!(I8X16, popcnt),
             O::I8x16Add => bin!(I8X16, iadd),
             O::I16x8Add => bin!(I16X8, iadd),
@@ -598,11 +597,4 @@ fn as_vector(b: &mut FunctionBuilder<'_>, v: Value, ty: Type) -> Value {
         }
     }
     b.ins().bitcast(ty, v)
-}
-
-/// `0 - x`, lane-wise.
-fn ineg(b: &mut FunctionBuilder<'_>, x: Value) -> Value {
-    let ty = b.func.dfg.value_type(x).unwrap_or(Type::I8X16);
-    let zero = b.ins().vconst(ty, [0; 16]);
-    b.ins().isub(zero, x)
 }

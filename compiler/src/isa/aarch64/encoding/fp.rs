@@ -537,6 +537,8 @@ pub enum VecMiscOp {
     Saddlp,
     /// `uaddlp`: the unsigned form
     Uaddlp,
+    /// `neg`: integer negation, wrapping
+    Neg,
 }
 
 /// `op vd, vn` for a [`VecMiscOp`] (see each op for what `arr` names).
@@ -579,6 +581,7 @@ pub fn vec_misc(sink: &mut impl Sink, op: VecMiscOp, arr: VecArr, rd: VReg, rn: 
         Uqxtn => (1, arr.size(), 0b10100),
         Saddlp => (0, arr.size(), 0b00010),
         Uaddlp => (1, arr.size(), 0b00010),
+        Neg => (1, arr.size(), 0b01011),
     };
     two_misc(sink, arr.q(), u, size, opcode, rd, rn);
 }
@@ -596,11 +599,6 @@ pub fn vec_not(sink: &mut impl Sink, q128: bool, rd: VReg, rn: VReg) {
 /// `cnt vd.16b, vn.16b` (per-byte population count; `.8b` when `q128` is false).
 pub fn vec_cnt(sink: &mut impl Sink, q128: bool, rd: VReg, rn: VReg) {
     two_misc(sink, q128 as u32, 0, 0, 0b00101, rd, rn);
-}
-
-/// `neg vd.T, vn.T`.
-pub fn vec_neg(sink: &mut impl Sink, arr: VecArr, rd: VReg, rn: VReg) {
-    two_misc(sink, arr.q(), 1, arr.size(), 0b01011, rd, rn);
 }
 
 /// `addv b/h/s d, vn.T`: sum of all lanes (`T` in `8b 16b 4h 8h 4s`).

@@ -1165,7 +1165,9 @@ fn neon_forms() {
                     vec_rrr(k, op, arr, rd, rn, rm)
                 });
             }
-            c.add(format!("neg {d}, {n}"), |k| vec_neg(k, arr, rd, rn));
+            c.add(format!("neg {d}, {n}"), |k| {
+                vec_misc(k, VecMiscOp::Neg, arr, rd, rn)
+            });
             for (op, mn) in [
                 (VecPermOp::Uzp1, "uzp1"),
                 (VecPermOp::Uzp2, "uzp2"),

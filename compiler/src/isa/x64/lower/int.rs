@@ -61,11 +61,15 @@ pub(super) fn lower(
             });
             Ok(())
         }
-        (Bnot, InstructionData::Unary { arg, .. }) => {
+        (Bnot | Ineg, InstructionData::Unary { arg, .. }) => {
             let dst = ctx.output_reg(inst, 0)?;
             let src = ctx.value_reg(arg);
             ctx.emit(MInst::Unary {
-                op: UnaryOp::Not,
+                op: if op == Bnot {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                },
                 size: alu_size(ty),
                 src,
                 dst,

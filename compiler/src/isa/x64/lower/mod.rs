@@ -330,7 +330,7 @@ fn lower_inst_sse(b: &X64Backend, ctx: &mut Ctx<'_>, inst: Inst) -> Result<(), C
     let ty = ctx.ctrl_type(inst).unwrap_or(Type::I64);
     match op {
         Iconst | Iadd | Isub | Imul | Umulhi | Smulhi | Sdiv | Udiv | Srem | Urem | Band | Bor
-        | Bxor | BandNot | Bnot | Ishl | Ushr | Sshr | Rotl | Rotr | Clz | Ctz | Popcnt
+        | Bxor | BandNot | Bnot | Ineg | Ishl | Ushr | Sshr | Rotl | Rotr | Clz | Ctz | Popcnt
         | Uextend | Sextend | Ireduce => {
             if ty.is_vector() {
                 vector::lower(b, ctx, inst, op, ty)

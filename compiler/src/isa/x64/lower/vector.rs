@@ -174,6 +174,26 @@ pub(super) fn lower(
             finish(ctx, r, dst);
             Ok(())
         }
+        (Ineg, InstructionData::Unary { arg, .. }) => {
+            // 0 - a: x86 has no vector negate.
+            let dst = ctx.output_reg(inst, 0)?;
+            let a = ctx.value_reg(arg);
+            let z = ctx.alloc_tmp(RegClass::Float);
+            ctx.emit(MInst::XmmZero { dst: z });
+            let sub = match ty.lane_bits() {
+                8 => SseOp::Psubb,
+                16 => SseOp::Psubw,
+                32 => SseOp::Psubd,
+                _ => SseOp::Psubq,
+            };
+            ctx.emit(MInst::XmmRR {
+                op: sub,
+                src1: z,
+                src2: a,
+                dst,
+            });
+            Ok(())
+        }
         (Bnot, InstructionData::Unary { arg, .. }) => {
             let dst = ctx.output_reg(inst, 0)?;
             let a = ctx.value_reg(arg);
