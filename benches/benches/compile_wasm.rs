@@ -13,7 +13,7 @@
 //!   shared machine falls on all of them alike; the best time of each is kept. These
 //!   records (functions/s, code size, Kiln's phase split, 1→2 thread scaling) are written
 //!   to `target/criterion/kiln/compile_wasm.json` for `kiln report` and summarized on
-//!   stdout. A module a compiler rejects (Kiln on the SSE2 baseline: SIMD) is listed as skipped.
+//!   stdout. A module a compiler rejects is listed as skipped.
 //! - the code-quality proxy: the code size of each exported function of `bench.wasm` per
 //!   compiler, the peers also with explicit bounds checks as Kiln's code has (not timed).
 

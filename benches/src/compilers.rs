@@ -15,6 +15,7 @@
 
 use kiln::module::{compile_module, ModuleOptions};
 use kiln::{Compiler, CompilerBuilder};
+use kiln_harness::engine_settings::EngineSettings;
 use kiln_harness::report::data::PhaseSeconds;
 
 /// What a compile produced.
@@ -38,6 +39,14 @@ pub trait WasmCompiler {
     fn function_sizes(&self, wasm: &[u8]) -> anyhow::Result<Option<Vec<(u32, u64)>>>;
 }
 
+/// The compiler builder `kiln compile` starts from for `target`: its default CPU and
+/// settings ([`EngineSettings::cli_builder`]).
+pub fn kiln_builder(target: &str) -> anyhow::Result<CompilerBuilder> {
+    EngineSettings::default()
+        .cli_builder(target)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Kiln for `target` with `regalloc`, on `threads` worker threads.
 pub struct Kiln {
     name: String,
@@ -46,9 +55,10 @@ pub struct Kiln {
 }
 
 impl Kiln {
-    /// A Kiln compiler with the default settings but `regalloc`.
+    /// A Kiln compiler configured as `kiln compile` configures it (on x86_64 the baseline
+    /// plus SSSE3 and SSE4.1, with SIMD on) but with `regalloc`.
     pub fn new(target: &str, regalloc: &str, threads: usize) -> anyhow::Result<Kiln> {
-        let mut b = CompilerBuilder::for_target(target)?;
+        let mut b = kiln_builder(target)?;
         b.set("regalloc", regalloc)?;
         Ok(Kiln {
             name: format!("kiln/{regalloc}"),
