@@ -127,6 +127,11 @@ impl Type {
         }
     }
 
+    /// Is `lane` a lane of this type (a vector with more than `lane` lanes)?
+    pub const fn has_lane(self, lane: u8) -> bool {
+        self.is_vector() && (lane as u32) < self.lane_count()
+    }
+
     /// The integer type of the same shape (lane width and count): `f32 -> i32`,
     /// `f64x2 -> i64x2`. Integer types map to themselves.
     pub const fn as_int(self) -> Type {

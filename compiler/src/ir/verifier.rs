@@ -748,7 +748,7 @@ impl Verifier<'_> {
                     O::VanyTrue => self.want(inst, arg, is_vector, "a vector"),
                     O::SwidenLow | O::SwidenHigh | O::UwidenLow | O::UwidenHigh => {
                         self.want(inst, arg, |t| widened(t).is_some(), "i8x16, i16x8 or i32x4");
-                        self.widened_result(inst, arg, rty);
+                        self.widened_result(inst, op, arg, rty);
                     }
                     O::SwidenAddPairwise | O::UwidenAddPairwise => {
                         self.want(
@@ -757,7 +757,7 @@ impl Verifier<'_> {
                             |t| matches!(t, Type::I8X16 | Type::I16X8),
                             "i8x16 or i16x8",
                         );
-                        self.widened_result(inst, arg, rty);
+                        self.widened_result(inst, op, arg, rty);
                     }
                     O::Uextend | O::Sextend | O::Ireduce => {
                         self.want(inst, arg, is_int, "an integer scalar");
@@ -878,7 +878,7 @@ impl Verifier<'_> {
                     op,
                     O::SwidenMulLow | O::SwidenMulHigh | O::UwidenMulLow | O::UwidenMulHigh
                 ) {
-                    self.widened_result(inst, args[0], rty);
+                    self.widened_result(inst, op, args[0], rty);
                 }
                 if matches!(op, O::Snarrow | O::Unarrow) {
                     if let (Some(a), Some(r)) = (self.ty(args[0]), rty) {
@@ -1119,10 +1119,9 @@ impl Verifier<'_> {
     }
 
     /// The result of a widening operation on `arg`: lanes twice as wide, half as many.
-    fn widened_result(&mut self, inst: Inst, arg: Value, rty: Option<Type>) {
+    fn widened_result(&mut self, inst: Inst, op: Opcode, arg: Value, rty: Option<Type>) {
         if let (Some(a), Some(r)) = (self.ty(arg).and_then(widened), rty) {
             if a != r {
-                let op = self.func.dfg.insts[inst].opcode();
                 self.inst_err(
                     inst,
                     format!("{op} result type {r} is invalid, expected {a}"),

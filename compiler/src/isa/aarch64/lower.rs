@@ -1565,7 +1565,7 @@ impl LowerBackend for Aarch64Backend {
                 lane,
             } => {
                 let vty = ctx.value_type(arg);
-                if !vty.is_vector() || u32::from(lane) >= vty.lane_count() {
+                if !vty.has_lane(lane) {
                     return Err(ctx.unsupported(inst));
                 }
                 let dst = ctx.output_reg(inst, 0)?;
@@ -1593,7 +1593,7 @@ impl LowerBackend for Aarch64Backend {
                 lane,
             } => {
                 let vty = ctx.value_type(v);
-                if !vty.is_vector() || u32::from(lane) >= vty.lane_count() {
+                if !vty.has_lane(lane) {
                     return Err(ctx.unsupported(inst));
                 }
                 let dst = ctx.output_reg(inst, 0)?;

@@ -239,10 +239,10 @@ fn lower_owned(ctx: &mut Ctx<'_>, inst: Inst) -> R {
             ..
         } => {
             let vty = ctx.value_type(v);
-            if !vty.is_vector() || u32::from(lane) >= vty.lane_count() {
+            if !vty.has_lane(lane) {
                 return Err(ctx.unsupported(inst));
             }
-            let lane_ty = int_lane(vty);
+            let lane_ty = vty.lane_type().as_int();
             let elem = elem_size(vty);
             let vec = ctx.value_reg(v);
             let addr = lower_addr(ctx, base, offset);
@@ -272,16 +272,6 @@ fn lower_owned(ctx: &mut Ctx<'_>, inst: Inst) -> R {
     }
 }
 
-/// The integer scalar type as wide as `vty`'s lanes.
-fn int_lane(vty: Type) -> Type {
-    match vty.lane_bits() {
-        8 => Type::I8,
-        16 => Type::I16,
-        32 => Type::I32,
-        _ => Type::I64,
-    }
-}
-
 /// `load_splat` (a GPR load, `dup`), `sload_widen`/`uload_widen` (`ldr d`, `sxtl`/`uxtl`)
 /// and `load_zero` (`ldr s`/`ldr d`, which zero the rest of the register).
 fn lower_vector_load(ctx: &mut Ctx<'_>, inst: Inst, op: Opcode, arg: Value, offset: i32) -> R {
@@ -294,7 +284,7 @@ fn lower_vector_load(ctx: &mut Ctx<'_>, inst: Inst, op: Opcode, arg: Value, offs
     match op {
         Opcode::LoadSplat => {
             let g = tmp(ctx);
-            ctx.emit(gen_load(g, int_lane(ty), addr));
+            ctx.emit(gen_load(g, ty.lane_type().as_int(), addr));
             ctx.emit(MInst::VecDup {
                 arr: vec_arr(ty),
                 dst,

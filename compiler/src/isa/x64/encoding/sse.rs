@@ -250,19 +250,17 @@ impl SseOp {
     }
 }
 
+/// `vop dst, src1, src2[, imm]` (AVX, VEX.128): the legacy opcode `op` with `src1` in
+/// `VEX.vvvv`, `dst` in ModRM.reg and `src2` in ModRM.rm.
+fn vex_three(sink: &mut impl Sink, op: Op, dst: Xmm, src1: Xmm, src2: XmmMem<'_>, imm: Imm) {
+    emit_vex_rm(sink, op, false, src1.enc(), dst.enc(), xm(src2), imm);
+}
+
 /// `vop dst, src1, src2` (AVX, VEX.128) for an [`SseOp`] with
 /// [`SseOp::vex_three_operand`].
 pub fn vex_rrm(sink: &mut impl Sink, op: SseOp, dst: Xmm, src1: Xmm, src2: XmmMem<'_>) {
     debug_assert!(op.vex_three_operand());
-    emit_vex_rm(
-        sink,
-        op.op(),
-        false,
-        src1.enc(),
-        dst.enc(),
-        xm(src2),
-        Imm::None,
-    );
+    vex_three(sink, op.op(), dst, src1, src2, Imm::None);
 }
 
 /// `op dst, src` for an [`SseOp`].
@@ -490,15 +488,7 @@ pub fn vex_rrmi(
     imm: u8,
 ) {
     debug_assert!(op.vex_two_source());
-    emit_vex_rm(
-        sink,
-        op.op(),
-        false,
-        src1.enc(),
-        dst.enc(),
-        xm(src2),
-        Imm::I8(imm),
-    );
+    vex_three(sink, op.op(), dst, src1, src2, Imm::I8(imm));
 }
 
 /// Floating-point compare predicates of `cmpps`/`cmppd`/`cmpss`/`cmpsd` (the imm8).
@@ -570,15 +560,7 @@ pub fn vex_cmp(
     src2: XmmMem<'_>,
     pred: FloatCmp,
 ) {
-    emit_vex_rm(
-        sink,
-        op.op(),
-        false,
-        src1.enc(),
-        dst.enc(),
-        xm(src2),
-        Imm::I8(pred as u8),
-    );
+    vex_three(sink, op.op(), dst, src1, src2, Imm::I8(pred as u8));
 }
 
 /// Packed shifts by an immediate count (`66 0F 71/72/73 /digit ib`).

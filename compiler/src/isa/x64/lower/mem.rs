@@ -177,13 +177,13 @@ fn emit_store(ctx: &mut Ctx<'_>, op: Opcode, value: Value, addr: Addr) -> Result
     Ok(())
 }
 
-/// Load a `bits`-wide scalar into a GPR, zero-extended.
-fn load_gpr(ctx: &mut Ctx<'_>, bits: u32, addr: Addr) -> Reg {
+/// Load an integer scalar of type `ty` into a GPR, zero-extended.
+fn load_gpr(ctx: &mut Ctx<'_>, ty: Type, addr: Addr) -> Reg {
     let dst = ctx.alloc_tmp(RegClass::Int);
-    ctx.emit(match bits {
-        8 | 16 => MInst::LoadExt {
+    ctx.emit(match ty {
+        Type::I8 | Type::I16 => MInst::LoadExt {
             signed: false,
-            mode: if bits == 8 {
+            mode: if ty == Type::I8 {
                 ExtMode::B2L
             } else {
                 ExtMode::W2L
@@ -192,11 +192,7 @@ fn load_gpr(ctx: &mut Ctx<'_>, bits: u32, addr: Addr) -> Reg {
             dst,
         },
         _ => MInst::Load {
-            size: if bits == 32 {
-                OperandSize::S32
-            } else {
-                OperandSize::S64
-            },
+            size: cmp_size(ty),
             addr,
             dst,
         },
@@ -204,17 +200,14 @@ fn load_gpr(ctx: &mut Ctx<'_>, bits: u32, addr: Addr) -> Reg {
     dst
 }
 
-/// Load 4 (`movss`) or 8 (`movsd`) bytes into the low lane of an XMM register, zeroing
-/// the rest.
-fn load_xmm_low(ctx: &mut Ctx<'_>, bits: u32, addr: Addr) -> Reg {
-    let dst = ctx.alloc_tmp(RegClass::Float);
-    let op = if bits == 32 {
-        XmmMov::Movss
-    } else {
-        XmmMov::Movsd
-    };
-    ctx.emit(MInst::XmmLoad { op, addr, dst });
-    dst
+/// Load 4 (`movss`) or 8 (`movsd`) bytes into the low lane of `dst`, zeroing the rest.
+fn load_xmm_low(ctx: &mut Ctx<'_>, bits: u32, addr: Addr, dst: Reg) {
+    let f = if bits == 32 { Type::F32 } else { Type::F64 };
+    ctx.emit(MInst::XmmLoad {
+        op: xmm_mov(f),
+        addr,
+        dst,
+    });
 }
 
 fn pinsr_width(bits: u32) -> Lane {
@@ -241,28 +234,20 @@ fn emit_vector_load(
     let w = ty.lane_bits();
     match op {
         Opcode::LoadSplat if w <= 16 => {
-            let x = load_gpr(ctx, w, addr);
-            let int = if w == 8 { Type::I8X16 } else { Type::I16X8 };
-            vector::lower_splat(ctx, int, x, dst);
+            let x = load_gpr(ctx, ty.lane_type(), addr);
+            vector::lower_splat(ctx, ty, x, dst);
         }
         Opcode::LoadSplat => {
-            let x = load_xmm_low(ctx, w, addr);
-            let r = vector::pshufd(ctx, x, if w == 32 { 0 } else { 0x44 });
-            vector::finish(ctx, r, dst);
+            // The lane in an XMM register, then the float lanes' `splat` (`pshufd`).
+            let x = ctx.alloc_tmp(RegClass::Float);
+            load_xmm_low(ctx, w, addr, x);
+            let shape = if w == 32 { Type::F32X4 } else { Type::F64X2 };
+            vector::lower_splat(ctx, shape, x, dst);
         }
-        Opcode::LoadZero => {
-            ctx.emit(MInst::XmmLoad {
-                op: if w == 32 {
-                    XmmMov::Movss
-                } else {
-                    XmmMov::Movsd
-                },
-                addr,
-                dst,
-            });
-        }
+        Opcode::LoadZero => load_xmm_low(ctx, w, addr, dst),
         _ => {
-            let x = load_xmm_low(ctx, 64, addr);
+            let x = ctx.alloc_tmp(RegClass::Float);
+            load_xmm_low(ctx, 64, addr, x);
             let mov = match (op, w) {
                 (Opcode::SloadWiden, 16) => SseOp::Pmovsxbw,
                 (Opcode::SloadWiden, 32) => SseOp::Pmovsxwd,
@@ -304,15 +289,15 @@ pub(super) fn lower(ctx: &mut Ctx<'_>, inst: Inst, op: Opcode) -> Result<(), Cod
             ..
         } => {
             let vty = ctx.value_type(v);
-            if !vty.is_vector() || u32::from(lane) >= vty.lane_count() {
+            if !vty.has_lane(lane) {
                 return Err(ctx.unsupported(inst));
             }
-            let bits = vty.lane_bits();
+            let (lane_ty, bits) = (vty.lane_type().as_int(), vty.lane_bits());
             let addr = lower_addr(ctx, base, offset);
             let vr = ctx.value_reg(v);
             if op == Opcode::LoadLane {
                 let dst = ctx.output_reg(inst, 0)?;
-                let x = load_gpr(ctx, bits, addr);
+                let x = load_gpr(ctx, lane_ty, addr);
                 let r = vector::pinsr(ctx, pinsr_width(bits), vr, x, lane);
                 vector::finish(ctx, r, dst);
             } else {
@@ -323,13 +308,11 @@ pub(super) fn lower(ctx: &mut Ctx<'_>, inst: Inst, op: Opcode) -> Result<(), Cod
                     lane,
                     dst: x,
                 });
-                let size = match bits {
-                    8 => OperandSize::S8,
-                    16 => OperandSize::S16,
-                    32 => OperandSize::S32,
-                    _ => OperandSize::S64,
-                };
-                ctx.emit(MInst::Store { size, src: x, addr });
+                ctx.emit(MInst::Store {
+                    size: cmp_size(lane_ty),
+                    src: x,
+                    addr,
+                });
             }
             Ok(())
         }
