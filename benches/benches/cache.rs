@@ -8,7 +8,11 @@
 //! - `warm`: every function again through a full store (all hits: key, lookup, decode,
 //!   finalize);
 //! - `one_changed`: a full store and one function whose stencil changed (one miss);
-//! - `key`: compute every function's cache key, nothing else.
+//! - `key`: compute every function's cache key, nothing else;
+//! - `layout_walk`: walk every function's layout reading each instruction's opcode and its
+//!   results' types, nothing else — a floor for any key that covers them (the walk's loads
+//!   through the layout, instruction, result-list and value tables, without encoding or
+//!   hashing).
 //!
 //! After the criterion groups it prints a summary with its own timing (best of several
 //! rounds): the warm/cold and key/cold ratios, which the cache aims to keep at or below
@@ -51,6 +55,23 @@ fn changed(f: &Function) -> Function {
         }
     }
     g
+}
+
+/// The `layout_walk` floor: every instruction's opcode and result types, folded into a
+/// number so that nothing is optimised away.
+fn layout_walk(f: &Function) -> u64 {
+    let mut acc = 0u64;
+    for block in f.layout.blocks() {
+        for inst in f.layout.block_insts(block) {
+            acc = acc
+                .wrapping_mul(31)
+                .wrapping_add(f.dfg.insts[inst].opcode() as u64);
+            for &v in f.dfg.inst_results(inst) {
+                acc ^= f.dfg.values[v].ty as u64;
+            }
+        }
+    }
+    acc
 }
 
 fn compiler(arch: Arch) -> Option<Box<dyn Compiler>> {
@@ -117,6 +138,9 @@ fn cache(crit: &mut Criterion) {
                 }
             })
         });
+        g.bench_function("layout_walk", |b| {
+            b.iter(|| fs.iter().map(layout_walk).fold(0, u64::wrapping_add))
+        });
         g.finish();
     }
     summary(&fs, &with_change);
@@ -136,9 +160,12 @@ fn best(rounds: usize, mut f: impl FnMut()) -> Duration {
 
 fn summary(fs: &[Function], with_change: &[Function]) {
     let mut records = Vec::new();
-    println!("\ncache summary ({COUNT} functions, sizes {SIZES:?}; best of 5 rounds):");
     println!(
-        "  {:<8} {:>10} {:>10} {:>10} {:>12} {:>10} {:>10} {:>9} {:>14}",
+        "\ncache summary ({COUNT} functions, sizes {SIZES:?}; best of 5 rounds, of 50 for the \
+         key and the layout walk):"
+    );
+    println!(
+        "  {:<8} {:>10} {:>10} {:>10} {:>12} {:>10} {:>10} {:>9} {:>14} {:>8}",
         "target",
         "fresh ms",
         "cold ms",
@@ -147,7 +174,8 @@ fn summary(fs: &[Function], with_change: &[Function]) {
         "key ms",
         "warm/cold",
         "key/cold",
-        "warm µs/func"
+        "warm µs/func",
+        "walk ms"
     );
     for arch in Arch::ALL {
         let Some(c) = compiler(arch) else { continue };
@@ -169,14 +197,18 @@ fn summary(fs: &[Function], with_change: &[Function]) {
             compile_all(c, with_change, &store);
             store.remove(&changed_key);
         });
-        let key = best(5, || {
+        // The key and the walk take about a millisecond: more rounds for a stable best.
+        let key = best(50, || {
             for f in fs {
                 black_box(c.cache_key(&f.stencil));
             }
         });
+        let walk = best(50, || {
+            black_box(fs.iter().map(layout_walk).fold(0, u64::wrapping_add));
+        });
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
-            "  {:<8} {:>10.2} {:>10.2} {:>10.3} {:>12.2} {:>10.3} {:>9.2}% {:>8.2}% {:>14.2}",
+            "  {:<8} {:>10.2} {:>10.2} {:>10.3} {:>12.2} {:>10.3} {:>9.2}% {:>8.2}% {:>14.2} {:>8.3}",
             arch.name(),
             ms(fresh),
             ms(cold),
@@ -185,7 +217,8 @@ fn summary(fs: &[Function], with_change: &[Function]) {
             ms(key),
             100.0 * warm.as_secs_f64() / cold.as_secs_f64(),
             100.0 * key.as_secs_f64() / cold.as_secs_f64(),
-            warm.as_secs_f64() * 1e6 / COUNT as f64
+            warm.as_secs_f64() * 1e6 / COUNT as f64,
+            ms(walk)
         );
         records.push(KeyCostRecord {
             target: arch.name().to_string(),

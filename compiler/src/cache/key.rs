@@ -23,36 +23,49 @@
 //! opcode). Every item is self-delimiting, so the encoding is prefix-free: two different
 //! stencils never encode to the same bytes.
 //!
-//! It is compact (about 9 bytes per instruction, against 15 for a plain encoding of the
-//! same items) because most numbers are written relative to what came before, where a
-//! decoder would know them too:
-//! - an instruction's number, as the difference from the previous instruction's;
-//! - a source location, as the difference from the previous location present;
-//! - values, against a *cursor*, one past the last value defined in a block-parameter or
-//!   result list: a defined value as its distance from the cursor (omitted when zero, the
-//!   usual case), an operand as its distance below it (small: operands are mostly
-//!   defined shortly before);
+//! It is compact (about 6.4 bytes per instruction on the `cache` benchmark's functions,
+//! against 15 for a plain encoding of the same items) because most numbers are written
+//! relative to what came before, where a decoder would know them too, and the common
+//! cases fit in one flags byte per instruction:
+//! - an instruction is its opcode byte, a flags byte (`F_NEXT` and the others below),
+//!   its operands and immediates, then its results and the rest of its source location;
+//! - its number: a flag when it is the previous instruction's plus one, else the
+//!   difference;
+//! - its source location: a delta of 0 to 29 from the previous location present sits in
+//!   the flags; other deltas follow as a zigzag varint;
+//! - values are written against a *cursor*, one past the last value defined in a
+//!   block-parameter or result list: a defined value as its distance from the cursor
+//!   (omitted when zero, the usual case), an operand as its distance below it (small:
+//!   operands are mostly defined shortly before);
 //! - the value table is not written value by value. Each entry of a parameter or result
 //!   list carries the value's type and whether the value's definition is that very
-//!   position (`Param(block, n)` / `Result(inst, n)`, *confirmed*); after the layout
-//!   comes every value not confirmed anywhere, with its number, type and definition. A
-//!   value is confirmed at most once (its definition names one position, and the layout
-//!   holds each block and instruction at most once), so the table follows from the
-//!   encoding exactly, consistent or not.
+//!   position (`Param(block, n)` / `Result(inst, n)`, *confirmed*). The usual result —
+//!   one value, confirmed — is a flag and its type byte. A value is confirmed at most once
+//!   (its definition names one position, and the layout holds each block and instruction
+//!   at most once). After the layout come the types of the unused values (which the
+//!   confirmed ones imply: every other value), then every defined value not confirmed
+//!   anywhere, with its number, type and definition — none in a consistent function. So
+//!   the table follows from the encoding exactly, consistent or not.
+//!
+//! Where the time goes (see `benches/benches/cache.rs`): SHA-256 about a quarter, the
+//! rest mostly the loads of a walk through the layout, the instruction table, the result
+//! lists and the value table — a walk that reads only each instruction's opcode and result
+//! types already costs about a third of the key.
 //!
 //! Invariants:
 //! - the key depends only on the items above: never on `std::hash::Hash` output, pointer
 //!   values, the host, or the [`FunctionParameters`](crate::ir::FunctionParameters) (the
 //!   function's name, callee names, base source location);
 //! - computing a key never copies or renumbers the function: [`KeyPrefix::key`] streams
-//!   the encoding into the hasher through a 2 KiB chunk (its only allocation is one bit
-//!   per value, the confirmed set); items 1–4 are hashed once per compiler
-//!   ([`KeyPrefix::new`]) and cloned per function.
+//!   the encoding into the hasher through a 2 KiB buffer and allocates nothing, except
+//!   one bit per value in an inconsistent function (a second walk that finds the
+//!   unconfirmed values); items 1–4 are hashed once per compiler ([`KeyPrefix::new`]) and
+//!   cloned per function.
 
 use crate::entity::EntityRef;
 use crate::ir::{
-    DataFlowGraph, ExternalName, FunctionStencil, Inst, InstructionData, Opcode, RelSourceLoc,
-    Signature, TrapCode, Type, Value, ValueDef, ValueList, ValueListPool,
+    DataFlowGraph, ExternalName, FunctionStencil, Inst, InstructionData, Opcode, Signature,
+    TrapCode, Type, Value, ValueDef, ValueList, ValueListPool,
 };
 use crate::settings::Settings;
 use core::fmt;
@@ -60,7 +73,7 @@ use sha2::{Digest, Sha256};
 use target_lexicon::Triple;
 
 /// Version of the key encoding. Bump it whenever the encoding below changes.
-pub const KEY_FORMAT_VERSION: u32 = 5;
+pub const KEY_FORMAT_VERSION: u32 = 6;
 
 /// The compiler's version as the cache sees it: the package version plus a hash of every
 /// source file of the `kiln` crate (computed by its build script), so that entries written
@@ -134,11 +147,12 @@ impl KeyPrefix {
         let mut sink = Sink::new(Sha256::new());
         let mut e = Encoder::new(&mut sink);
         e.bytes(b"kiln-cache-key\0");
-        e.u32(KEY_FORMAT_VERSION);
+        e.reserve();
+        e.put_le(KEY_FORMAT_VERSION.to_le_bytes());
         e.str(COMPILER_VERSION);
         e.str(&triple.to_string());
         e.bytes(&settings.fingerprint());
-        e.finish();
+        e.flush();
         KeyPrefix {
             hasher: sink.hasher,
         }
@@ -170,121 +184,118 @@ pub fn compute_key(triple: &Triple, settings: &Settings, stencil: &FunctionStenc
     KeyPrefix::new(triple, settings).key(stencil)
 }
 
-/// Size of the [`Sink`]'s chunk: small enough to stay in L1 while it is hashed.
+/// Bytes hashed at a time: small enough to stay in L1 while they are hashed.
 const CHUNK: usize = 2048;
+/// Room past [`CHUNK`] for what is written between two [`Encoder::reserve`] calls: the
+/// bounded part of one instruction (under 64 bytes), one list element or one short item.
+const SLACK: usize = 256;
 
-/// The hasher and the chunk of encoded bytes not yet hashed. The fill index is not here
+/// The hasher and the buffer of encoded bytes not yet hashed. The fill index is not here
 /// but in the [`Encoder`], a local value whose fields stay in registers: an index behind a
 /// reference is stored and re-read on every byte, one store-to-load latency per byte.
 struct Sink {
     hasher: Sha256,
-    chunk: [u8; CHUNK],
+    buf: [u8; CHUNK + SLACK],
 }
 
 impl Sink {
     fn new(hasher: Sha256) -> Self {
         Sink {
             hasher,
-            chunk: [0; CHUNK],
+            buf: [0; CHUNK + SLACK],
         }
-    }
-
-    /// Hash the first `len` bytes of the chunk. Takes the index by value so that no
-    /// [`Encoder`] ever escapes to memory.
-    #[cold]
-    #[inline(never)]
-    fn flush(&mut self, len: usize) {
-        self.hasher.update(&self.chunk[..len]);
     }
 }
 
-/// Streams the canonical encoding into a [`Sink`]: bytes are hashed 2 KiB at a time while
-/// still in L1, and nothing is allocated. Chunking does not change the key: SHA-256 of a
-/// stream is the same however it is cut.
+/// Streams the canonical encoding into a [`Sink`]: bytes are hashed about 2 KiB at a
+/// time while still in L1, and nothing is allocated. Chunking does not change the key:
+/// SHA-256 of a stream is the same however it is cut.
+///
+/// The writers (`put`, `var`, …) do not check for room: the caller calls
+/// [`Encoder::reserve`] first, once per instruction, list element or short item, so that
+/// the hot loop checks once per instruction instead of once per byte. Forgetting to
+/// reserve can only panic on an out-of-bounds index, never change a key.
 ///
 /// Besides the fill index it carries the state of the relative encodings (see the module
-/// docs): the value cursor and the previous instruction number and source location.
+/// docs): the value cursor, the previous instruction number and source location, and the
+/// number of values confirmed so far.
 struct Encoder<'a> {
     sink: &'a mut Sink,
-    len: usize,
+    pos: usize,
     /// One past the last value defined (as a block parameter or result) so far.
     cursor: u32,
-    prev_inst: u32,
+    prev_inst: i64,
     prev_loc: u32,
+    /// Values confirmed in a definition list so far (each is confirmed at most once).
+    confirmed: usize,
 }
 
 impl<'a> Encoder<'a> {
     fn new(sink: &'a mut Sink) -> Self {
         Encoder {
             sink,
-            len: 0,
+            pos: 0,
             cursor: 0,
-            prev_inst: 0,
+            prev_inst: -1,
             prev_loc: 0,
+            confirmed: 0,
         }
     }
 
-    /// Hash what is left in the chunk.
-    fn finish(&mut self) {
-        self.sink.flush(self.len);
-        self.len = 0;
-    }
-
-    /// Make room for `n` more bytes (`n <= CHUNK`).
+    /// Make room for [`SLACK`] more bytes.
     #[inline(always)]
-    fn room(&mut self, n: usize) {
-        if self.len + n > CHUNK {
-            self.sink.flush(self.len);
-            self.len = 0;
+    fn reserve(&mut self) {
+        if self.pos >= CHUNK {
+            self.flush();
         }
     }
 
+    /// Hash the buffer and empty it.
+    #[cold]
+    #[inline(never)]
+    fn flush(&mut self) {
+        self.sink.hasher.update(&self.sink.buf[..self.pos]);
+        self.pos = 0;
+    }
+
     #[inline(always)]
+    fn put(&mut self, v: u8) {
+        self.sink.buf[self.pos] = v;
+        self.pos += 1;
+    }
+
+    #[inline(always)]
+    fn put_le<const N: usize>(&mut self, b: [u8; N]) {
+        self.sink.buf[self.pos..self.pos + N].copy_from_slice(&b);
+        self.pos += N;
+    }
+
+    /// Bytes of any length, reserving as it goes.
     fn bytes(&mut self, b: &[u8]) {
-        if b.len() > CHUNK / 2 {
-            self.sink.flush(self.len);
-            self.len = 0;
-            self.sink.hasher.update(b);
-            return;
+        for piece in b.chunks(SLACK) {
+            self.reserve();
+            self.sink.buf[self.pos..self.pos + piece.len()].copy_from_slice(piece);
+            self.pos += piece.len();
         }
-        self.room(b.len());
-        self.sink.chunk[self.len..self.len + b.len()].copy_from_slice(b);
-        self.len += b.len();
-    }
-
-    #[inline(always)]
-    fn u8(&mut self, v: u8) {
-        self.room(1);
-        self.sink.chunk[self.len] = v;
-        self.len += 1;
-    }
-
-    #[inline(always)]
-    fn u16(&mut self, v: u16) {
-        self.bytes(&v.to_le_bytes());
-    }
-
-    #[inline(always)]
-    fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_le_bytes());
-    }
-
-    #[inline(always)]
-    fn u64(&mut self, v: u64) {
-        self.bytes(&v.to_le_bytes());
     }
 
     /// LEB128: seven bits per byte, low first, the high bit set on all but the last.
     #[inline(always)]
-    fn var(&mut self, mut v: u64) {
-        self.room(10);
+    fn var(&mut self, v: u64) {
+        if v < 0x80 {
+            self.put(v as u8);
+        } else {
+            self.var_long(v);
+        }
+    }
+
+    #[inline(never)]
+    fn var_long(&mut self, mut v: u64) {
         while v >= 0x80 {
-            self.sink.chunk[self.len] = v as u8 | 0x80;
-            self.len += 1;
+            self.put(v as u8 | 0x80);
             v >>= 7;
         }
-        self.sink.chunk[self.len] = v as u8;
-        self.len += 1;
+        self.put(v as u8);
     }
 
     /// A signed difference as a zigzag LEB128 (small magnitudes of either sign are short).
@@ -293,23 +304,13 @@ impl<'a> Encoder<'a> {
         self.var(zigzag(d));
     }
 
-    /// An instruction's opcode byte (or [`TAG_BAD_INST`]) and its number, as the
-    /// difference from the previous instruction's.
-    #[inline(always)]
-    fn inst_head(&mut self, tag: u8, inst: Inst) {
-        let d = inst.index() as i64 - i64::from(self.prev_inst);
-        self.prev_inst = inst.index() as u32;
-        self.u8(tag);
-        self.signed(d);
-    }
-
     #[inline(always)]
     fn len(&mut self, n: usize) {
         self.var(n as u64);
     }
 
-    #[inline(always)]
     fn str(&mut self, s: &str) {
+        self.reserve();
         self.len(s.len());
         self.bytes(s.as_bytes());
     }
@@ -319,20 +320,15 @@ impl<'a> Encoder<'a> {
         self.var(e.index() as u64);
     }
 
-    #[inline(always)]
-    fn ty(&mut self, t: Type) {
-        self.u8(t as u8);
-    }
-
-    #[inline(always)]
     fn types(&mut self, ts: &[Type]) {
+        self.reserve();
         self.len(ts.len());
         for &t in ts {
-            self.ty(t);
+            self.reserve();
+            self.put(t as u8);
         }
     }
 
-    #[inline(always)]
     fn signature(&mut self, s: &Signature) {
         self.types(&s.params);
         self.types(&s.returns);
@@ -345,84 +341,158 @@ impl<'a> Encoder<'a> {
         self.signed(i64::from(self.cursor) - 1 - v.index() as i64);
     }
 
+    /// A list of operands (call arguments, block-call arguments).
     #[inline(always)]
     fn operands(&mut self, pool: &ValueListPool, list: ValueList) {
         let vs = pool.get(list);
+        self.reserve();
         self.len(vs.len());
         for &v in vs {
+            self.reserve();
             self.operand(v);
         }
     }
 
-    /// A list of values defined here (a block's parameters or an instruction's results):
-    /// its length, then one byte per value (type, [`TY_UNCONFIRMED`], [`TY_MOVED`]) and,
-    /// when the value is not the cursor, its distance from it. `expected(n)` is the
-    /// definition a value at position `n` has in a consistent function; a value whose
-    /// definition says so is confirmed here and marked in `confirmed`.
-    #[inline(always)]
-    fn defs(
-        &mut self,
-        dfg: &DataFlowGraph,
-        confirmed: &mut [u64],
-        vs: &[Value],
-        expected: impl Fn(u16) -> ValueDef,
-    ) {
+    /// A definition list (a block's parameters, or results outside the one-result fast
+    /// path): its length, then one byte per value (type or [`TY_MISSING`], plus
+    /// [`TY_UNCONFIRMED`] and [`TY_MOVED`]) and, when the value is not the cursor, its
+    /// distance from it. `expected(n)` is the definition a value at position `n` has in a
+    /// consistent function; a value whose definition says so is confirmed here.
+    fn defs(&mut self, dfg: &DataFlowGraph, vs: &[Value], expected: impl Fn(u16) -> ValueDef) {
+        self.reserve();
         self.len(vs.len());
         for (n, &v) in vs.iter().enumerate() {
-            let i = v.index();
-            let (mut byte, here) = match dfg.values.get(v) {
-                Some(data) => (
-                    data.ty as u8,
-                    u16::try_from(n).is_ok_and(|n| data.def == expected(n)),
-                ),
-                None => (TY_MISSING, false),
+            self.reserve();
+            let mut byte = match dfg.values.get(v) {
+                Some(data) => data.ty as u8,
+                None => TY_MISSING,
             };
-            if here {
-                confirmed[i / 64] |= 1 << (i % 64);
+            if confirms(dfg, v, n, &expected) {
+                self.confirmed += 1;
             } else {
                 byte |= TY_UNCONFIRMED;
             }
-            let d = i as i64 - i64::from(self.cursor);
-            if d == 0 {
-                self.u8(byte);
-            } else {
-                self.u8(byte | TY_MOVED);
-                self.signed(d);
-            }
-            self.cursor = (i as u32).wrapping_add(1);
+            self.def_position(v, byte);
         }
     }
 
+    /// The type byte of a value defined in a list and, when the value is not the cursor,
+    /// [`TY_MOVED`] and its distance from it; the cursor moves past the value.
     #[inline(always)]
+    fn def_position(&mut self, v: Value, byte: u8) {
+        let i = v.index() as u32;
+        if i == self.cursor {
+            self.put(byte);
+        } else {
+            self.put(byte | TY_MOVED);
+            self.signed(i64::from(i) - i64::from(self.cursor));
+        }
+        self.cursor = i.wrapping_add(1);
+    }
+
+    /// One instruction of the layout: opcode, [`InstFlags`] byte, the number's delta when
+    /// not the next, operands and immediates, results, and the source location's delta
+    /// when the flags cannot hold it. The caller has reserved.
+    #[inline(always)]
+    fn inst(&mut self, s: &FunctionStencil, inst: Inst) {
+        let dfg = &s.dfg;
+        let data = dfg.insts.get(inst);
+        let results = dfg.inst_results(inst);
+        let number = inst.index() as i64;
+        let mut flags = 0u8;
+        if number == self.prev_inst + 1 {
+            flags |= F_NEXT;
+        }
+        let mut one_result = None;
+        match *results {
+            [] => {}
+            [v] => match dfg.values.get(v) {
+                Some(d) if d.def == ValueDef::Result(inst, 0) => {
+                    flags |= F_ONE_RESULT;
+                    one_result = Some((v, d.ty as u8));
+                }
+                _ => flags |= F_RESULT_LIST,
+            },
+            _ => flags |= F_RESULT_LIST,
+        }
+        let loc = s.srclocs.get(inst).offset();
+        let loc_delta = loc.map(|off| i64::from(off) - i64::from(self.prev_loc));
+        flags |= match loc_delta {
+            None => 0,
+            Some(d @ 0..=LOC_INLINE_MAX) => (d as u8 + 1) << LOC_SHIFT,
+            Some(_) => LOC_EXPLICIT << LOC_SHIFT,
+        };
+        self.put_le([data.map_or(TAG_BAD_INST, |d| d.opcode() as u8), flags]);
+        if flags & F_NEXT == 0 {
+            self.signed(number - self.prev_inst);
+        }
+        self.prev_inst = number;
+        if let Some(data) = data {
+            encode_inst(self, &dfg.value_lists, data);
+        }
+        if let Some((v, ty)) = one_result {
+            self.reserve();
+            self.confirmed += 1;
+            self.def_position(v, ty);
+        } else if flags & F_RESULT_LIST != 0 {
+            self.defs(dfg, results, |n| ValueDef::Result(inst, n));
+        }
+        if let Some(off) = loc {
+            if flags >> LOC_SHIFT == LOC_EXPLICIT {
+                self.reserve();
+                self.signed(i64::from(off) - i64::from(self.prev_loc));
+            }
+            self.prev_loc = off;
+        }
+    }
+
     fn trap_code(&mut self, code: TrapCode) {
         match code {
             TrapCode::User(n) => {
-                self.u8(0xff);
-                self.u16(n);
+                self.put(0xff);
+                self.put_le(n.to_le_bytes());
             }
             c => {
                 let i = TrapCode::BUILTIN
                     .iter()
                     .position(|b| *b == c)
                     .unwrap_or(0xfe);
-                self.u8(i as u8);
+                self.put(i as u8);
             }
         }
     }
+}
 
-    /// A relative source location: 0 for none, else one plus the zigzag distance from the
-    /// previous location present.
-    #[inline(always)]
-    fn rel_srcloc(&mut self, loc: RelSourceLoc) {
-        match loc.offset() {
-            None => self.u8(0),
-            Some(off) => {
-                let d = i64::from(off) - i64::from(self.prev_loc);
-                self.prev_loc = off;
-                self.var(zigzag(d) + 1);
+/// Whether `v`, at position `n` of a definition list, is confirmed there: its definition
+/// is `expected(n)`, the definition a value at that position has in a consistent function.
+#[inline(always)]
+fn confirms(dfg: &DataFlowGraph, v: Value, n: usize, expected: impl Fn(u16) -> ValueDef) -> bool {
+    match (dfg.values.get(v), u16::try_from(n)) {
+        (Some(data), Ok(n)) => data.def == expected(n),
+        _ => false,
+    }
+}
+
+/// The values confirmed in the layout's definition lists, one bit per value: the same
+/// test as [`Encoder::defs`] and the one-result fast path, in a second walk that only runs
+/// when some value is not confirmed.
+fn confirmed_set(s: &FunctionStencil) -> Vec<u64> {
+    let dfg = &s.dfg;
+    let mut set = vec![0u64; dfg.values.len().div_ceil(64)];
+    let mut mark = |vs: &[Value], expected: &dyn Fn(u16) -> ValueDef| {
+        for (n, &v) in vs.iter().enumerate() {
+            if confirms(dfg, v, n, expected) {
+                set[v.index() / 64] |= 1 << (v.index() % 64);
             }
         }
+    };
+    for block in s.layout.blocks() {
+        mark(dfg.block_params(block), &|n| ValueDef::Param(block, n));
+        for inst in s.layout.block_insts(block) {
+            mark(dfg.inst_results(inst), &|n| ValueDef::Result(inst, n));
+        }
     }
+    set
 }
 
 /// `d` zigzag-encoded: 0, -1, 1, -2, … become 0, 1, 2, 3, …
@@ -437,7 +507,24 @@ fn zigzag(d: i64) -> u64 {
 const TY_MISSING: u8 = 0x3f;
 const TY_UNCONFIRMED: u8 = 0x40;
 const TY_MOVED: u8 = 0x80;
+/// Ends the types of the unused values.
+const TY_END: u8 = 0xff;
 const _: () = assert!(Type::ALL.len() < TY_MISSING as usize);
+
+/// The flags byte after an instruction's opcode. Bit 0 ([`F_NEXT`]): the instruction's
+/// number is the previous one's plus one (else a zigzag delta follows). Bits 1–2: the
+/// results — none (0), [`F_ONE_RESULT`] (one result: the value at the cursor, defined as
+/// this instruction's result 0; only its type byte follows the operands), or
+/// [`F_RESULT_LIST`] (a definition list follows, as for block parameters). Bits 3–7: the
+/// source location — 0 none, `d + 1` for a delta `d` in `0..=LOC_INLINE_MAX` from the
+/// previous location present, [`LOC_EXPLICIT`] for any other delta, which follows last as
+/// a zigzag LEB128.
+const F_NEXT: u8 = 0x01;
+const F_ONE_RESULT: u8 = 0x02;
+const F_RESULT_LIST: u8 = 0x04;
+const LOC_SHIFT: u32 = 3;
+const LOC_EXPLICIT: u8 = 0x1f;
+const LOC_INLINE_MAX: i64 = LOC_EXPLICIT as i64 - 2;
 
 /// Section tags. Inside a block, each instruction starts with its opcode byte (below
 /// [`TAG_BLOCK`]) or [`TAG_BAD_INST`], so the block and layout tags need no instruction tag
@@ -449,113 +536,128 @@ const TAG_BAD_INST: u8 = 0xFF;
 const _: () = assert!(Opcode::ALL.len() < TAG_STENCIL as usize);
 
 /// Hash the encoding of `s` into `sink`. The [`Encoder`] is local to this function (every
-/// method it calls is inlined), so its fields live in registers.
+/// method the layout walk calls is inlined), so its fields live in registers.
 fn encode_stencil(sink: &mut Sink, s: &FunctionStencil) {
     let mut e = Encoder::new(sink);
     let e = &mut e;
     let dfg = &s.dfg;
     let pool = &dfg.value_lists;
-    e.u8(TAG_STENCIL);
+    e.reserve();
+    e.put(TAG_STENCIL);
     e.signature(&s.signature);
+    e.reserve();
     e.len(dfg.insts.len());
     e.len(dfg.values.len());
     e.len(dfg.blocks.len());
-    let mut confirmed = vec![0u64; dfg.values.len().div_ceil(64)];
     for block in s.layout.blocks() {
-        e.u8(TAG_BLOCK);
+        e.reserve();
+        e.put(TAG_BLOCK);
         e.entity(block);
-        e.defs(dfg, &mut confirmed, dfg.block_params(block), |n| {
-            ValueDef::Param(block, n)
-        });
-        for inst in s.layout.block_insts(block) {
-            match dfg.insts.get(inst) {
-                Some(data) => {
-                    e.inst_head(data.opcode() as u8, inst);
-                    encode_inst(e, pool, data);
-                }
-                // Only a malformed layout names an instruction the DFG lacks.
-                None => e.inst_head(TAG_BAD_INST, inst),
-            }
-            e.defs(dfg, &mut confirmed, dfg.inst_results(inst), |n| {
-                ValueDef::Result(inst, n)
-            });
-            e.rel_srcloc(*s.srclocs.get(inst));
+        e.defs(dfg, dfg.block_params(block), |n| ValueDef::Param(block, n));
+        let mut next = s.layout.first_inst(block);
+        while let Some(inst) = next {
+            e.reserve();
+            e.inst(s, inst);
+            next = s.layout.next_inst(inst);
         }
     }
-    e.u8(TAG_LAYOUT_END);
-    // The values not confirmed in a list: their number, type and definition, in order. A
-    // confirmed value's definition is the one position that confirmed it (marked there).
-    let unconfirmed = dfg.values.len()
-        - confirmed
-            .iter()
-            .map(|w| w.count_ones() as usize)
-            .sum::<usize>();
+    e.reserve();
+    e.put(TAG_LAYOUT_END);
+    // The values no definition list confirms. In a consistent function these are the
+    // unused values, which the confirmed ones imply: only their types follow, in order,
+    // then [`TY_END`]. The values whose definition no list confirms follow, with their
+    // number (as a gap), type and definition: none in a consistent function.
+    let values = dfg.values.as_slice();
+    let mut defined = 0usize;
+    for group in values.chunks(64) {
+        e.reserve();
+        for v in group {
+            // Branch-free: most values are defined, but not in a predictable pattern.
+            let unused = v.def == ValueDef::Unused;
+            e.sink.buf[e.pos] = v.ty as u8;
+            e.pos += usize::from(unused);
+            defined += usize::from(!unused);
+        }
+    }
+    e.reserve();
+    e.put(TY_END);
+    let unconfirmed = defined - e.confirmed;
     e.len(unconfirmed);
-    let mut prev = 0usize;
-    for (w, &word) in confirmed.iter().enumerate() {
-        let mut missing = !word;
-        while missing != 0 {
-            let i = w * 64 + missing.trailing_zeros() as usize;
-            missing &= missing - 1;
-            let Some(v) = dfg.values.get(Value::new(i)) else {
-                break;
-            };
+    if unconfirmed != 0 {
+        let confirmed = confirmed_set(s);
+        let mut prev = 0usize;
+        for (i, v) in values.iter().enumerate() {
+            if v.def == ValueDef::Unused || confirmed[i / 64] & 1 << (i % 64) != 0 {
+                continue;
+            }
+            e.reserve();
             e.len(i - prev);
             prev = i;
-            e.ty(v.ty);
+            e.put(v.ty as u8);
             match v.def {
                 ValueDef::Result(i, n) => {
-                    e.u8(0);
+                    e.put(0);
                     e.entity(i);
                     e.var(u64::from(n));
                 }
                 ValueDef::Param(b, n) => {
-                    e.u8(1);
+                    e.put(1);
                     e.entity(b);
                     e.var(u64::from(n));
                 }
-                ValueDef::Unused => e.u8(2),
+                ValueDef::Unused => {}
             }
         }
     }
+    e.reserve();
     e.len(dfg.signatures.len());
     for sig in dfg.signatures.values() {
         e.signature(sig);
     }
+    e.reserve();
     e.len(dfg.ext_funcs.len());
     for f in dfg.ext_funcs.values() {
+        e.reserve();
         match f.name {
             ExternalName::User(r) => {
-                e.u8(0);
+                e.put(0);
                 e.entity(r);
             }
             ExternalName::LibCall(l) => {
-                e.u8(1);
+                e.put(1);
                 e.str(l.name());
             }
         }
+        e.reserve();
         e.entity(f.signature);
     }
+    e.reserve();
     e.len(dfg.jump_tables.len());
     for jt in dfg.jump_tables.values() {
         let branches = jt.all_branches();
+        e.reserve();
         e.len(branches.len());
         for bc in branches {
+            e.reserve();
             e.entity(bc.block);
             e.operands(pool, bc.args);
         }
     }
+    e.reserve();
     e.len(dfg.constants.len());
     for c in dfg.constants.values() {
+        e.reserve();
         e.len(c.len());
         e.bytes(c);
     }
+    e.reserve();
     e.len(s.stack_slots.len());
     for ss in s.stack_slots.values() {
-        e.u32(ss.size);
-        e.u8(ss.align_shift);
+        e.reserve();
+        e.put_le(ss.size.to_le_bytes());
+        e.put(ss.align_shift);
     }
-    e.finish();
+    e.flush();
 }
 
 #[inline(always)]
@@ -563,7 +665,7 @@ fn encode_inst(e: &mut Encoder, pool: &ValueListPool, data: &InstructionData) {
     use InstructionData::*;
     match *data {
         UnaryImm { imm, .. } => e.signed(imm),
-        UnaryIeee { bits, .. } => e.u64(bits),
+        UnaryIeee { bits, .. } => e.put_le(bits.to_le_bytes()),
         UnaryConst { constant, .. } => e.entity(constant),
         Unary { arg, .. } => e.operand(arg),
         Binary { args, .. } => {
@@ -576,23 +678,23 @@ fn encode_inst(e: &mut Encoder, pool: &ValueListPool, data: &InstructionData) {
             e.operand(args[2]);
         }
         IntCompare { cond, args, .. } => {
-            e.u8(cond as u8);
+            e.put(cond as u8);
             e.operand(args[0]);
             e.operand(args[1]);
         }
         FloatCompare { cond, args, .. } => {
-            e.u8(cond as u8);
+            e.put(cond as u8);
             e.operand(args[0]);
             e.operand(args[1]);
         }
         ExtractLane { arg, lane, .. } => {
             e.operand(arg);
-            e.u8(lane);
+            e.put(lane);
         }
         InsertLane { args, lane, .. } => {
             e.operand(args[0]);
             e.operand(args[1]);
-            e.u8(lane);
+            e.put(lane);
         }
         Shuffle { args, mask, .. } => {
             e.operand(args[0]);
@@ -602,7 +704,7 @@ fn encode_inst(e: &mut Encoder, pool: &ValueListPool, data: &InstructionData) {
         Load {
             flags, arg, offset, ..
         } => {
-            e.u8(flags.bits());
+            e.put(flags.bits());
             e.operand(arg);
             e.signed(i64::from(offset));
         }
@@ -612,7 +714,7 @@ fn encode_inst(e: &mut Encoder, pool: &ValueListPool, data: &InstructionData) {
             offset,
             ..
         } => {
-            e.u8(flags.bits());
+            e.put(flags.bits());
             e.operand(args[0]);
             e.operand(args[1]);
             e.signed(i64::from(offset));
@@ -624,11 +726,11 @@ fn encode_inst(e: &mut Encoder, pool: &ValueListPool, data: &InstructionData) {
             lane,
             ..
         } => {
-            e.u8(flags.bits());
+            e.put(flags.bits());
             e.operand(args[0]);
             e.operand(args[1]);
             e.signed(i64::from(offset));
-            e.u8(lane);
+            e.put(lane);
         }
         StackLoad { slot, offset, .. } => {
             e.entity(slot);
@@ -797,6 +899,54 @@ block2(v4: i64):
             args[1] = Value::new(0);
         }
         differs(&g, "iadd's operand");
+    }
+
+    #[test]
+    fn source_location_deltas_at_the_flag_boundary_give_distinct_keys() {
+        // Deltas 0..=29 sit in the flags byte, others follow the instruction: each delta,
+        // and no location at all, gives its own key.
+        let f = &parse_functions(SRC).unwrap()[0];
+        let p = prefix(Arch::X86_64);
+        let insts: Vec<Inst> = f
+            .layout
+            .blocks()
+            .flat_map(|b| f.layout.block_insts(b))
+            .collect();
+        let mut keys = vec![p.key(&f.stencil)];
+        for second in [
+            None,
+            Some(100),
+            Some(101),
+            Some(128),
+            Some(129),
+            Some(130),
+            Some(99),
+        ] {
+            let mut g = f.clone();
+            g.set_srcloc(insts[0], SourceLoc::new(100));
+            if let Some(loc) = second {
+                g.set_srcloc(insts[1], SourceLoc::new(loc));
+            }
+            let key = p.key(&g.stencil);
+            assert!(!keys.contains(&key), "second location {second:?}");
+            keys.push(key);
+        }
+    }
+
+    #[test]
+    fn instruction_numbers_out_of_order_enter_the_key() {
+        // The layout usually holds instructions in number order (one flag bit each); two
+        // swapped instructions are another stencil.
+        let f = &parse_functions(SRC).unwrap()[0];
+        let p = prefix(Arch::X86_64);
+        let mut g = f.clone();
+        let block = g.layout.entry_block().unwrap();
+        let first = g.layout.first_inst(block).unwrap();
+        let second = g.layout.next_inst(first).unwrap();
+        let third = g.layout.next_inst(second).unwrap();
+        g.layout.remove_inst(first);
+        g.layout.insert_inst_before(first, third);
+        assert_ne!(p.key(&g.stencil), p.key(&f.stencil));
     }
 
     #[test]
