@@ -925,13 +925,12 @@ fn for_each_call(
 /// processed).
 fn set_branch_arg(dfg: &mut DataFlowGraph, branch: Inst, dests: &[u32], k: usize, v: Value) {
     for_each_call(dfg, branch, dests, |bc, pool| {
-        let args = pool.get(bc.args);
-        if k < args.len() {
+        if k < pool.get(bc.args).len() {
             pool.get_mut(bc.args)[k] = v;
         } else {
-            let mut new: SmallVec<[Value; 16]> = SmallVec::from_slice(args);
-            new.resize(k + 1, v);
-            bc.args = pool.alloc(&new);
+            while pool.get(bc.args).len() <= k {
+                bc.args = pool.push(bc.args, v);
+            }
         }
     });
 }

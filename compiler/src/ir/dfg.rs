@@ -142,11 +142,8 @@ impl DataFlowGraph {
     }
 
     fn push_block_param(&mut self, block: Block, v: Value) {
-        // Lists are append-only: copy the old list plus the new value.
-        let mut params: SmallVec<[Value; 8]> =
-            SmallVec::from_slice(self.value_lists.get(self.blocks[block].params));
-        params.push(v);
-        self.blocks[block].params = self.value_lists.alloc(&params);
+        let params = self.blocks[block].params;
+        self.blocks[block].params = self.value_lists.push(params, v);
     }
 
     /// Replace a block's parameter list wholesale (used when removing parameters). The
