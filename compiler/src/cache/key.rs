@@ -50,7 +50,7 @@
 //! Where the time goes (see `benches/benches/cache.rs`): SHA-256 about a quarter, the
 //! rest mostly the loads of a walk through the layout, the instruction table, the result
 //! lists and the value table — a walk that reads only each instruction's opcode and result
-//! types already costs about a third of the key.
+//! types already costs more than a quarter of the key.
 //!
 //! Invariants:
 //! - the key depends only on the items above: never on `std::hash::Hash` output, pointer
