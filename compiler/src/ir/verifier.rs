@@ -107,6 +107,26 @@ impl VerifierContext {
 
     /// Verify `func`, reusing this context's allocations.
     pub fn verify(&mut self, func: &Function) -> Result<(), VerifierErrors> {
+        let mut cfg = core::mem::take(&mut self.cfg);
+        let mut domtree = core::mem::take(&mut self.domtree);
+        cfg.compute(func);
+        domtree.compute(func, &cfg);
+        let result = self.verify_with_flow(func, &cfg, &domtree);
+        self.cfg = cfg;
+        self.domtree = domtree;
+        result
+    }
+
+    /// Verify `func` with its control-flow graph and dominator tree already computed (by
+    /// [`ControlFlowGraph::compute`] and [`DominatorTree::compute`], which accept any
+    /// function, valid or not): the compiler computes them once for the verifier and
+    /// lowering both.
+    pub fn verify_with_flow(
+        &mut self,
+        func: &Function,
+        cfg: &ControlFlowGraph,
+        domtree: &DominatorTree,
+    ) -> Result<(), VerifierErrors> {
         self.pos.clear();
         self.owner.clear();
         self.block_seen.clear();
@@ -114,12 +134,10 @@ impl VerifierContext {
         self.uses.clear();
         let mut errors = Vec::new();
         let layout_ok = self.walk_layout(func, &mut errors);
-        self.cfg.compute(func);
-        self.domtree.compute(func, &self.cfg);
         let mut v = Verifier {
             func,
-            cfg: &self.cfg,
-            domtree: &self.domtree,
+            cfg,
+            domtree,
             pos: &self.pos,
             owner: &self.owner,
             block_seen: &self.block_seen,

@@ -1,5 +1,7 @@
-//! The per-function compilation pipeline: verify → lower → regalloc2 (→ checker) → frame
-//! layout → emit → [`CompiledCodeBase<Stencil>`].
+//! The per-function compilation pipeline: control-flow graph and dominator tree → verify →
+//! lower → regalloc2 (→ checker) → frame layout → emit → [`CompiledCodeBase<Stencil>`].
+//! The graph and the tree are computed once, for the verifier and lowering both (their
+//! time counts as lowering's).
 //!
 //! Owns [`CompileContext`], which keeps every buffer the pipeline needs (the MachBuffer,
 //! the VCode, lowering scratch, regalloc2's context, the verifier's scratch, the frame) so
@@ -29,6 +31,8 @@ use super::lower::{lower_function, LowerBackend, LowerScratch};
 use super::timing::PhaseClock;
 use super::vcode::VCode;
 use super::{LabelUse, MachLabel};
+use crate::dominator_tree::DominatorTree;
+use crate::flowgraph::ControlFlowGraph;
 use crate::ir::{Function, RelSourceLoc, VerifierContext};
 
 /// Which regalloc2 algorithm to run (the `regalloc` setting).
@@ -73,6 +77,10 @@ pub struct CompileContext<B: LowerBackend> {
     vcode: VCode<B::MInst>,
     lower: LowerScratch<B::MInst>,
     ra: regalloc2::Ctx,
+    /// The function's control-flow graph and dominator tree, computed once for the
+    /// verifier and lowering.
+    cfg: ControlFlowGraph,
+    domtree: DominatorTree,
     verifier: VerifierContext,
     frame: FrameLayout,
     frame_insts: SmallVec<[B::MInst; 16]>,
@@ -92,6 +100,8 @@ impl<B: LowerBackend> CompileContext<B> {
             vcode: VCode::new(),
             lower: LowerScratch::default(),
             ra: regalloc2::Ctx::default(),
+            cfg: ControlFlowGraph::new(),
+            domtree: DominatorTree::new(),
             verifier: VerifierContext::new(),
             frame: FrameLayout::default(),
             frame_insts: SmallVec::new(),
@@ -117,11 +127,23 @@ impl<B: LowerBackend> CompileContext<B> {
         options: &CompileOptions,
     ) -> Result<CompiledCodeBase<Stencil>, CodegenError> {
         let mut clock = PhaseClock::start();
+        // Lowering needs these; the verifier takes them too instead of computing its own.
+        self.cfg.compute(func);
+        self.domtree.compute(func, &self.cfg);
+        clock.lap(|t| &mut t.lower);
         if options.verify {
-            self.verifier.verify(func).map_err(CodegenError::Verifier)?;
+            self.verifier
+                .verify_with_flow(func, &self.cfg, &self.domtree)
+                .map_err(CodegenError::Verifier)?;
         }
         clock.lap(|t| &mut t.verify);
-        lower_function(backend, func, &mut self.lower, &mut self.vcode)?;
+        lower_function(
+            backend,
+            func,
+            &self.domtree,
+            &mut self.lower,
+            &mut self.vcode,
+        )?;
         clock.lap(|t| &mut t.lower);
 
         let env = B::Abi::machine_env();

@@ -39,7 +39,6 @@ use super::vcode::VCode;
 use super::MachLabel;
 use crate::dominator_tree::DominatorTree;
 use crate::entity::EntityRef;
-use crate::flowgraph::ControlFlowGraph;
 use crate::ir::{
     Block, Constant, Function, Inst, InstructionData, Opcode, RelSourceLoc, Signature, Type, Value,
     ValueDef,
@@ -86,8 +85,6 @@ const NONE: u32 = u32::MAX;
 
 /// Per-function lowering scratch, kept across functions by the compile context.
 pub struct LowerScratch<I: MachInst> {
-    pub(crate) cfg: ControlFlowGraph,
-    pub(crate) domtree: DominatorTree,
     pub(crate) order: Vec<LoweredBlock>,
     /// VCode index of each IR block (`NONE`: unreachable).
     block_index: Vec<u32>,
@@ -116,8 +113,6 @@ pub struct LowerScratch<I: MachInst> {
 impl<I: MachInst> Default for LowerScratch<I> {
     fn default() -> Self {
         Self {
-            cfg: ControlFlowGraph::new(),
-            domtree: DominatorTree::new(),
             order: Vec::new(),
             block_index: Vec::new(),
             pred_edges: Vec::new(),
@@ -334,6 +329,7 @@ impl<'a, I: MachInst> Lower<'a, I> {
 pub fn lower_function<B: LowerBackend>(
     backend: &B,
     func: &Function,
+    domtree: &DominatorTree,
     scratch: &mut LowerScratch<B::MInst>,
     vcode: &mut VCode<B::MInst>,
 ) -> Result<(), CodegenError> {
@@ -342,8 +338,8 @@ pub fn lower_function<B: LowerBackend>(
         return Err(CodegenError::ImplLimit("number of values"));
     }
     scratch.sig.compute::<B::Abi>(&func.signature)?;
-    compute_order(func, scratch)?;
-    count_uses(func, scratch);
+    compute_order(func, domtree, scratch)?;
+    count_uses(func, domtree, scratch);
 
     // Describe the CFG and the vreg classes.
     vcode.begin_cfg();
@@ -472,27 +468,26 @@ fn splits_edges(func: &Function, b: Block) -> bool {
 /// Compute the lowered block order (RPO + edge blocks) and each IR block's VCode index.
 fn compute_order<I: MachInst>(
     func: &Function,
+    domtree: &DominatorTree,
     s: &mut LowerScratch<I>,
 ) -> Result<(), CodegenError> {
-    s.cfg.compute(func);
-    s.domtree.compute(func, &s.cfg);
     let nblocks = func.dfg.blocks.len();
     s.order.clear();
     s.block_index.clear();
     s.block_index.resize(nblocks, NONE);
     s.pred_edges.clear();
     s.pred_edges.resize(nblocks, 0);
-    if s.domtree.rpo().is_empty() {
+    if domtree.rpo().is_empty() {
         return Err(CodegenError::InvalidFunction("no entry block"));
     }
-    for &b in s.domtree.rpo() {
+    for &b in domtree.rpo() {
         for bc in terminator_dests(func, b) {
             if let Some(c) = s.pred_edges.get_mut(bc.block.index()) {
                 *c += 1;
             }
         }
     }
-    for &b in s.domtree.rpo() {
+    for &b in domtree.rpo() {
         s.block_index[b.index()] = s.order.len() as u32;
         s.order.push(LoweredBlock::Orig(b));
         let dests = terminator_dests(func, b);
@@ -514,7 +509,7 @@ fn compute_order<I: MachInst>(
 }
 
 /// Count IR uses of every value in reachable code, colors, and whether there are calls.
-fn count_uses<I: MachInst>(func: &Function, s: &mut LowerScratch<I>) {
+fn count_uses<I: MachInst>(func: &Function, domtree: &DominatorTree, s: &mut LowerScratch<I>) {
     let nv = func.dfg.values.len();
     let ni = func.dfg.insts.len();
     s.value_uses.clear();
@@ -528,7 +523,7 @@ fn count_uses<I: MachInst>(func: &Function, s: &mut LowerScratch<I>) {
     s.has_calls = false;
     s.outgoing_area_size = 0;
     let dfg = &func.dfg;
-    for &b in s.domtree.rpo() {
+    for &b in domtree.rpo() {
         let mut color = 0u32;
         for inst in func.layout.block_insts(b) {
             let data = &dfg.insts[inst];

@@ -415,7 +415,16 @@ mod tests {
         crate::ir::verify_function(&f).expect("verifies");
         let mut vcode = VCode::new();
         let mut scratch = LowerScratch::default();
-        lower_function(&X64Backend::default(), &f, &mut scratch, &mut vcode).expect("lowers");
+        let cfg = crate::flowgraph::ControlFlowGraph::with_function(&f);
+        let domtree = crate::dominator_tree::DominatorTree::with_function(&f, &cfg);
+        lower_function(
+            &X64Backend::default(),
+            &f,
+            &domtree,
+            &mut scratch,
+            &mut vcode,
+        )
+        .expect("lowers");
         vcode
     }
 
