@@ -572,18 +572,16 @@ impl ValueListPool {
     pub fn push(&mut self, list: ValueList, v: Value) -> ValueList {
         let len = self.get(list).len();
         let h = list.0 as usize;
-        if h != 0 && len != 0 {
-            let end = h + len;
+        // A non-empty list is a valid handle: `data[h - 1]` is its length.
+        let end = h + len;
+        if len != 0 && (end == self.data.len() || self.data[end] == SPARE) {
             if end == self.data.len() {
                 self.data.push(v);
-                self.data[h - 1] = Value::from_u32(len as u32 + 1);
-                return list;
-            }
-            if self.data[end] == SPARE {
+            } else {
                 self.data[end] = v;
-                self.data[h - 1] = Value::from_u32(len as u32 + 1);
-                return list;
             }
+            self.data[h - 1] = Value::from_u32(len as u32 + 1);
+            return list;
         }
         self.data.push(Value::from_u32(len as u32 + 1));
         let start = self.data.len();

@@ -99,6 +99,16 @@ pub(super) fn splat_bits(pattern: u128, lane_bits: u32) -> u128 {
     v
 }
 
+/// The lane-wise subtraction (`psubb`/`psubw`/`psubd`/`psubq`) for `lane_bits`-wide lanes.
+fn psub(lane_bits: u32) -> SseOp {
+    match lane_bits {
+        8 => SseOp::Psubb,
+        16 => SseOp::Psubw,
+        32 => SseOp::Psubd,
+        _ => SseOp::Psubq,
+    }
+}
+
 pub(super) fn lower(
     b: &X64Backend,
     ctx: &mut Ctx<'_>,
@@ -128,10 +138,7 @@ pub(super) fn lower(
                 (Iadd, 16) => Some((SseOp::Paddw, a, bb)),
                 (Iadd, 32) => Some((SseOp::Paddd, a, bb)),
                 (Iadd, _) => Some((SseOp::Paddq, a, bb)),
-                (Isub, 8) => Some((SseOp::Psubb, a, bb)),
-                (Isub, 16) => Some((SseOp::Psubw, a, bb)),
-                (Isub, 32) => Some((SseOp::Psubd, a, bb)),
-                (Isub, _) => Some((SseOp::Psubq, a, bb)),
+                (Isub, _) => Some((psub(lane), a, bb)),
                 (Band, _) => Some((SseOp::Pand, a, bb)),
                 (Bor, _) => Some((SseOp::Por, a, bb)),
                 (Bxor, _) => Some((SseOp::Pxor, a, bb)),
@@ -180,14 +187,8 @@ pub(super) fn lower(
             let a = ctx.value_reg(arg);
             let z = ctx.alloc_tmp(RegClass::Float);
             ctx.emit(MInst::XmmZero { dst: z });
-            let sub = match ty.lane_bits() {
-                8 => SseOp::Psubb,
-                16 => SseOp::Psubw,
-                32 => SseOp::Psubd,
-                _ => SseOp::Psubq,
-            };
             ctx.emit(MInst::XmmRR {
-                op: sub,
+                op: psub(ty.lane_bits()),
                 src1: z,
                 src2: a,
                 dst,
