@@ -414,9 +414,11 @@ fn emit(
     for (i, f) in funcs.iter().enumerate() {
         let start = layout.starts[i];
         if out.segments.is_empty() || !dense {
+            // The segment's final size is known: one allocation, no regrowth copies.
+            let len = if dense { out.len } else { layout.ends[i] - start };
             out.segments.push(TextSegment {
                 offset: start as u32,
-                bytes: Vec::new(),
+                bytes: Vec::with_capacity(len as usize),
             });
         }
         let si = out.segments.len() - 1;
