@@ -415,7 +415,11 @@ fn emit(
         let start = layout.starts[i];
         if out.segments.is_empty() || !dense {
             // The segment's final size is known: one allocation, no regrowth copies.
-            let len = if dense { out.len } else { layout.ends[i] - start };
+            let len = if dense {
+                out.len
+            } else {
+                layout.ends[i] - start
+            };
             out.segments.push(TextSegment {
                 offset: start as u32,
                 bytes: Vec::with_capacity(len as usize),

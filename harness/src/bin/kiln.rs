@@ -15,10 +15,12 @@
 //!   exits non-zero when anything failed.
 //! - `kiln settings [--target TRIPLE]`: list every setting of the target with its values,
 //!   default and documentation, and the CPU presets.
-//! - `kiln compile ... --cache DIR [--cache-verify] [--cache-max-size BYTES]`: compile through
-//!   the on-disk compilation cache in `DIR` (each function line says `cache hit` or
-//!   `cache miss`; a summary line gives the cache statistics). `--cache-verify` also
-//!   compiles every hit afresh and fails on a difference.
+//! - `kiln compile ... --cache DIR [--cache-verify] [--cache-max-size BYTES|unlimited]`:
+//!   compile through the on-disk compilation cache in `DIR` (each function line says
+//!   `cache hit` or `cache miss`; a summary line gives the size cap and the cache
+//!   statistics). `--cache-verify` also compiles every hit afresh and fails on a
+//!   difference. Without `--cache-max-size` the cap is 5G (least recently used entries
+//!   are evicted beyond it).
 //! - `kiln cache stats DIR`: entries, bytes, how many entries are valid for this build of
 //!   the compiler, and the lookups, hits, misses and rejected entries every process counted
 //!   since the cache was created or cleared; `kiln cache clear DIR`: delete every entry and
@@ -263,10 +265,31 @@ struct CacheArgs {
     /// Verify mode: also compile every cache hit afresh; a difference is an error.
     #[arg(long, requires = "cache")]
     cache_verify: bool,
-    /// Cap the cache's size (bytes, or with a K, M or G suffix); least recently used
-    /// entries are evicted.
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, requires = "cache")]
-    cache_max_size: Option<u64>,
+    /// Cap the cache's size (bytes, or with a K, M or G suffix; `unlimited` for no cap);
+    /// least recently used entries are evicted. Default: 5G, as ccache.
+    #[arg(long, value_name = "BYTES", value_parser = parse_cache_cap, requires = "cache")]
+    cache_max_size: Option<CacheCap>,
+}
+
+/// The size cap of a cache directory opened without `--cache-max-size`, like ccache's: a
+/// `kiln diff --cache` campaign stores about 3 GB in ten minutes, and an unbounded cache
+/// would fill the disk.
+const DEFAULT_CACHE_MAX_SIZE: u64 = 5 << 30;
+
+/// What `--cache-max-size` says.
+#[derive(Copy, Clone, Debug)]
+enum CacheCap {
+    Bytes(u64),
+    Unlimited,
+}
+
+fn parse_cache_cap(text: &str) -> Result<CacheCap, String> {
+    if text.trim() == "unlimited" {
+        return Ok(CacheCap::Unlimited);
+    }
+    parse_bytes(text)
+        .map(CacheCap::Bytes)
+        .map_err(|e| format!("{e}, or `unlimited`"))
 }
 
 impl CacheArgs {
@@ -275,11 +298,40 @@ impl CacheArgs {
         let Some(dir) = &self.cache else {
             return Ok(None);
         };
+        let max_bytes = match self.cache_max_size {
+            None => Some(DEFAULT_CACHE_MAX_SIZE),
+            Some(CacheCap::Bytes(n)) => Some(n),
+            Some(CacheCap::Unlimited) => None,
+        };
         let store = DiskStore::open(dir)
             .context("cannot open the cache")?
             .with_verify(self.cache_verify)
-            .with_max_bytes(self.cache_max_size);
+            .with_max_bytes(max_bytes);
         Ok(Some(store))
+    }
+}
+
+/// `store`'s summary line: its directory, its size cap and what it counted.
+fn cache_summary(store: &DiskStore) -> String {
+    let cap = match store.max_bytes() {
+        Some(n) => format!("size cap {}", show_bytes(n)),
+        None => "no size cap".to_string(),
+    };
+    format!(
+        "cache {} ({cap}): {}",
+        store.dir().display(),
+        store.stats().snapshot()
+    )
+}
+
+/// A byte count as `parse_bytes` reads it: with the largest suffix that divides it.
+fn show_bytes(n: u64) -> String {
+    match n {
+        0 => "0".to_string(),
+        n if n % (1 << 30) == 0 => format!("{}G", n >> 30),
+        n if n % (1 << 20) == 0 => format!("{}M", n >> 20),
+        n if n % (1 << 10) == 0 => format!("{}K", n >> 10),
+        n => n.to_string(),
     }
 }
 
@@ -458,7 +510,7 @@ fn real_main() -> Result<ExitCode> {
                 max_reductions,
             });
             if let Some(s) = &store {
-                eprintln!("cache {}: {}", s.dir().display(), s.stats().snapshot());
+                eprintln!("{}", cache_summary(s));
                 // The engines keep a handle to the store, so it is not dropped here: add
                 // this run's counts to the directory's totals now.
                 if let Err(e) = s.persist_stats() {
@@ -652,12 +704,7 @@ fn compile(
         }
     }
     if let Some(store) = cache {
-        writeln!(
-            out,
-            "cache {}: {}",
-            store.dir().display(),
-            store.stats().snapshot()
-        )?;
+        writeln!(out, "{}", cache_summary(store))?;
     }
     if timings {
         let wall = t_start.elapsed();

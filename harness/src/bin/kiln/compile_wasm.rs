@@ -90,12 +90,7 @@ pub fn compile_wasm(a: &WasmCompileArgs<'_>) -> Result<ExitCode> {
         )?;
     }
     if let Some(store) = &a.cache {
-        writeln!(
-            out,
-            "cache {}: {}",
-            store.dir().display(),
-            store.stats().snapshot()
-        )?;
+        writeln!(out, "{}", super::cache_summary(store))?;
     }
     if a.timings {
         let s = &module.stats;
