@@ -434,3 +434,61 @@ fn bad_translation_memos_fall_back_to_translation() {
     );
     assert_eq!(warm.text, cold.text);
 }
+
+/// Each defined function of `wat` translated, as (bounds checks, loads) counts: `trapnz`
+/// instructions (a bounds check is one) and `load`s (vmctx and heap).
+fn translated_counts(wat: &str) -> Vec<(usize, usize)> {
+    use kiln::ir::Opcode;
+    use kiln::wasm::{parse_module, translate_function, FuncTranslator};
+    let wasm = wat::parse_str(wat).unwrap();
+    let (info, inputs) = parse_module(&wasm).unwrap();
+    let mut tr = FuncTranslator::new();
+    inputs
+        .into_iter()
+        .map(|input| {
+            let f = translate_function(&info, input, &mut tr).unwrap();
+            let count = |op: Opcode| {
+                f.layout
+                    .blocks()
+                    .flat_map(|b| f.layout.block_insts(b))
+                    .filter(|&i| f.dfg.insts[i].opcode() == op)
+                    .count()
+            };
+            (count(Opcode::Trapnz), count(Opcode::Load))
+        })
+        .collect()
+}
+
+/// The translator's per-block bounds-check reuse (`HeapCache`): an index value is checked
+/// once per block for the farthest end seen, base and size are loaded once, and a call or
+/// a new block starts over. `harness/tests/wast/bounds_check_reuse.wast` runs the same
+/// shapes; this pins the instruction counts.
+#[test]
+fn bounds_checks_are_reused_within_a_block_until_a_call() {
+    let counts = translated_counts(
+        r#"(module (memory 1)
+          (func $callee)
+          ;; offsets 4, 0, 8 from one index: checks for ends 8 and 12 only.
+          (func (param $p i32) (result i32)
+            (i32.add
+              (i32.add (i32.load offset=4 (local.get $p)) (i32.load (local.get $p)))
+              (i32.load offset=8 (local.get $p))))
+          ;; two indexes: one check each.
+          (func (param $p i32) (param $q i32) (result i32)
+            (i32.add (i32.load (local.get $p)) (i32.load (local.get $q))))
+          ;; a call between two uses: base, size and the check again.
+          (func (param $p i32) (result i32)
+            (i32.load (local.get $p))
+            call $callee
+            (i32.load (local.get $p))
+            i32.add)
+          ;; another block between two uses: base, size and the check again.
+          (func (param $p i32) (param $c i32) (result i32)
+            (i32.load (local.get $p))
+            (if (local.get $c) (then nop))
+            (i32.load (local.get $p))
+            i32.add))"#,
+    );
+    // (checks, loads): loads = 2 (base, size) per block-and-call span + one per access.
+    assert_eq!(counts, vec![(0, 0), (2, 5), (2, 4), (2, 6), (2, 6)]);
+}

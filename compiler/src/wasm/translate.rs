@@ -20,8 +20,12 @@
 //!   unreachable and is skipped (still validated), tracking nested frames by count;
 //! - linear-memory accesses are explicitly bounds-checked against the current size:
 //!   `zext(index) + offset + size > size_in_bytes` traps `heap_oob` (33-bit arithmetic in
-//!   `i64`, so nothing wraps); base and size are reloaded for every access, because any
-//!   call may grow (and move) the memory.
+//!   `i64`, so nothing wraps). Within one block and between two calls ([`HeapCache`]) the
+//!   memory's base and size are loaded once, and an index value already checked for an
+//!   end at least as far is not checked again (its address is reused): the memory only
+//!   changes (grows, and may move) in a call, and a check that passed stays true until
+//!   then. Every call the translator emits goes through [`State::emit_call`], which
+//!   forgets the cache.
 //!
 //! Invariants: for a body that validates, translation never fails and the produced
 //! function verifies; nothing here panics on any input.
@@ -30,8 +34,9 @@ use super::info::{FunctionInput, ModuleInfo};
 use super::vmctx::{self, Builtin, VmOffsets};
 use super::{WasmError, WasmType};
 use crate::ir::{
-    Block, FloatCC, FuncRef, Function, FunctionBuilder, FunctionBuilderContext, IntCC, MemFlags,
-    SigRef, Signature, SourceLoc, TrapCode, Type, UserExternalName, UserFuncName, Value, Variable,
+    Block, FloatCC, FuncRef, Function, FunctionBuilder, FunctionBuilderContext, Inst, IntCC,
+    MemFlags, SigRef, Signature, SourceLoc, TrapCode, Type, UserExternalName, UserFuncName, Value,
+    Variable,
 };
 use std::collections::HashMap;
 use wasmparser::{BlockType, FuncValidatorAllocations, MemArg, Operator};
@@ -62,6 +67,7 @@ pub struct FuncTranslator {
     stack: Vec<Value>,
     frames: Vec<Frame>,
     locals: Vec<Variable>,
+    heap: HeapCache,
 }
 
 impl FuncTranslator {
@@ -106,7 +112,9 @@ pub fn translate_function(
             sigs: HashMap::new(),
             callees: HashMap::new(),
             builtin_sigs: HashMap::new(),
+            heap: core::mem::take(&mut tr.heap),
         };
+        state.heap.forget();
         state.stack.clear();
         state.frames.clear();
         state.locals.clear();
@@ -168,6 +176,7 @@ pub fn translate_function(
         tr.stack = state.stack;
         tr.frames = state.frames;
         tr.locals = state.locals;
+        tr.heap = state.heap;
         Ok(())
     })();
     tr.builder_ctx = ctx;
@@ -246,6 +255,56 @@ struct State<'m> {
     sigs: HashMap<u32, SigRef>,
     callees: HashMap<u32, FuncRef>,
     builtin_sigs: HashMap<Builtin, SigRef>,
+    heap: HeapCache,
+}
+
+/// What the current block already knows about the linear memory (see the module docs).
+/// Valid only in `block` and until the next call: every value here is defined earlier in
+/// `block`, so it dominates the rest of it.
+#[derive(Default)]
+struct HeapCache {
+    block: Option<Block>,
+    /// The memory's base address and size in bytes, once loaded.
+    base_size: Option<(Value, Value)>,
+    /// Index values already bounds-checked (at most [`HeapCache::MAX_CHECKS`]).
+    checks: Vec<CheckedIndex>,
+}
+
+/// An index value checked in this block: its zero-extension, `base + idx`, and the end
+/// offset (`offset + size`) the check covered.
+#[derive(Copy, Clone)]
+struct CheckedIndex {
+    index: Value,
+    idx: Value,
+    addr: Value,
+    checked_end: u64,
+}
+
+impl HeapCache {
+    /// Index values remembered per block: a short linear search; later ones are checked
+    /// as usual.
+    const MAX_CHECKS: usize = 16;
+
+    /// Forget everything unless still in `block`; then remember that block.
+    fn enter(&mut self, block: Option<Block>) {
+        if self.block != block {
+            self.forget();
+            self.block = block;
+        }
+    }
+
+    fn forget(&mut self) {
+        self.block = None;
+        self.base_size = None;
+        self.checks.clear();
+    }
+}
+
+/// What a call calls: a function of the module, or code through a signature.
+#[derive(Copy, Clone)]
+enum Callee {
+    Direct(FuncRef),
+    Indirect(SigRef, Value),
 }
 
 /// vmctx loads: the vmctx is always mapped and aligned.
@@ -359,7 +418,7 @@ impl State<'_> {
         let mut args = Vec::with_capacity(operands.len() + 1);
         args.push(vmctx);
         args.extend_from_slice(operands);
-        let inst = b.ins().call_indirect(sig, callee, &args);
+        let inst = self.emit_call(b, Callee::Indirect(sig, callee), &args);
         let r = b.inst_results(inst).first().copied();
         if builtin.returns_status() {
             let code = if matches!(
@@ -379,7 +438,19 @@ impl State<'_> {
     }
 
     /// The `(base, size_in_bytes)` of the module's memory.
+    /// The memory's base and size, from the [`HeapCache`] when this block loaded them
+    /// since the last call.
     fn memory(&mut self, b: &mut FunctionBuilder<'_>) -> (Value, Value) {
+        self.heap.enter(b.current_block());
+        if let Some(p) = self.heap.base_size {
+            return p;
+        }
+        let p = self.load_memory(b);
+        self.heap.base_size = Some(p);
+        p
+    }
+
+    fn load_memory(&mut self, b: &mut FunctionBuilder<'_>) -> (Value, Value) {
         let vmctx = self.vmctx;
         let imported = self.info.memory.as_ref().is_some_and(|m| m.imported);
         if imported {
@@ -404,15 +475,47 @@ impl State<'_> {
         size: u32,
     ) -> (Value, i32) {
         let (base, mem_size) = self.memory(b);
-        let idx = b.ins().uextend(Type::I64, index);
         // offset < 2^32 and size <= 16: the end fits easily in 64 bits.
         let end_off = memarg.offset + u64::from(size);
+        if let Some(c) = self.heap.checks.iter_mut().find(|c| c.index == index) {
+            if end_off > c.checked_end {
+                c.checked_end = end_off;
+                let idx = c.idx;
+                Self::bounds_check(b, idx, end_off, mem_size);
+            }
+            let addr = c.addr;
+            return self.fold_offset(b, addr, memarg.offset);
+        }
+        let idx = b.ins().uextend(Type::I64, index);
+        Self::bounds_check(b, idx, end_off, mem_size);
+        let addr = b.ins().iadd(base, idx);
+        if self.heap.checks.len() < HeapCache::MAX_CHECKS {
+            self.heap.checks.push(CheckedIndex {
+                index,
+                idx,
+                addr,
+                checked_end: end_off,
+            });
+        }
+        self.fold_offset(b, addr, memarg.offset)
+    }
+
+    /// Trap `heap_oob` unless `idx + end_off <= mem_size`.
+    fn bounds_check(b: &mut FunctionBuilder<'_>, idx: Value, end_off: u64, mem_size: Value) {
         let k = b.ins().iconst(Type::I64, end_off as i64);
         let end = b.ins().iadd(idx, k);
         let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, mem_size);
         b.ins().trapnz(oob, TrapCode::HeapOutOfBounds);
-        let addr = b.ins().iadd(base, idx);
-        self.fold_offset(b, addr, memarg.offset)
+    }
+
+    /// Emit a call (`call` of `callee`, or `call_indirect` through `sig`); the memory may
+    /// change in it, so the [`HeapCache`] is forgotten. Every call goes through here.
+    fn emit_call(&mut self, b: &mut FunctionBuilder<'_>, callee: Callee, args: &[Value]) -> Inst {
+        self.heap.forget();
+        match callee {
+            Callee::Direct(fref) => b.ins().call(fref, args),
+            Callee::Indirect(sig, code) => b.ins().call_indirect(sig, code, args),
+        }
     }
 
     fn load(
@@ -1034,7 +1137,7 @@ impl State<'_> {
             let mut args = Vec::with_capacity(nparams + 1);
             args.push(callee_vmctx);
             args.extend_from_slice(&wasm_args);
-            b.ins().call_indirect(sig, code, &args)
+            self.emit_call(b, Callee::Indirect(sig, code), &args)
         } else {
             let fref = match self.callees.get(&f) {
                 Some(&r) => r,
@@ -1047,7 +1150,7 @@ impl State<'_> {
             let mut args = Vec::with_capacity(nparams + 1);
             args.push(vmctx);
             args.extend_from_slice(&wasm_args);
-            b.ins().call(fref, &args)
+            self.emit_call(b, Callee::Direct(fref), &args)
         };
         self.stack.extend_from_slice(b.inst_results(inst));
         Ok(())
@@ -1090,7 +1193,7 @@ impl State<'_> {
         let mut args = Vec::with_capacity(nparams + 1);
         args.push(callee_vmctx);
         args.extend_from_slice(&wasm_args);
-        let inst = b.ins().call_indirect(sig, code, &args);
+        let inst = self.emit_call(b, Callee::Indirect(sig, code), &args);
         self.stack.extend_from_slice(b.inst_results(inst));
         Ok(())
     }

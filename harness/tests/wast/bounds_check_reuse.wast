@@ -1,0 +1,69 @@
+;; The translator checks an index value once per block for the farthest end seen so far
+;; and reuses the memory's base and size until the next call (see `HeapCache` in
+;; compiler/src/wasm/translate.rs). These accesses reuse an index with growing and
+;; shrinking offsets, and grow the memory between two uses of one index, directly and in
+;; a callee, so a check or a size wrongly kept would show as a missing or a wrong trap.
+(module
+  (memory 1 3)
+  (func $grow1 (result i32) i32.const 1 memory.grow)
+  ;; offsets 0, 4, 8 from one index: the third check is the one that can fail. The first
+  ;; two stores happen before it traps.
+  (func (export "store_up") (param $p i32)
+    local.get $p i32.const 1 i32.store offset=0
+    local.get $p i32.const 2 i32.store offset=4
+    local.get $p i32.const 3 i32.store offset=8)
+  ;; offsets 8, 4, 0: the first check covers the other two.
+  (func (export "load_down") (param $p i32) (result i32)
+    local.get $p i32.load offset=8
+    local.get $p i32.load offset=4
+    i32.add
+    local.get $p i32.load offset=0
+    i32.add)
+  (func (export "load") (param $p i32) (result i32) local.get $p i32.load)
+  ;; One index, then memory.grow in the same block, then the same index further out: the
+  ;; second access is in bounds only in the grown memory.
+  (func (export "grow_between") (param $p i32) (result i32)
+    local.get $p i32.load8_u offset=0
+    drop
+    i32.const 1 memory.grow
+    drop
+    local.get $p i32.load8_u offset=65536)
+  ;; The same through a call to a function that grows the memory.
+  (func (export "grow_in_callee_between") (param $p i32) (result i32)
+    local.get $p i32.load8_u offset=0
+    drop
+    call $grow1
+    drop
+    local.get $p i32.load8_u offset=65536)
+  ;; One index checked before a branch and used again after it, in another block.
+  (func (export "across_blocks") (param $p i32) (param $c i32) (result i32)
+    local.get $p i32.load8_u
+    local.get $c
+    if (result i32) i32.const 10 else i32.const 20 end
+    i32.add
+    local.get $p i32.load8_u offset=3
+    i32.add)
+  (func (export "size") (result i32) memory.size))
+(invoke "store_up" (i32.const 100))
+(assert_return (invoke "load_down" (i32.const 100)) (i32.const 6))
+;; 65524 + 8 + 4 = 65536: the last store just fits.
+(invoke "store_up" (i32.const 65524))
+(assert_return (invoke "load" (i32.const 65532)) (i32.const 3))
+;; 65525: the third store is out of bounds; the first two were done.
+(assert_trap (invoke "store_up" (i32.const 65525)) "out of bounds memory access")
+(assert_return (invoke "load" (i32.const 65525)) (i32.const 1))
+(assert_return (invoke "load" (i32.const 65529)) (i32.const 2))
+(assert_trap (invoke "load_down" (i32.const 65525)) "out of bounds memory access")
+;; Bytes 65524.. now read 01 01 00 00 | 00 02 00 00 | 00 00 00 00 (the trapped call's two
+;; stores overlap the first call's): 257 + 512 + 0.
+(assert_return (invoke "load_down" (i32.const 65524)) (i32.const 769))
+(assert_trap (invoke "across_blocks" (i32.const 65533) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "across_blocks" (i32.const 65532) (i32.const 1)) (i32.const 10))
+(assert_return (invoke "size") (i32.const 1))
+(assert_return (invoke "grow_between" (i32.const 65535)) (i32.const 0))
+(assert_return (invoke "size") (i32.const 2))
+(assert_return (invoke "grow_in_callee_between" (i32.const 131071)) (i32.const 0))
+(assert_return (invoke "size") (i32.const 3))
+;; At the maximum the grow fails, and the second access traps.
+(assert_trap (invoke "grow_between" (i32.const 196607)) "out of bounds memory access")
+(assert_trap (invoke "grow_in_callee_between" (i32.const 196607)) "out of bounds memory access")
