@@ -4,6 +4,11 @@
 //! Invariant: the listing has one line per decoded instruction, in code order, each with
 //! its offset and bytes; bytes `llvm-mc` cannot decode are listed as `.byte` lines, so no
 //! byte is ever dropped from a listing.
+//!
+//! `llvm-mc -show-encoding` prints the bytes of a PC-relative field on x86_64 (`jcc`,
+//! `jmp`, `call rel32`) as fixup letters (`[0x0f,0x83,A,A,A,A]`): those match any byte of
+//! the code, and such an instruction's text gets its target as an offset in the code
+//! (`jae 2 # -> 0x21`), as `llvm-mc` prints only the displacement.
 
 use kiln::isa::Arch;
 use std::fmt::Write as _;
@@ -71,32 +76,56 @@ pub fn disassemble(arch: Arch, code: &[u8]) -> Result<Vec<Line>, DisasmError> {
             .trim_end_matches('#')
             .trim_end_matches("//")
             .trim();
-        let bytes: Vec<u8> = enc
+        // A byte, or `None` for a fixup letter (any byte).
+        let pattern: Vec<Option<u8>> = enc
             .trim_end_matches(']')
             .split(',')
-            .filter_map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok())
+            .map(|b| {
+                let b = b.trim();
+                b.strip_prefix("0x")
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
             .collect();
-        if bytes.is_empty() {
+        if pattern.is_empty() {
             continue;
         }
+        let matches = |at: usize| {
+            code.get(at..at + pattern.len()).is_some_and(|c| {
+                c.iter()
+                    .zip(&pattern)
+                    .all(|(b, p)| p.is_none_or(|p| p == *b))
+            })
+        };
         // llvm-mc skips bytes it cannot decode; find where this instruction really starts
         // and list the skipped bytes.
-        let Some(skip) =
-            (0..=16).find(|k| code.get(offset + k..offset + k + bytes.len()) == Some(&bytes[..]))
-        else {
+        let Some(skip) = (0..=16).find(|k| matches(offset + k)) else {
             break;
         };
         push_bytes(&mut lines, code, offset, offset + skip);
         offset += skip;
+        let end = offset + pattern.len();
+        let mut text = insn.replace('\t', " ");
+        if pattern.contains(&None) {
+            if let Some(target) = pc_relative_target(&text, end) {
+                let _ = write!(text, " # -> {target:#x}");
+            }
+        }
         lines.push(Line {
             offset: offset as u32,
-            text: insn.replace('\t', " "),
-            bytes,
+            bytes: code[offset..end].to_vec(),
+            text,
         });
-        offset += lines.last().map_or(0, |l| l.bytes.len());
+        offset = end;
     }
     push_bytes(&mut lines, code, offset, code.len());
     Ok(lines)
+}
+
+/// The target of a PC-relative instruction whose text ends in its displacement and which
+/// ends at `end` (x86_64 displacements count from the next instruction).
+fn pc_relative_target(text: &str, end: usize) -> Option<i64> {
+    let disp: i64 = text.split_whitespace().last()?.parse().ok()?;
+    Some(end as i64 + disp)
 }
 
 /// List `code[from..to]` as `.byte` lines of at most 4 bytes.
@@ -154,5 +183,31 @@ mod tests {
         let total: usize = lines.iter().map(|l| l.bytes.len()).sum();
         assert_eq!(total, code.len(), "no byte is dropped");
         assert!(format_listing(&lines).contains("ret"));
+    }
+
+    #[test]
+    fn x86_64_branches_with_fixup_letters_decode_in_place() {
+        // 0: jae +2 (6 bytes); 6: ud2; 8: call +0; 13: jmp -15 (to 0); 15: je +2; 17: ud2
+        // (not reached); 19: ret. llvm-mc shows every displacement byte as a fixup letter.
+        let code = [
+            0x0f, 0x83, 0x02, 0x00, 0x00, 0x00, 0x0f, 0x0b, 0xe8, 0x00, 0x00, 0x00, 0x00, 0xeb,
+            0xf1, 0x74, 0x02, 0x0f, 0x0b, 0xc3,
+        ];
+        let lines = disassemble(Arch::X86_64, &code).unwrap();
+        let got: Vec<(u32, &str)> = lines.iter().map(|l| (l.offset, l.text.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (0, "jae 2 # -> 0x8"),
+                (6, "ud2"),
+                (8, "call 0 # -> 0xd"),
+                (13, "jmp -15 # -> 0x0"),
+                (15, "je 2 # -> 0x13"),
+                (17, "ud2"),
+                (19, "ret"),
+            ]
+        );
+        let bytes: Vec<u8> = lines.iter().flat_map(|l| l.bytes.clone()).collect();
+        assert_eq!(bytes, code, "every byte listed once, in order");
     }
 }
