@@ -270,6 +270,26 @@ impl<'a, I: MachInst> Lower<'a, I> {
         .then_some(d)
     }
 
+    /// `v` with single-use scalar zero-extensions sunk away: for a user that only asks
+    /// whether `v` is non-zero (a branch or select condition), `uextend x` is non-zero
+    /// exactly when `x` is. Wasm comparisons are `uextend.i32 (icmp …)`, so this lets the
+    /// user fuse the compare.
+    pub fn nonzero_source(&mut self, mut v: Value) -> Value {
+        while let Some(d) = self.sinkable(v) {
+            match *self.data(d) {
+                InstructionData::Unary {
+                    opcode: Opcode::Uextend,
+                    arg,
+                } if self.value_type(arg).is_int_scalar() => {
+                    self.sink_inst(d);
+                    v = arg;
+                }
+                _ => break,
+            }
+        }
+        v
+    }
+
     /// The load defining `v` if it can become a memory operand of `into`: `v` is used
     /// once, the load is in the same block as `into`, and no instruction with side
     /// effects (store, call, trap) lies between them.

@@ -258,8 +258,10 @@ fn fusable_compare(ctx: &Ctx<'_>, c: Value) -> Option<Inst> {
 }
 
 /// The condition "`c` is non-zero", emitting whatever it needs. A single-use compare is
-/// fused; a comparison with zero becomes a register test (`cbz`/`tbz`).
+/// fused, also behind single-use `uextend`s ([`Ctx::nonzero_source`]); a comparison with
+/// zero becomes a register test (`cbz`/`tbz`).
 fn lower_cond(ctx: &mut Ctx<'_>, c: Value) -> CondKind {
+    let c = ctx.nonzero_source(c);
     if let Some(d) = fusable_compare(ctx, c) {
         ctx.sink_inst(d);
         match *ctx.data(d) {

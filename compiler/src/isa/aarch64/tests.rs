@@ -269,6 +269,55 @@ block4:
     });
 }
 
+/// Wasm's comparisons are `uextend.i32 (icmp …)`: a branch or select on that fuses the
+/// compare through the single-use extension; a second use of the extension keeps it.
+#[test]
+fn compare_behind_uextend_fuses_into_branch_and_select() {
+    let src = "function %f(i32, i32, i64) -> i64 {
+block0(v0: i32, v1: i32, v2: i64):
+    v3 = iconst.i32 0
+    v4 = icmp eq v0, v3
+    v5 = uextend.i32 v4
+    brif v5, block1, block2
+block1:
+    v6 = icmp ult v0, v1
+    v7 = uextend.i32 v6
+    v8 = uextend.i64 v7
+    v9 = iconst.i64 5
+    v10 = select v8, v2, v9
+    return v10
+block2:
+    return v2
+}";
+    for_both(src, |algo, _, t| {
+        let l = listing(t);
+        assert!(
+            contains(t, "cbz w") || contains(t, "cbnz w"),
+            "{algo:?}\n{l}"
+        );
+        assert!(contains(t, "csel x"), "{algo:?}\n{l}");
+        assert!(!contains(t, "cset"), "compares are fused\n{l}");
+    });
+    let kept = "function %g(i32, i32) -> i32 {
+block0(v0: i32, v1: i32):
+    v2 = icmp ult v0, v1
+    v3 = uextend.i32 v2
+    brif v3, block1, block2
+block1:
+    return v3
+block2:
+    v4 = iconst.i32 9
+    return v4
+}";
+    for_both(kept, |algo, _, t| {
+        let l = listing(t);
+        assert!(
+            contains(t, "cset"),
+            "the extension is used twice\n{algo:?}\n{l}"
+        );
+    });
+}
+
 #[test]
 fn division_checks_trap_with_their_codes() {
     let src = "function %f(i32, i32) -> i32 {

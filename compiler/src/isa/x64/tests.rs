@@ -213,6 +213,43 @@ fn fused_compare_and_branch() {
     }
 }
 
+/// Wasm's comparisons are `uextend.i32 (icmp …)`: a branch or select on that fuses the
+/// compare through the single-use extensions (no `setcc`, no `movzx`).
+#[test]
+fn compare_behind_uextend_fuses_into_branch_and_select() {
+    let src = "
+function %f(i32, i32, i64) -> i64 {
+block0(v0: i32, v1: i32, v2: i64):
+    v3 = icmp slt v0, v1
+    v4 = uextend.i32 v3
+    brif v4, block1, block2
+block1:
+    v5 = icmp ugt v0, v1
+    v6 = uextend.i32 v5
+    v7 = uextend.i64 v6
+    v8 = iconst.i64 5
+    v9 = select v7, v2, v8
+    return v9
+block2:
+    return v2
+}";
+    for algo in ALGOS {
+        let insns = disasm(&compile(src, algo).code);
+        let t = texts(&insns);
+        assert!(!t.iter().any(|s| s.starts_with("set")), "{algo:?}: {t:#?}");
+        assert!(
+            !t.iter().any(|s| s.starts_with("movzx")),
+            "{algo:?}: {t:#?}"
+        );
+        assert!(
+            t.iter()
+                .any(|s| matches!(s.split(' ').next(), Some("jl" | "jge"))),
+            "{algo:?}: {t:#?}"
+        );
+        assert!(t.iter().any(|s| s.starts_with("cmov")), "{algo:?}: {t:#?}");
+    }
+}
+
 #[test]
 fn icmp_materialized_with_setcc_movzx_and_compare_with_immediate() {
     let src = "

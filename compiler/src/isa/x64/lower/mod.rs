@@ -168,8 +168,10 @@ fn lower_fcmp_flags(ctx: &mut Ctx<'_>, cc: FloatCC, x: Value, y: Value) -> Cond 
 }
 
 /// Set the flags from condition value `c` (non-zero = true) and return the condition
-/// that holds when `c` is true. A single-use scalar `icmp` or `fcmp` is fused.
+/// that holds when `c` is true. A single-use scalar `icmp` or `fcmp` is fused, also
+/// behind single-use `uextend`s ([`Ctx::nonzero_source`]).
 fn lower_cond(ctx: &mut Ctx<'_>, c: Value) -> Cond {
+    let c = ctx.nonzero_source(c);
     if let Some(d) = ctx.sinkable(c) {
         match *ctx.data(d) {
             InstructionData::IntCompare {
