@@ -25,7 +25,9 @@
 //!   end at least as far is not checked again (its address is reused): the memory only
 //!   changes (grows, and may move) in a call, and a check that passed stays true until
 //!   then. Every call the translator emits goes through [`State::emit_call`], which
-//!   forgets the cache.
+//!   forgets the cache. A constant index (`i32.const`) folds into the access's offset,
+//!   and its check compares a constant end with the size: one check covers every
+//!   constant access of the block that ends no farther.
 //!
 //! Invariants: for a body that validates, translation never fails and the produced
 //! function verifies; nothing here panics on any input.
@@ -34,9 +36,9 @@ use super::info::{FunctionInput, ModuleInfo};
 use super::vmctx::{self, Builtin, VmOffsets};
 use super::{WasmError, WasmType};
 use crate::ir::{
-    Block, FloatCC, FuncRef, Function, FunctionBuilder, FunctionBuilderContext, Inst, IntCC,
-    MemFlags, SigRef, Signature, SourceLoc, TrapCode, Type, UserExternalName, UserFuncName, Value,
-    Variable,
+    Block, FloatCC, FuncRef, Function, FunctionBuilder, FunctionBuilderContext, Inst,
+    InstructionData, IntCC, MemFlags, Opcode, SigRef, Signature, SourceLoc, TrapCode, Type,
+    UserExternalName, UserFuncName, Value, ValueDef, Variable,
 };
 use std::collections::HashMap;
 use wasmparser::{BlockType, FuncValidatorAllocations, MemArg, Operator};
@@ -268,6 +270,8 @@ struct HeapCache {
     base_size: Option<(Value, Value)>,
     /// Index values already bounds-checked (at most [`HeapCache::MAX_CHECKS`]).
     checks: Vec<CheckedIndex>,
+    /// The farthest end checked for a constant index (0: none; every end is at least 1).
+    const_checked_end: u64,
 }
 
 /// An index value checked in this block: its zero-extension, `base + idx`, and the end
@@ -297,6 +301,7 @@ impl HeapCache {
         self.block = None;
         self.base_size = None;
         self.checks.clear();
+        self.const_checked_end = 0;
     }
 }
 
@@ -477,6 +482,17 @@ impl State<'_> {
         let (base, mem_size) = self.memory(b);
         // offset < 2^32 and size <= 16: the end fits easily in 64 bits.
         let end_off = memarg.offset + u64::from(size);
+        if let Some(addr) = Self::const_index(b, index) {
+            let addr = u64::from(addr);
+            let end = addr + end_off;
+            if end > self.heap.const_checked_end {
+                self.heap.const_checked_end = end;
+                let k = b.ins().iconst(Type::I64, end as i64);
+                let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, k, mem_size);
+                b.ins().trapnz(oob, TrapCode::HeapOutOfBounds);
+            }
+            return self.fold_offset(b, base, addr + memarg.offset);
+        }
         if let Some(c) = self.heap.checks.iter_mut().find(|c| c.index == index) {
             if end_off > c.checked_end {
                 c.checked_end = end_off;
@@ -498,6 +514,21 @@ impl State<'_> {
             });
         }
         self.fold_offset(b, addr, memarg.offset)
+    }
+
+    /// The address `index` holds when it is an `iconst` (zero-extended, as Wasm reads it).
+    fn const_index(b: &FunctionBuilder<'_>, index: Value) -> Option<u32> {
+        let dfg = &b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.values.get(index)?.def else {
+            return None;
+        };
+        match *dfg.insts.get(inst)? {
+            InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => Some(imm as u32),
+            _ => None,
+        }
     }
 
     /// Trap `heap_oob` unless `idx + end_off <= mem_size`.

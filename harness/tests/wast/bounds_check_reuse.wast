@@ -3,6 +3,8 @@
 ;; compiler/src/wasm/translate.rs). These accesses reuse an index with growing and
 ;; shrinking offsets, and grow the memory between two uses of one index, directly and in
 ;; a callee, so a check or a size wrongly kept would show as a missing or a wrong trap.
+;; Constant addresses fold into the access and share one check per block (the farthest
+;; constant end so far): the second module covers them.
 (module
   (memory 1 3)
   (func $grow1 (result i32) i32.const 1 memory.grow)
@@ -67,3 +69,56 @@
 ;; At the maximum the grow fails, and the second access traps.
 (assert_trap (invoke "grow_between" (i32.const 196607)) "out of bounds memory access")
 (assert_trap (invoke "grow_in_callee_between" (i32.const 196607)) "out of bounds memory access")
+
+(module
+  (memory 1 2)
+  ;; Constant addresses, nearest first: the last check is the one that can fail, after the
+  ;; first two stores landed.
+  (func (export "const_up") (param $v i32) (param $last i32)
+    i32.const 100 local.get $v i32.store
+    i32.const 65528 local.get $v i32.store
+    local.get $last
+    if
+      i32.const 65533 local.get $v i32.store
+    end
+    i32.const 65532 local.get $v i32.store)
+  ;; Farthest first: one check covers the rest.
+  (func (export "const_down") (result i32)
+    i32.const 65532 i32.load
+    i32.const 100 i32.load
+    i32.add
+    i32.const 65528 i32.load offset=2
+    i32.add)
+  (func (export "const_past_end") (result i32) i32.const 65533 i32.load)
+  (func (export "const_minus_one") (result i32) i32.const -1 i32.load8_u)
+  (func (export "const_huge_offset") (result i32) i32.const 1 i32.load8_u offset=4294967295)
+  ;; A constant address beyond the memory, then grow: in bounds only after the grow.
+  (func (export "const_after_grow") (result i32)
+    i32.const 65535 i32.load8_u
+    drop
+    i32.const 1 memory.grow
+    drop
+    i32.const 65536 i32.load8_u offset=65535)
+  ;; A constant checked only inside a branch: the access after the branch, in another
+  ;; block, is checked again.
+  (func (export "const_branch_then_after") (param $c i32) (result i32)
+    local.get $c
+    if
+      i32.const 65533 i32.load drop
+    end
+    i32.const 65533 i32.load)
+  (func (export "load8") (param i32) (result i32) local.get 0 i32.load8_u))
+(invoke "const_up" (i32.const 0x01020304) (i32.const 0))
+;; 0x01020304 at 65532 and at 100, plus the bytes 02 01 04 03 at 65530: 0x03040102.
+(assert_return (invoke "const_down") (i32.const 0x0508070A))
+(assert_trap (invoke "const_up" (i32.const 0x05060708) (i32.const 1)) "out of bounds memory access")
+;; The trapped call's first two stores landed; its last did not run.
+(assert_return (invoke "load8" (i32.const 100)) (i32.const 0x08))
+(assert_return (invoke "load8" (i32.const 65528)) (i32.const 0x08))
+(assert_return (invoke "load8" (i32.const 65532)) (i32.const 0x04))
+(assert_trap (invoke "const_past_end") "out of bounds memory access")
+(assert_trap (invoke "const_branch_then_after" (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "const_branch_then_after" (i32.const 1)) "out of bounds memory access")
+(assert_trap (invoke "const_minus_one") "out of bounds memory access")
+(assert_trap (invoke "const_huge_offset") "out of bounds memory access")
+(assert_return (invoke "const_after_grow") (i32.const 0))
