@@ -14,7 +14,7 @@
 use super::entities::{Block, Constant, FuncRef, Inst, JumpTable, SigRef, Value};
 use super::extfunc::{ExtFuncData, Signature};
 use super::instructions::{
-    BlockCall, InstructionData, JumpTableData, ResultRule, ValueList, ValueListPool,
+    BlockCall, InstructionData, JumpTableData, Opcode, ResultRule, ValueList, ValueListPool,
 };
 use super::types::Type;
 use crate::entity::{PrimaryMap, SecondaryMap};
@@ -274,6 +274,27 @@ impl DataFlowGraph {
     /// Type of a value (`None` for a value that doesn't exist).
     pub fn value_type(&self, v: Value) -> Option<Type> {
         self.values.get(v).map(|d| d.ty)
+    }
+
+    /// The instruction `v` is a result of (`None` for a block parameter or a value that
+    /// doesn't exist).
+    pub fn defining_inst(&self, v: Value) -> Option<Inst> {
+        match self.values.get(v)?.def {
+            ValueDef::Result(i, _) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The constant `v` holds when an `iconst` defines it (sign-extended from its type's
+    /// width, the immediate's canonical form).
+    pub fn iconst_value(&self, v: Value) -> Option<i64> {
+        match *self.insts.get(self.defining_inst(v)?)? {
+            InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => Some(imm),
+            _ => None,
+        }
     }
 
     /// The controlling type of an instruction: its first result's type, or for a store the

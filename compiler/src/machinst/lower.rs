@@ -41,7 +41,6 @@ use crate::dominator_tree::DominatorTree;
 use crate::entity::EntityRef;
 use crate::ir::{
     Block, Constant, Function, Inst, InstructionData, Opcode, RelSourceLoc, Signature, Type, Value,
-    ValueDef,
 };
 
 /// An ISA's instruction selection. Implementations are stateless (or hold only ISA
@@ -231,23 +230,14 @@ impl<'a, I: MachInst> Lower<'a, I> {
 
     /// The instruction defining `v`, if `v` is an instruction result.
     pub fn def_inst(&self, v: Value) -> Option<Inst> {
-        match self.func.dfg.values.get(v)?.def {
-            ValueDef::Result(i, _) => Some(i),
-            _ => None,
-        }
+        self.func.dfg.defining_inst(v)
     }
 
     /// The constant `v` holds, if it is defined by `iconst` (sign-extended from its type's
     /// width). Does not mark `v` as needed: a user that encodes it as an immediate never
     /// reads the vreg.
     pub fn iconst_of(&self, v: Value) -> Option<i64> {
-        match self.func.dfg.insts[self.def_inst(v)?] {
-            InstructionData::UnaryImm {
-                opcode: Opcode::Iconst,
-                imm,
-            } => Some(imm),
-            _ => None,
-        }
+        self.func.dfg.iconst_value(v)
     }
 
     /// Number of IR uses of `v` in reachable code.

@@ -36,9 +36,9 @@ use super::info::{FunctionInput, ModuleInfo};
 use super::vmctx::{self, Builtin, VmOffsets};
 use super::{WasmError, WasmType};
 use crate::ir::{
-    Block, FloatCC, FuncRef, Function, FunctionBuilder, FunctionBuilderContext, Inst,
-    InstructionData, IntCC, MemFlags, Opcode, SigRef, Signature, SourceLoc, TrapCode, Type,
-    UserExternalName, UserFuncName, Value, ValueDef, Variable,
+    Block, FloatCC, FuncRef, Function, FunctionBuilder, FunctionBuilderContext, Inst, IntCC,
+    MemFlags, SigRef, Signature, SourceLoc, TrapCode, Type, UserExternalName, UserFuncName, Value,
+    Variable,
 };
 use std::collections::HashMap;
 use wasmparser::{BlockType, FuncValidatorAllocations, MemArg, Operator};
@@ -442,9 +442,8 @@ impl State<'_> {
         r
     }
 
-    /// The `(base, size_in_bytes)` of the module's memory.
-    /// The memory's base and size, from the [`HeapCache`] when this block loaded them
-    /// since the last call.
+    /// The `(base, size_in_bytes)` of the module's memory, from the [`HeapCache`] when
+    /// this block loaded them since the last call.
     fn memory(&mut self, b: &mut FunctionBuilder<'_>) -> (Value, Value) {
         self.heap.enter(b.current_block());
         if let Some(p) = self.heap.base_size {
@@ -455,6 +454,7 @@ impl State<'_> {
         p
     }
 
+    /// Load the memory's base and size from the vmctx (or the imported definition).
     fn load_memory(&mut self, b: &mut FunctionBuilder<'_>) -> (Value, Value) {
         let vmctx = self.vmctx;
         let imported = self.info.memory.as_ref().is_some_and(|m| m.imported);
@@ -518,17 +518,7 @@ impl State<'_> {
 
     /// The address `index` holds when it is an `iconst` (zero-extended, as Wasm reads it).
     fn const_index(b: &FunctionBuilder<'_>, index: Value) -> Option<u32> {
-        let dfg = &b.func.dfg;
-        let ValueDef::Result(inst, 0) = dfg.values.get(index)?.def else {
-            return None;
-        };
-        match *dfg.insts.get(inst)? {
-            InstructionData::UnaryImm {
-                opcode: Opcode::Iconst,
-                imm,
-            } => Some(imm as u32),
-            _ => None,
-        }
+        b.func.dfg.iconst_value(index).map(|imm| imm as u32)
     }
 
     /// Trap `heap_oob` unless `idx + end_off <= mem_size`.

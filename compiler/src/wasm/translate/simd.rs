@@ -14,7 +14,7 @@
 //! `i32`.
 
 use super::{LoadKind, State, HEAP};
-use crate::ir::{FloatCC, FunctionBuilder, InstructionData, IntCC, Opcode, Type, Value, ValueDef};
+use crate::ir::{FloatCC, FunctionBuilder, InstructionData, IntCC, Opcode, Type, Value};
 use crate::wasm::WasmError;
 use wasmparser::{MemArg, Operator};
 
@@ -584,16 +584,13 @@ fn as_vector(b: &mut FunctionBuilder<'_>, v: Value, ty: Type) -> Value {
     if dfg.value_type(v) == Some(ty) {
         return v;
     }
-    let def = dfg.values.get(v).map(|d| d.def);
-    if let Some(ValueDef::Result(inst, 0)) = def {
-        if let Some(&InstructionData::Unary {
-            opcode: Opcode::Bitcast,
-            arg,
-        }) = dfg.insts.get(inst)
-        {
-            if dfg.value_type(arg) == Some(ty) {
-                return arg;
-            }
+    if let Some(&InstructionData::Unary {
+        opcode: Opcode::Bitcast,
+        arg,
+    }) = dfg.defining_inst(v).and_then(|inst| dfg.insts.get(inst))
+    {
+        if dfg.value_type(arg) == Some(ty) {
+            return arg;
         }
     }
     b.ins().bitcast(ty, v)
