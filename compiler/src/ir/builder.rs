@@ -17,6 +17,11 @@
 //!   [`FunctionBuilder::finalize`] iterates the triviality check to a fixpoint, removes the
 //!   trivial parameters together with their branch arguments, and rewrites every use in
 //!   one pass over the instructions.
+//! - A frontend that knows more can say so: [`FunctionBuilder::set_passthrough`] declares
+//!   that every path into a block passes through the end of another and assigns only the
+//!   listed variables on the way. Reading any other variable there continues in that
+//!   block, like a single-predecessor block, even while unsealed — no parameter is made
+//!   (the Wasm translator declares each construct's exit and each loop header so).
 //! - Reading a variable with no definition on some path from the entry block (use before
 //!   def) is **defined behaviour**: the value is zero of the variable's type (`iconst 0`,
 //!   `fconst +0.0`, or an all-zero `vconst`), materialized at the top of the block where the
@@ -146,6 +151,10 @@ struct SsaBlock {
     incomplete: Vec<(Variable, Value)>,
     /// Number of parameters added by SSA construction.
     ssa_params: u32,
+    /// Set by [`FunctionBuilder::set_passthrough`]: the block every path into this one
+    /// passes through, and the span of `FunctionBuilderContext::changed` listing the
+    /// variables that may be assigned on the way.
+    passthrough: Option<(Block, u32, u32)>,
 }
 
 impl SsaBlock {
@@ -155,6 +164,7 @@ impl SsaBlock {
         self.filled = false;
         self.incomplete.clear();
         self.ssa_params = 0;
+        self.passthrough = None;
     }
 }
 
@@ -178,6 +188,8 @@ pub struct FunctionBuilderContext {
     ssa_users: Vec<Vec<u32>>,
     /// Parameters of sealed blocks still waiting for their incoming arguments.
     pending: Vec<(Block, Variable, Value)>,
+    /// The sorted variable lists of every block's passthrough, one after another.
+    changed: Vec<Variable>,
     /// Scratch: blocks visited along a single-predecessor chain.
     chain: Vec<Block>,
     /// Scratch: which branch last declared a block as its successor.
@@ -216,6 +228,7 @@ impl FunctionBuilderContext {
         self.ssa_params.clear();
         self.ssa_index.clear();
         self.pending.clear();
+        self.changed.clear();
         self.chain.clear();
         self.succ_stamp.clear();
         self.dirty.clear();
@@ -418,6 +431,39 @@ impl<'a> FunctionBuilder<'a> {
         self.drain_pending();
     }
 
+    /// Declare that every path into `block` passes through the end of `from` and assigns
+    /// none of the variables *not* in `changed` after it: each of those holds, on entry to
+    /// `block`, the value it has at the end of `from`. Reading one in `block` (sealed or
+    /// not) then continues in `from` instead of adding a block parameter — which,
+    /// with all incoming arguments the same, would only be removed again by
+    /// [`Self::finalize`]. A structured frontend knows this for the join block of a
+    /// construct (`from` is the block the construct starts in, `changed` what it assigns)
+    /// and for a loop header (`from` is the block before the loop).
+    ///
+    /// A wrong claim makes wrong code, like a wrong `def_var`. A block that does not exist
+    /// is recorded as an error; setting it again replaces the previous claim.
+    pub fn set_passthrough(
+        &mut self,
+        block: Block,
+        from: Block,
+        changed: impl IntoIterator<Item = Variable>,
+    ) {
+        if !self.block_exists(block) || !self.block_exists(from) {
+            let bad = if self.block_exists(block) {
+                from
+            } else {
+                block
+            };
+            self.record(BuilderError::InvalidBlock(bad));
+            return;
+        }
+        let start = self.ctx.changed.len();
+        self.ctx.changed.extend(changed);
+        self.ctx.changed[start..].sort_unstable();
+        let end = self.ctx.changed.len();
+        self.ctx.block(block).passthrough = Some((from, start as u32, end as u32));
+    }
+
     /// Seal every block created so far.
     pub fn seal_all_blocks(&mut self) {
         for i in 0..self.func.dfg.blocks.len() {
@@ -560,6 +606,19 @@ impl<'a> FunctionBuilder<'a> {
             let sb = self.ctx.block(b);
             let (sealed, npreds) = (sb.sealed, sb.preds.len());
             let first_pred = sb.preds.first().map(|p| p.block);
+            if let Some((from, start, end)) = sb.passthrough {
+                let changed = &self.ctx.changed[start as usize..end as usize];
+                if changed.binary_search(&var).is_err() {
+                    self.ctx.chain.push(b);
+                    if self.ctx.chain.len() > limit {
+                        // A cycle of passthroughs: only a wrong claim makes one.
+                        b = block;
+                        break self.zero_at_top(block, ty);
+                    }
+                    b = from;
+                    continue;
+                }
+            }
             if !sealed {
                 let p = self.add_ssa_param(b, ty);
                 self.ctx.block(b).incomplete.push((var, p));
@@ -1569,9 +1628,11 @@ mod tests {
         );
     }
 
-    /// `n` counts down to zero while `acc` accumulates; `k` is loop-invariant.
-    #[test]
-    fn loop_header_params_and_trivial_removal() {
+    /// `n` counts down to zero while `acc` accumulates; `k` is loop-invariant. With
+    /// `passthrough`, the header is declared a passthrough from the entry for every
+    /// variable but `n` and `acc`. Returns the function, its header and body blocks, the
+    /// constant `k` holds, and the number of parameters SSA construction added.
+    fn count_down_loop(passthrough: bool) -> (Function, Block, Block, Value, usize) {
         let mut f = new_func(&[Type::I32], &[Type::I32]);
         let mut ctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut f, &mut ctx);
@@ -1596,6 +1657,10 @@ mod tests {
         let seven = b.ins().iconst(Type::I32, 7);
         b.def_var(k, seven).unwrap();
         b.ins().jump(header, &[]);
+        if passthrough {
+            // Unsorted on purpose: the builder sorts the list.
+            b.set_passthrough(header, entry, [acc, n]);
+        }
 
         b.switch_to_block(header);
         let nv = b.use_var(n).unwrap();
@@ -1620,12 +1685,41 @@ mod tests {
         b.switch_to_block(exit);
         let r = b.use_var(acc).unwrap();
         b.ins().return_(&[r]);
+        let added = b.ctx.ssa_params.len();
         b.finalize().unwrap();
         verified(&f);
+        (f, header, body, seven, added)
+    }
+
+    #[test]
+    fn loop_header_params_and_trivial_removal() {
+        let (f, header, body, seven, added) = count_down_loop(false);
         // n and acc are loop-carried; k is invariant and its parameter was removed.
+        assert_eq!(added, 3);
         assert_eq!(f.dfg.block_params(header).len(), 2);
         let body_add = f.layout.first_inst(body).unwrap();
         assert_eq!(f.dfg.inst_args(body_add)[1], seven);
+    }
+
+    /// With the header a passthrough for `k`, `k` is read from the entry block and never
+    /// gets a parameter, not even one removed later.
+    #[test]
+    fn passthrough_reads_unchanged_variables_from_the_start_block() {
+        let (f, header, body, seven, added) = count_down_loop(true);
+        assert_eq!(added, 2, "parameters only for n and acc");
+        assert_eq!(f.dfg.block_params(header).len(), 2);
+        let body_add = f.layout.first_inst(body).unwrap();
+        assert_eq!(f.dfg.inst_args(body_add)[1], seven);
+
+        // A block that does not exist is a recorded error.
+        let mut g = new_func(&[], &[]);
+        let mut ctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut g, &mut ctx);
+        let entry = b.create_block();
+        b.switch_to_block(entry);
+        b.ins().return_(&[]);
+        b.set_passthrough(entry, Block::new(9), []);
+        assert_eq!(b.finalize(), Err(BuilderError::InvalidBlock(Block::new(9))));
     }
 
     #[test]

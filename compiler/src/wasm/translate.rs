@@ -12,7 +12,10 @@
 //! offset of its Wasm operator as source location, so trap sites map back to Wasm offsets.
 //!
 //! Translation scheme:
-//! - locals are builder variables (SSA is constructed by the [`FunctionBuilder`]);
+//! - locals are builder variables (SSA is constructed by the [`FunctionBuilder`]); a
+//!   construct's exit and a loop's header are declared passthroughs from the block the
+//!   construct starts in for every local the construct never writes ([`writes`]), so
+//!   reading those locals there makes no block parameter;
 //! - the operand stack is a `Vec<Value>`; every control frame records the stack height at
 //!   its entry, its branch target (a loop's header, any other frame's exit block) and the
 //!   arity of that target; block results and loop parameters are IR block parameters;
@@ -44,6 +47,9 @@ use std::collections::HashMap;
 use wasmparser::{BlockType, FuncValidatorAllocations, MemArg, Operator};
 
 mod simd;
+mod writes;
+
+use writes::ConstructWrites;
 
 /// The IR signature of a Wasm function type: vmctx first.
 pub fn ir_signature(ty: &super::info::FuncType) -> Signature {
@@ -70,6 +76,7 @@ pub struct FuncTranslator {
     frames: Vec<Frame>,
     locals: Vec<Variable>,
     heap: HeapCache,
+    writes: ConstructWrites,
 }
 
 impl FuncTranslator {
@@ -115,8 +122,11 @@ pub fn translate_function(
             callees: HashMap::new(),
             builtin_sigs: HashMap::new(),
             heap: core::mem::take(&mut tr.heap),
+            writes: core::mem::take(&mut tr.writes),
+            constructs_seen: 0,
         };
         state.heap.forget();
+        state.writes.clear();
         state.stack.clear();
         state.frames.clear();
         state.locals.clear();
@@ -166,6 +176,11 @@ pub fn translate_function(
             let offset = ops.original_position() as usize;
             let op = ops.read().map_err(e)?;
             validator.op(offset as u64, &op).map_err(e)?;
+            if let Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } = op {
+                if !state.writes.scanned() {
+                    state.writes.scan(ops.clone());
+                }
+            }
             b.set_srcloc(SourceLoc::new(offset as u32));
             state.translate(&mut b, &op, offset)?;
         }
@@ -179,6 +194,7 @@ pub fn translate_function(
         tr.frames = state.frames;
         tr.locals = state.locals;
         tr.heap = state.heap;
+        tr.writes = state.writes;
         Ok(())
     })();
     tr.builder_ctx = ctx;
@@ -258,6 +274,11 @@ struct State<'m> {
     callees: HashMap<u32, FuncRef>,
     builtin_sigs: HashMap<Builtin, SigRef>,
     heap: HeapCache,
+    /// The locals each construct may write.
+    writes: ConstructWrites,
+    /// Constructs (`block`, `loop`, `if`) started so far, reachable or not: the number of
+    /// the next one in `writes`.
+    constructs_seen: usize,
 }
 
 /// What the current block already knows about the linear memory (see the module docs).
@@ -677,6 +698,8 @@ impl State<'_> {
                     b.append_block_param(exit, t.ir_type());
                 }
                 let height = self.stack.len() - params.len().min(self.stack.len());
+                let start = b.current_block();
+                self.pass_through_construct(b, exit, start);
                 self.frames.push(Frame {
                     kind: FrameKind::Block,
                     height,
@@ -700,7 +723,9 @@ impl State<'_> {
                     b.append_block_param(exit, t.ir_type());
                 }
                 let args = self.popn(params.len(), offset)?;
+                let before = b.current_block();
                 b.ins().jump(header, &args);
+                self.pass_through_construct(b, header, before);
                 b.switch_to_block(header);
                 let height = self.stack.len();
                 self.stack.extend_from_slice(b.block_params(header));
@@ -725,7 +750,9 @@ impl State<'_> {
                 for t in &results {
                     b.append_block_param(exit, t.ir_type());
                 }
+                let start = b.current_block();
                 b.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.pass_through_construct(b, exit, start);
                 b.seal_block(then_block);
                 b.seal_block(else_block);
                 b.switch_to_block(then_block);
@@ -1041,6 +1068,32 @@ impl State<'_> {
             .ok_or_else(|| self.internal(offset, "builtin without a result"))
     }
 
+    /// Count the construct starting here and, when its writes are known, tell the builder
+    /// that the locals it never writes hold their values from the end of `start` (the
+    /// block the construct starts in) in `join` (its exit, or a loop's header).
+    fn pass_through_construct(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        join: Block,
+        start: Option<Block>,
+    ) {
+        let n = self.constructs_seen;
+        self.constructs_seen += 1;
+        let (Some(start), Some(written)) = (start, self.writes.written(n)) else {
+            return;
+        };
+        // Variable `i` is local `i` (declared in order); an out-of-range index is invalid
+        // and validation reports it where it is, so it can be left out.
+        let locals = &self.locals;
+        b.set_passthrough(
+            join,
+            start,
+            written
+                .iter()
+                .filter_map(|&l| locals.get(l as usize).copied()),
+        );
+    }
+
     fn local(&self, i: u32, offset: usize) -> Result<Variable, WasmError> {
         self.locals
             .get(i as usize)
@@ -1114,6 +1167,7 @@ impl State<'_> {
     ) -> Result<(), WasmError> {
         match op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.constructs_seen += 1;
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => {

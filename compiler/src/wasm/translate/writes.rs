@@ -1,0 +1,121 @@
+//! Which locals each control construct of a function body may write.
+//!
+//! Without help, the SSA builder adds a block parameter whenever a local is read in a join
+//! block (a `block`'s or an `if`'s exit with several incoming edges) or in a loop header
+//! (unsealed until the loop's `end`), and finds most of them trivial later: every edge
+//! passes the same value. In the testdata modules 92 % of the parameters it added were
+//! trivial. A local that no `local.set` or `local.tee` inside a construct writes holds,
+//! at the construct's exit and at a loop's header, the value it had where the construct
+//! started. The translator tells the builder so ([`FunctionBuilder::set_passthrough`](
+//! crate::ir::FunctionBuilder::set_passthrough)), and reads of such a local continue in
+//! the block the construct started in instead of adding a parameter.
+//!
+//! [`ConstructWrites::scan`] reads the rest of the body once, from its first `block`,
+//! `loop` or `if` on, and lists for every construct, numbered in the order the constructs
+//! start, the locals written anywhere inside it (nested constructs included), sorted.
+//!
+//! Invariants: every local that an operator between a construct's start and its matching
+//! `end` writes is in that construct's list. A body the scan cannot read to its end (a
+//! malformed one, which validation reports in the main pass) yields no lists, and
+//! [`ConstructWrites::written`] is `None` for every construct: the translator then claims
+//! nothing and the builder adds its parameters as before.
+
+use wasmparser::{Operator, OperatorsReader};
+
+/// Per construct, the locals it may write (see the module docs).
+#[derive(Default)]
+pub(super) struct ConstructWrites {
+    /// Whether [`Self::scan`] ran for this body.
+    scanned: bool,
+    /// Construct `i`'s locals are `locals[spans[i].0..spans[i].1]`; `None` until its `end`.
+    spans: Vec<Option<(u32, u32)>>,
+    locals: Vec<u32>,
+    /// Scratch: locals written inside the open constructs. Each open construct owns the
+    /// tail from its mark on (a closed nested construct's entries stay in it, deduplicated).
+    writes: Vec<u32>,
+    /// Scratch: per open construct, its number and its mark in `writes`.
+    open: Vec<(usize, usize)>,
+}
+
+impl ConstructWrites {
+    /// Forget the previous body (keeps allocations).
+    pub(super) fn clear(&mut self) {
+        self.scanned = false;
+        self.spans.clear();
+        self.locals.clear();
+    }
+
+    /// Whether the body was scanned already.
+    pub(super) fn scanned(&self) -> bool {
+        self.scanned
+    }
+
+    /// The locals construct number `n` may write, sorted; `None` when unknown.
+    pub(super) fn written(&self, n: usize) -> Option<&[u32]> {
+        let (start, end) = (*self.spans.get(n)?)?;
+        Some(&self.locals[start as usize..end as usize])
+    }
+
+    /// Scan from right after the body's first construct operator (`block`, `loop` or
+    /// `if`) to the end of the body.
+    pub(super) fn scan(&mut self, mut ops: OperatorsReader<'_>) {
+        self.scanned = true;
+        self.spans.clear();
+        self.locals.clear();
+        self.writes.clear();
+        self.open.clear();
+        self.open_construct();
+        while !ops.eof() {
+            let Ok(op) = ops.read() else {
+                // Malformed: claim nothing about any construct.
+                self.spans.clear();
+                self.locals.clear();
+                return;
+            };
+            match op {
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                    self.open_construct()
+                }
+                Operator::End => {
+                    // `None`: the end of a construct opened before the first one scanned
+                    // (the function body's own `end`).
+                    if let Some(c) = self.open.pop() {
+                        self.close_construct(c);
+                    }
+                }
+                Operator::LocalSet { local_index } | Operator::LocalTee { local_index }
+                    if !self.open.is_empty() =>
+                {
+                    self.writes.push(local_index)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn open_construct(&mut self) {
+        self.open.push((self.spans.len(), self.writes.len()));
+        self.spans.push(None);
+    }
+
+    /// Record construct `n`'s writes; leave them, deduplicated, in the enclosing
+    /// construct's tail.
+    fn close_construct(&mut self, (n, mark): (usize, usize)) {
+        let tail = &mut self.writes[mark..];
+        tail.sort_unstable();
+        let mut keep = 0;
+        for i in 0..tail.len() {
+            if keep == 0 || tail[keep - 1] != tail[i] {
+                tail[keep] = tail[i];
+                keep += 1;
+            }
+        }
+        self.writes.truncate(mark + keep);
+        let start = self.locals.len() as u32;
+        self.locals.extend_from_slice(&self.writes[mark..]);
+        self.spans[n] = Some((start, self.locals.len() as u32));
+        if self.open.is_empty() {
+            self.writes.clear();
+        }
+    }
+}
