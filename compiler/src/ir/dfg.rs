@@ -179,6 +179,24 @@ impl DataFlowGraph {
     /// results, or `None` (creating nothing) when the types can't be determined: a missing
     /// `ctrl`, or an operand / signature reference that doesn't exist.
     pub fn make_inst_results(&mut self, inst: Inst, ctrl: Option<Type>) -> Option<usize> {
+        // No results or one (nearly every instruction) without the general path's copy of
+        // the types and its list iterator.
+        match self.result_types(&self.insts[inst], ctrl)? {
+            ResultTypes::None => {
+                self.results.set(inst, ValueList::EMPTY);
+                return Some(0);
+            }
+            ResultTypes::One(ty) => {
+                let v = self.values.push(ValueData {
+                    ty,
+                    def: ValueDef::Result(inst, 0),
+                });
+                let list = self.value_lists.alloc(&[v]);
+                self.results.set(inst, list);
+                return Some(1);
+            }
+            ResultTypes::Many(_) => {}
+        }
         let types: SmallVec<[Type; 4]> =
             SmallVec::from_slice(self.result_types(&self.insts[inst], ctrl)?.as_slice());
         let first = self.values.len();
