@@ -589,11 +589,14 @@ impl Verifier<'_> {
             _ => {
                 if let Some(expected) = dfg.result_types(&data, None) {
                     let expected = expected.as_slice();
-                    let actual: Vec<Option<Type>> = results.iter().map(|&r| self.ty(r)).collect();
-                    let same = expected.len() == actual.len()
-                        && expected.iter().zip(&actual).all(|(e, a)| Some(*e) == *a);
+                    // Compared in place: this runs for every instruction.
+                    let same = expected.len() == results.len()
+                        && expected
+                            .iter()
+                            .zip(results)
+                            .all(|(e, &r)| self.ty(r) == Some(*e));
                     if !same {
-                        let got: Vec<Type> = actual.iter().flatten().copied().collect();
+                        let got: Vec<Type> = results.iter().filter_map(|&r| self.ty(r)).collect();
                         self.inst_err(
                             inst,
                             format!(
