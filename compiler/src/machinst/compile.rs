@@ -220,7 +220,6 @@ pub fn compile_function<B: LowerBackend>(
 /// Every physical register the allocated function writes: allocated defs, regalloc2
 /// move destinations and instruction clobbers.
 fn clobbered_regs<I: MachInst>(vcode: &VCode<I>, output: &regalloc2::Output) -> PRegSet {
-    use regalloc2::Function as _;
     let mut set = PRegSet::empty();
     for i in 0..vcode.insts().len() {
         let ri = regalloc2::Inst::new(i);
@@ -231,8 +230,8 @@ fn clobbered_regs<I: MachInst>(vcode: &VCode<I>, output: &regalloc2::Output) -> 
                 }
             }
         }
-        set.union_from(vcode.inst_clobbers(ri));
     }
+    set.union_from(vcode.all_clobbers());
     for (_, edit) in &output.edits {
         let Edit::Move { to, .. } = edit;
         if let Some(p) = to.as_reg() {

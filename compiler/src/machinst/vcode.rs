@@ -107,6 +107,15 @@ impl<I: MachInst> Default for VCode<I> {
 }
 
 impl<I: MachInst> VCode<I> {
+    /// The union of every instruction's clobber set.
+    pub fn all_clobbers(&self) -> PRegSet {
+        let mut set = PRegSet::empty();
+        for &(_, c) in &self.clobbers {
+            set.union_from(c);
+        }
+        set
+    }
+
     /// An empty VCode.
     pub fn new() -> Self {
         Self::default()
