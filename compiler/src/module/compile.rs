@@ -50,6 +50,7 @@ use crate::wasm::translate::{ir_signature, translate_function, FuncTranslator};
 use crate::wasm::{parse_module, FunctionInput, ModuleInfo, WasmError};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Why a module could not be compiled.
@@ -213,6 +214,26 @@ fn in_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Send) -> Result
     Ok(pool.install(f))
 }
 
+/// Translators for the workers of one parallel loop, reused from function to function.
+/// `map_init` would make one per piece of work, and with one function per piece
+/// (`with_max_len(1)`) that is a fresh translator — builder context, validator
+/// allocations, scratch vectors — for every function.
+#[derive(Default)]
+struct TranslatorPool(Mutex<Vec<FuncTranslator>>);
+
+impl TranslatorPool {
+    /// Run `f` with a translator from the pool (or a new one), then return it.
+    fn with<T>(&self, f: impl FnOnce(&mut FuncTranslator) -> T) -> T {
+        let pooled = self.0.lock().ok().and_then(|mut p| p.pop());
+        let mut tr = pooled.unwrap_or_default();
+        let result = f(&mut tr);
+        if let Ok(mut pool) = self.0.lock() {
+            pool.push(tr);
+        }
+        result
+    }
+}
+
 /// Translate every defined function of `wasm` to IR (validating the whole module), in
 /// parallel. Function `i` of the result is defined function `i`, named `u0:<index>`.
 pub fn translate_module(
@@ -221,13 +242,13 @@ pub fn translate_module(
 ) -> Result<(ModuleInfo, Vec<Function>), ModuleError> {
     let (info, inputs) = parse_module(wasm)?;
     let info_ref = &info;
+    let translators = TranslatorPool::default();
+    let translators = &translators;
     let funcs: Result<Vec<Function>, WasmError> = in_pool(jobs, move || {
         inputs
             .into_par_iter()
             .with_max_len(1)
-            .map_init(FuncTranslator::new, |tr, input| {
-                translate_function(info_ref, input, tr)
-            })
+            .map(|input| translators.with(|tr| translate_function(info_ref, input, tr)))
             .collect()
     })?;
     let funcs = funcs?;
@@ -341,18 +362,21 @@ pub fn compile_module(
     });
     let failed = AtomicBool::new(false);
     let failed = &failed;
+    let translators = TranslatorPool::default();
+    let translators = &translators;
     let mut results: Vec<(usize, Option<Result<Compiled, ModuleError>>)> =
         in_pool(options.jobs, move || {
             order
                 .into_par_iter()
                 .with_max_len(1)
-                .map_init(FuncTranslator::new, |tr, (i, input)| {
+                .map(|(i, input)| {
                     // After a failure the rest is skipped; the error reported is the one of
                     // the lowest function index among those compiled.
                     if failed.load(Ordering::Relaxed) {
                         return (i, None);
                     }
-                    let r = compile_one(compiler, info_ref, input, environment, tr);
+                    let r = translators
+                        .with(|tr| compile_one(compiler, info_ref, input, environment, tr));
                     if r.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
