@@ -72,6 +72,7 @@ pub mod ir;
 pub mod isa;
 pub mod machinst;
 pub mod module;
+mod pool;
 pub mod settings;
 pub mod wasm;
 

@@ -26,8 +26,8 @@ use crate::machinst::buffer::RelocKind;
 use crate::machinst::{
     CodegenError, CompileContext, CompileOptions, CompiledCodeBase, LabelUse, LowerBackend, Stencil,
 };
+use crate::pool::Pool;
 use crate::settings::{IsaFlags, Settings};
-use std::sync::Mutex;
 
 pub use crate::arch::{Arch, UnknownArch};
 
@@ -45,7 +45,7 @@ pub(crate) trait TargetIsa: Send + Sync {
 /// repeated compiles reuse their allocations.
 struct Isa<B: LowerBackend> {
     backend: B,
-    contexts: Mutex<Vec<CompileContext<B>>>,
+    contexts: Pool<CompileContext<B>>,
 }
 
 impl<B> TargetIsa for Isa<B>
@@ -58,13 +58,8 @@ where
         func: &Function,
         options: &CompileOptions,
     ) -> Result<CompiledCodeBase<Stencil>, CodegenError> {
-        let pooled = self.contexts.lock().ok().and_then(|mut p| p.pop());
-        let mut ctx = pooled.unwrap_or_default();
-        let result = ctx.compile(&self.backend, func, options);
-        if let Ok(mut pool) = self.contexts.lock() {
-            pool.push(ctx);
-        }
-        result
+        self.contexts
+            .with(|ctx| ctx.compile(&self.backend, func, options))
     }
 }
 
@@ -75,7 +70,7 @@ where
 {
     Box::new(Isa {
         backend,
-        contexts: Mutex::new(Vec::new()),
+        contexts: Pool::default(),
     })
 }
 

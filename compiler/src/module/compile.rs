@@ -46,11 +46,11 @@ use crate::ir::{Function, Signature, SourceLoc, TrapCode, UserFuncName};
 use crate::isa::Arch;
 use crate::machinst::compiled::FinalRelocTarget;
 use crate::machinst::{take_phase_times, CodegenError, CompiledCode, PhaseTimes};
+use crate::pool::Pool;
 use crate::wasm::translate::{ir_signature, translate_function, FuncTranslator};
 use crate::wasm::{parse_module, FunctionInput, ModuleInfo, WasmError};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Why a module could not be compiled.
@@ -214,26 +214,6 @@ fn in_pool<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Send) -> Result
     Ok(pool.install(f))
 }
 
-/// Translators for the workers of one parallel loop, reused from function to function.
-/// `map_init` would make one per piece of work, and with one function per piece
-/// (`with_max_len(1)`) that is a fresh translator — builder context, validator
-/// allocations, scratch vectors — for every function.
-#[derive(Default)]
-struct TranslatorPool(Mutex<Vec<FuncTranslator>>);
-
-impl TranslatorPool {
-    /// Run `f` with a translator from the pool (or a new one), then return it.
-    fn with<T>(&self, f: impl FnOnce(&mut FuncTranslator) -> T) -> T {
-        let pooled = self.0.lock().ok().and_then(|mut p| p.pop());
-        let mut tr = pooled.unwrap_or_default();
-        let result = f(&mut tr);
-        if let Ok(mut pool) = self.0.lock() {
-            pool.push(tr);
-        }
-        result
-    }
-}
-
 /// Translate every defined function of `wasm` to IR (validating the whole module), in
 /// parallel. Function `i` of the result is defined function `i`, named `u0:<index>`.
 pub fn translate_module(
@@ -242,7 +222,9 @@ pub fn translate_module(
 ) -> Result<(ModuleInfo, Vec<Function>), ModuleError> {
     let (info, inputs) = parse_module(wasm)?;
     let info_ref = &info;
-    let translators = TranslatorPool::default();
+    // One translator per worker, reused: `map_init` would make one per piece of work, and
+    // with one function per piece that is a fresh one for every function.
+    let translators = Pool::<FuncTranslator>::default();
     let translators = &translators;
     let funcs: Result<Vec<Function>, WasmError> = in_pool(jobs, move || {
         inputs
@@ -362,7 +344,8 @@ pub fn compile_module(
     });
     let failed = AtomicBool::new(false);
     let failed = &failed;
-    let translators = TranslatorPool::default();
+    // One translator per worker, reused (see `translate_module`).
+    let translators = Pool::<FuncTranslator>::default();
     let translators = &translators;
     let mut results: Vec<(usize, Option<Result<Compiled, ModuleError>>)> =
         in_pool(options.jobs, move || {
