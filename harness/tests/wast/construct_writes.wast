@@ -167,7 +167,91 @@
       local.get $n
       i32.lt_s
       br_if $outer)
-    local.get $m))
+    local.get $m)
+
+  ;; 70 nested blocks, deeper than the 64 the scan tracks: the inner exits get no
+  ;; claim (block parameters as before), the outer ones do; $x is written only at the
+  ;; innermost level and read after every `end`.
+  (func (export "deep_nest") (param $p i32) (result i32)
+    (local $x i32) (local $acc i32)
+    i32.const 1
+    local.set $x
+    block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block block 
+    local.get $p
+    br_if 0
+    i32.const 5
+    local.set $x
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    end local.get $acc local.get $x i32.add local.set $acc
+    local.get $acc))
 
 (assert_return (invoke "tee_in_loop" (i32.const 10)) (i32.const 12))
 (assert_return (invoke "tee_in_loop" (i32.const 0)) (i32.const 3))
@@ -188,3 +272,5 @@
 (assert_return (invoke "dead_write_in_loop" (i32.const 3)) (i32.const 8))
 (assert_return (invoke "param_in_nested_loops" (i32.const 1) (i32.const 0)) (i32.const 7))
 (assert_return (invoke "param_in_nested_loops" (i32.const 2) (i32.const 0)) (i32.const 14))
+(assert_return (invoke "deep_nest" (i32.const 0)) (i32.const 350))
+(assert_return (invoke "deep_nest" (i32.const 1)) (i32.const 70))

@@ -14,6 +14,13 @@
 //! `loop` or `if` on, and lists for every construct, numbered in the order the constructs
 //! start, the locals written anywhere inside it (nested constructs included), sorted.
 //!
+//! Cost: each closing construct sorts and deduplicates the writes inside it, so a write
+//! is handled once per enclosing construct. Only constructs nested at most
+//! [`MAX_TRACKED_DEPTH`] deep (counted from the first one scanned) get lists; deeper ones
+//! get none, and their writes count for the tracked ones around them. The work is then
+//! linear in the body (times that depth) even for a pathological nest of thousands of
+//! blocks, whose inner exits simply get block parameters as before.
+//!
 //! Invariants: every local that an operator between a construct's start and its matching
 //! `end` writes is in that construct's list. A body the scan cannot read to its end (a
 //! malformed one, which validation reports in the main pass) yields no lists, and
@@ -21,6 +28,9 @@
 //! nothing and the builder adds its parameters as before.
 
 use wasmparser::{Operator, OperatorsReader};
+
+/// Constructs nested deeper than this (from the first one scanned) get no list.
+pub(super) const MAX_TRACKED_DEPTH: usize = 64;
 
 /// Per construct, the locals it may write (see the module docs).
 #[derive(Default)]
@@ -33,8 +43,9 @@ pub(super) struct ConstructWrites {
     /// Scratch: locals written inside the open constructs. Each open construct owns the
     /// tail from its mark on (a closed nested construct's entries stay in it, deduplicated).
     writes: Vec<u32>,
-    /// Scratch: per open construct, its number and its mark in `writes`.
-    open: Vec<(usize, usize)>,
+    /// Scratch: per open construct, its number and its mark in `writes`; `None` for one
+    /// nested deeper than [`MAX_TRACKED_DEPTH`].
+    open: Vec<Option<(usize, usize)>>,
 }
 
 impl ConstructWrites {
@@ -79,7 +90,7 @@ impl ConstructWrites {
                 Operator::End => {
                     // `None`: the end of a construct opened before the first one scanned
                     // (the function body's own `end`).
-                    if let Some(c) = self.open.pop() {
+                    if let Some(Some(c)) = self.open.pop() {
                         self.close_construct(c);
                     }
                 }
@@ -94,7 +105,9 @@ impl ConstructWrites {
     }
 
     fn open_construct(&mut self) {
-        self.open.push((self.spans.len(), self.writes.len()));
+        let tracked = self.open.len() < MAX_TRACKED_DEPTH;
+        self.open
+            .push(tracked.then_some((self.spans.len(), self.writes.len())));
         self.spans.push(None);
     }
 
