@@ -606,41 +606,36 @@ impl<'a> FunctionBuilder<'a> {
             let sb = self.ctx.block(b);
             let (sealed, npreds) = (sb.sealed, sb.preds.len());
             let first_pred = sb.preds.first().map(|p| p.block);
-            if let Some((from, start, end)) = sb.passthrough {
+            let passthrough = sb.passthrough.and_then(|(from, start, end)| {
                 let changed = &self.ctx.changed[start as usize..end as usize];
-                if changed.binary_search(&var).is_err() {
-                    self.ctx.chain.push(b);
-                    if self.ctx.chain.len() > limit {
-                        // A cycle of passthroughs: only a wrong claim makes one.
-                        b = block;
-                        break self.zero_at_top(block, ty);
-                    }
-                    b = from;
-                    continue;
-                }
-            }
-            if !sealed {
-                let p = self.add_ssa_param(b, ty);
-                self.ctx.block(b).incomplete.push((var, p));
-                break p;
-            }
-            match (npreds, first_pred) {
-                (0, _) | (_, None) => break self.zero_at_top(b, ty),
-                (1, Some(pred)) => {
-                    self.ctx.chain.push(b);
-                    if self.ctx.chain.len() > limit {
-                        // A cycle of single-predecessor blocks: unreachable code.
-                        b = block;
-                        break self.zero_at_top(block, ty);
-                    }
-                    b = pred;
-                }
-                _ => {
+                changed.binary_search(&var).is_err().then_some(from)
+            });
+            // Where the search continues: the passthrough's block, or the only predecessor.
+            let next = match passthrough {
+                Some(from) => from,
+                None if !sealed => {
                     let p = self.add_ssa_param(b, ty);
-                    self.ctx.pending.push((b, var, p));
+                    self.ctx.block(b).incomplete.push((var, p));
                     break p;
                 }
+                None => match (npreds, first_pred) {
+                    (0, _) | (_, None) => break self.zero_at_top(b, ty),
+                    (1, Some(pred)) => pred,
+                    _ => {
+                        let p = self.add_ssa_param(b, ty);
+                        self.ctx.pending.push((b, var, p));
+                        break p;
+                    }
+                },
+            };
+            self.ctx.chain.push(b);
+            if self.ctx.chain.len() > limit {
+                // A cycle of single-predecessor blocks (unreachable code) or of
+                // passthroughs (only a wrong claim makes one).
+                b = block;
+                break self.zero_at_top(block, ty);
             }
+            b = next;
         };
         let defs = &mut self.ctx.defs[var.index()];
         if defs.get(b).is_none() {

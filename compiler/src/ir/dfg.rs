@@ -181,7 +181,7 @@ impl DataFlowGraph {
     pub fn make_inst_results(&mut self, inst: Inst, ctrl: Option<Type>) -> Option<usize> {
         // No results or one (nearly every instruction) without the general path's copy of
         // the types and its list iterator.
-        match self.result_types(&self.insts[inst], ctrl)? {
+        let types: SmallVec<[Type; 4]> = match self.result_types(&self.insts[inst], ctrl)? {
             ResultTypes::None => {
                 self.results.set(inst, ValueList::EMPTY);
                 return Some(0);
@@ -195,10 +195,8 @@ impl DataFlowGraph {
                 self.results.set(inst, list);
                 return Some(1);
             }
-            ResultTypes::Many(_) => {}
-        }
-        let types: SmallVec<[Type; 4]> =
-            SmallVec::from_slice(self.result_types(&self.insts[inst], ctrl)?.as_slice());
+            ResultTypes::Many(ts) => SmallVec::from_slice(ts),
+        };
         let first = self.values.len();
         for (i, &ty) in types.iter().enumerate() {
             self.values.push(ValueData {
