@@ -509,8 +509,7 @@ impl State<'_> {
             if end > self.heap.const_checked_end {
                 self.heap.const_checked_end = end;
                 let k = b.ins().iconst(Type::I64, end as i64);
-                let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, k, mem_size);
-                b.ins().trapnz(oob, TrapCode::HeapOutOfBounds);
+                Self::trap_past(b, k, mem_size);
             }
             return self.fold_offset(b, base, addr + memarg.offset);
         }
@@ -546,6 +545,11 @@ impl State<'_> {
     fn bounds_check(b: &mut FunctionBuilder<'_>, idx: Value, end_off: u64, mem_size: Value) {
         let k = b.ins().iconst(Type::I64, end_off as i64);
         let end = b.ins().iadd(idx, k);
+        Self::trap_past(b, end, mem_size);
+    }
+
+    /// Trap `heap_oob` when the access's end (a byte offset) is beyond `mem_size`.
+    fn trap_past(b: &mut FunctionBuilder<'_>, end: Value, mem_size: Value) {
         let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, mem_size);
         b.ins().trapnz(oob, TrapCode::HeapOutOfBounds);
     }
@@ -698,8 +702,7 @@ impl State<'_> {
                     b.append_block_param(exit, t.ir_type());
                 }
                 let height = self.stack.len() - params.len().min(self.stack.len());
-                let start = b.current_block();
-                self.pass_through_construct(b, exit, start);
+                self.pass_through_construct(b, exit);
                 self.frames.push(Frame {
                     kind: FrameKind::Block,
                     height,
@@ -723,9 +726,8 @@ impl State<'_> {
                     b.append_block_param(exit, t.ir_type());
                 }
                 let args = self.popn(params.len(), offset)?;
-                let before = b.current_block();
                 b.ins().jump(header, &args);
-                self.pass_through_construct(b, header, before);
+                self.pass_through_construct(b, header);
                 b.switch_to_block(header);
                 let height = self.stack.len();
                 self.stack.extend_from_slice(b.block_params(header));
@@ -750,9 +752,8 @@ impl State<'_> {
                 for t in &results {
                     b.append_block_param(exit, t.ir_type());
                 }
-                let start = b.current_block();
                 b.ins().brif(cond, then_block, &[], else_block, &[]);
-                self.pass_through_construct(b, exit, start);
+                self.pass_through_construct(b, exit);
                 b.seal_block(then_block);
                 b.seal_block(else_block);
                 b.switch_to_block(then_block);
@@ -1069,17 +1070,13 @@ impl State<'_> {
     }
 
     /// Count the construct starting here and, when its writes are known, tell the builder
-    /// that the locals it never writes hold their values from the end of `start` (the
-    /// block the construct starts in) in `join` (its exit, or a loop's header).
-    fn pass_through_construct(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        join: Block,
-        start: Option<Block>,
-    ) {
+    /// that the locals it never writes hold their values from the end of the current block
+    /// (the one the construct starts in; a loop's jump to its header or an `if`'s branch
+    /// ends it but leaves it current) in `join` (the exit, or a loop's header).
+    fn pass_through_construct(&mut self, b: &mut FunctionBuilder<'_>, join: Block) {
         let n = self.constructs_seen;
         self.constructs_seen += 1;
-        let (Some(start), Some(written)) = (start, self.writes.written(n)) else {
+        let (Some(start), Some(written)) = (b.current_block(), self.writes.written(n)) else {
             return;
         };
         // Variable `i` is local `i` (declared in order); an out-of-range index is invalid

@@ -30,7 +30,7 @@
 use wasmparser::{Operator, OperatorsReader};
 
 /// Constructs nested deeper than this (from the first one scanned) get no list.
-pub(super) const MAX_TRACKED_DEPTH: usize = 64;
+const MAX_TRACKED_DEPTH: usize = 64;
 
 /// Per construct, the locals it may write (see the module docs).
 #[derive(Default)]
@@ -70,9 +70,8 @@ impl ConstructWrites {
     /// Scan from right after the body's first construct operator (`block`, `loop` or
     /// `if`) to the end of the body.
     pub(super) fn scan(&mut self, mut ops: OperatorsReader<'_>) {
+        self.clear();
         self.scanned = true;
-        self.spans.clear();
-        self.locals.clear();
         self.writes.clear();
         self.open.clear();
         self.open_construct();
