@@ -13,6 +13,8 @@ libFuzzer adds later stay out of git). Deterministic: rerunning rewrites the sam
   not modules; short inputs would make near-empty modules).
 - icache, machbuffer, config: byte streams of the lengths their inputs take (machbuffer:
   the first byte selects the ISA, so each of the three gets its own seeds).
+- wasm_flow_diff: 16 byte streams of 1 to 4 KiB each (written last, so that adding it left
+  the other targets' seeds unchanged).
 
 Usage: python3 scripts/fuzz-seeds.py   (from anywhere; writes under the repo's fuzz/)
 """
@@ -61,6 +63,7 @@ def main() -> None:
             n = rng.randint(64, 1024)
             write("machbuffer", f"isa{isa}-{i}", bytes([isa]) + rng.randbytes(n))
     streams("config", rng, 24, 8, 160)
+    streams("wasm_flow_diff", rng, 16, 1024, 4096)
     total = sum(p.stat().st_size for p in CORPUS.glob("*/seed-*"))
     count = len(list(CORPUS.glob("*/seed-*")))
     print(f"wrote {count} seed files, {total // 1024} KiB, under {CORPUS.relative_to(ROOT)}/")

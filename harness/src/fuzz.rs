@@ -4,6 +4,7 @@
 //!
 //! Each function panics exactly when it has found a bug; that is how libFuzzer learns of it.
 
+use crate::diff::campaign::WasmSource;
 use arbitrary::{Arbitrary, Unstructured};
 use kiln::ir::{text, verify_function, Function};
 use kiln::machinst::CompiledCode;
@@ -607,18 +608,32 @@ mod fuzzgen_tests {
 /// target panics with the replay and reduce commands. Stack or fuel exhaustion is
 /// inconclusive, not a failure.
 pub fn wasm_diff(data: &[u8]) {
-    wasm_diff_checked(data);
+    wasm_diff_checked(data, WasmSource::Smith);
 }
 
-/// [`wasm_diff`], returning the result of the case (`None`: the input made no case).
-fn wasm_diff_checked(data: &[u8]) -> Option<crate::diff::wasm::WasmCaseResult> {
+/// `wasm_flow_diff`: [`wasm_diff`] with Kiln's own module generator
+/// ([`crate::gen::wasm_flow::flow_case`]: locals written inside nested blocks, loops and
+/// ifs) instead of wasm-smith; findings are saved the same way.
+pub fn wasm_flow_diff(data: &[u8]) {
+    wasm_diff_checked(data, WasmSource::Flow);
+}
+
+/// [`wasm_diff`] or [`wasm_flow_diff`], returning the result of the case (`None`: the input
+/// made no case).
+fn wasm_diff_checked(data: &[u8], source: WasmSource) -> Option<crate::diff::wasm::WasmCaseResult> {
     use crate::diff::materialize::{corpus_dir, save_wasm_case, wasm_sidecar};
     use crate::diff::wasm::{check_wasm_case, WasmDiffOptions};
     use crate::diff::{with_quiet_panics, Variation};
     let mut u = Unstructured::new(data);
     let variation = Variation::arbitrary(&mut u).unpadded();
     let cache_check = u8::arbitrary(&mut u).unwrap_or(0) % 16 == 0;
-    let case = crate::gen::wasm::diff_case(&mut u).ok()?;
+    let (case, target) = match source {
+        WasmSource::Smith => (crate::gen::wasm::diff_case(&mut u).ok()?, "wasm_diff"),
+        WasmSource::Flow => (
+            crate::gen::wasm_flow::flow_case(&mut u).ok()?,
+            "wasm_flow_diff",
+        ),
+    };
     let variation = variation.fitted_to_module(&case.wasm);
     let settings = variation.engine_settings();
     let result = with_quiet_panics(|| {
@@ -634,18 +649,18 @@ fn wasm_diff_checked(data: &[u8]) -> Option<crate::diff::wasm::WasmCaseResult> {
         &directive,
         cache_check,
         &result,
-        "cargo +nightly fuzz run wasm_diff",
+        &format!("cargo +nightly fuzz run {target}"),
     );
     match save_wasm_case(&dir, &case, &sidecar) {
         Ok(path) => panic!(
-            "wasm_diff: {} ({})\nsaved; replay with: kiln replay {}\nreduce with: kiln reduce {}",
+            "{target}: {} ({})\nsaved; replay with: kiln replay {}\nreduce with: kiln reduce {}",
             result.verdict.class,
             result.verdict.detail,
             path.display(),
             path.display()
         ),
         Err(e) => panic!(
-            "wasm_diff: {} ({}); could not save the case to {}: {e}",
+            "{target}: {} ({}); could not save the case to {}: {e}",
             result.verdict.class,
             result.verdict.detail,
             dir.display()
@@ -655,24 +670,28 @@ fn wasm_diff_checked(data: &[u8]) -> Option<crate::diff::wasm::WasmCaseResult> {
 
 #[cfg(test)]
 mod wasm_diff_tests {
+    use super::WasmSource;
+
     /// Fixed pseudo-random inputs: every generated case agrees on every engine, and most
-    /// inputs make a case that runs something.
+    /// inputs make a case that runs something (`wasm_diff` and `wasm_flow_diff`).
     #[test]
     fn wasm_diff_agrees_on_fixed_inputs() {
-        let mut state = 5u64;
-        let mut ran = 0;
-        for len in [0usize, 1, 64, 2000, 4000, 8000, 12000, 16000] {
-            let data: Vec<u8> = (0..len)
-                .map(|_| crate::hashing::splitmix64(&mut state) as u8)
-                .collect();
-            if let Some(r) = super::wasm_diff_checked(&data) {
-                ran += usize::from(r.instantiated);
+        for (source, least) in [(WasmSource::Smith, 3), (WasmSource::Flow, 8)] {
+            let mut state = 5u64;
+            let mut ran = 0;
+            for len in [0usize, 1, 64, 2000, 4000, 8000, 12000, 16000] {
+                let data: Vec<u8> = (0..len)
+                    .map(|_| crate::hashing::splitmix64(&mut state) as u8)
+                    .collect();
+                if let Some(r) = super::wasm_diff_checked(&data, source) {
+                    ran += usize::from(r.instantiated);
+                }
             }
+            assert!(
+                ran >= least,
+                "{source:?}: only {ran} inputs made a module that instantiated"
+            );
         }
-        assert!(
-            ran >= 3,
-            "only {ran} inputs made a module that instantiated"
-        );
     }
 }
 

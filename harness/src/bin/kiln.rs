@@ -25,14 +25,15 @@
 //!   the compiler, and the lookups, hits, misses and rejected entries every process counted
 //!   since the cache was created or cleared; `kiln cache clear DIR`: delete every entry and
 //!   reset the counters (other files are kept).
-//! - `kiln diff --generator kir|wasm|all [--seconds N | --cases N] [--seed S] [--jobs J]
-//!   [--max-insts N] [--corpus DIR] [--no-reduce] [--reduce-seconds S] [--cache DIR]`:
-//!   differential testing of generated IR (interpreter vs x86_64 vs AArch64) or of
-//!   wasm-smith modules (wasmi vs Kiln's interpreter, x86_64 and AArch64), a compiler
-//!   variation per case; a progress line on a terminal, a summary table and the
-//!   throughput (for Wasm also the execution rate); each disagreement saved (`.kir`, or
-//!   `.wasm` + `.json`) with its replay command, then reduced and saved again; exits
-//!   non-zero when any case disagreed (timeouts do not count).
+//! - `kiln diff --generator kir|wasm|wasm-flow|all [--seconds N | --cases N] [--seed S]
+//!   [--jobs J] [--max-insts N] [--corpus DIR] [--no-reduce] [--reduce-seconds S]
+//!   [--cache DIR]`: differential testing of generated IR (interpreter vs x86_64 vs
+//!   AArch64) or of wasm-smith or Kiln-generated modules (wasmi vs Kiln's interpreter,
+//!   x86_64 and AArch64), a compiler variation per case; a progress line on a terminal, a
+//!   summary table and the throughput (for Wasm also the execution rate); each
+//!   disagreement saved (`.kir`, or `.wasm` + `.json`) with its replay command, then
+//!   reduced and saved again; exits non-zero when any case disagreed (timeouts do not
+//!   count).
 //! - `kiln reduce <case> [--seconds S] [-o OUT]`: reduce a saved finding while the same
 //!   engine disagrees in the same class; prints the sizes before and after.
 //!   With `--cache DIR` every compiled engine compiles through that on-disk compilation
@@ -172,8 +173,9 @@ enum Command {
     /// Differential testing: generated cases on the interpreter, x86_64 and AArch64.
     Diff {
         /// Case generator: `kir` (random Kiln IR: interpreter vs x86_64 vs AArch64), `wasm`
-        /// (wasm-smith modules: wasmi vs Kiln's interpreter, x86_64 and AArch64) or `all`
-        /// (alternating).
+        /// (wasm-smith modules: wasmi vs Kiln's interpreter, x86_64 and AArch64),
+        /// `wasm-flow` (Kiln's modules of locals written inside nested blocks, loops and
+        /// ifs, on the same engines) or `all` (the three in turn).
         #[arg(long, default_value = "kir")]
         generator: String,
         /// Run for this many seconds (the default is 60 when --cases is not given).

@@ -65,19 +65,37 @@ pub fn make_case(seed: u64, index: u64, gen: &GenConfig) -> (Result<Case, String
 /// One case in this many Wasm cases also checks compiles through a cache store.
 pub const WASM_CACHE_CHECK_EVERY: u64 = 16;
 
-/// Wasm case `index` of `seed`: the module and invocations (or why wasm-smith refused
-/// the bytes), the variation, and whether it also runs the cache check.
-pub fn make_wasm_case(seed: u64, index: u64) -> (Result<WasmCase, String>, Variation, bool) {
+/// Wasm case `index` of `seed`, made by `source` (wasm-smith or [`crate::gen::wasm_flow`]):
+/// the module and invocations (or why the generator refused the bytes), the variation,
+/// and whether it also runs the cache check.
+pub fn make_wasm_case(
+    seed: u64,
+    index: u64,
+    source: WasmSource,
+) -> (Result<WasmCase, String>, Variation, bool) {
     let cs = case_seed(seed, index);
     let bytes = seed_bytes(cs, 512, 16384);
     let variation = Variation::from_seed(cs).unpadded();
-    let case =
-        crate::gen::wasm::diff_case(&mut Unstructured::new(&bytes)).map_err(|e| e.to_string());
+    let u = &mut Unstructured::new(&bytes);
+    let case = match source {
+        WasmSource::Smith => crate::gen::wasm::diff_case(u),
+        WasmSource::Flow => crate::gen::wasm_flow::flow_case(u),
+    }
+    .map_err(|e| e.to_string());
     let variation = match &case {
         Ok(c) => variation.fitted_to_module(&c.wasm),
         Err(_) => variation,
     };
     (case, variation, cs.is_multiple_of(WASM_CACHE_CHECK_EVERY))
+}
+
+/// Which Wasm generator makes a Wasm case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WasmSource {
+    /// wasm-smith ([`crate::gen::wasm::diff_case`]).
+    Smith,
+    /// Kiln's locals-and-control-flow generator ([`crate::gen::wasm_flow::flow_case`]).
+    Flow,
 }
 
 /// Which generator makes the cases.
@@ -87,19 +105,24 @@ pub enum Generator {
     Kir,
     /// wasm-smith modules (`wasm`): wasmi vs Kiln's interpreter, x86_64 and AArch64.
     Wasm,
-    /// Both, alternating (`all`): even indices IR, odd indices Wasm.
+    /// Kiln's own modules of locals written inside nested constructs (`wasm-flow`,
+    /// [`crate::gen::wasm_flow`]), on the same engines as `wasm`.
+    WasmFlow,
+    /// All three in turn (`all`): IR at indices `3k`, wasm-smith at `3k + 1`, `wasm-flow`
+    /// at `3k + 2`.
     All,
 }
 
 impl Generator {
     /// Every generator name, for help and errors.
-    pub const NAMES: &'static str = "kir, wasm, all";
+    pub const NAMES: &'static str = "kir, wasm, wasm-flow, all";
 
     /// Parse a generator name.
     pub fn parse(name: &str) -> Result<Generator, String> {
         match name {
             "kir" => Ok(Generator::Kir),
             "wasm" => Ok(Generator::Wasm),
+            "wasm-flow" => Ok(Generator::WasmFlow),
             "all" => Ok(Generator::All),
             _ => Err(format!(
                 "unknown generator `{name}` (expected one of: {})",
@@ -113,16 +136,22 @@ impl Generator {
         match self {
             Generator::Kir => "kir",
             Generator::Wasm => "wasm",
+            Generator::WasmFlow => "wasm-flow",
             Generator::All => "all",
         }
     }
 
-    /// Is case `index` a Wasm case?
-    pub fn is_wasm(self, index: u64) -> bool {
+    /// The Wasm generator of case `index`, or `None` for an IR case.
+    pub fn wasm_source(self, index: u64) -> Option<WasmSource> {
         match self {
-            Generator::Kir => false,
-            Generator::Wasm => true,
-            Generator::All => index % 2 == 1,
+            Generator::Kir => None,
+            Generator::Wasm => Some(WasmSource::Smith),
+            Generator::WasmFlow => Some(WasmSource::Flow),
+            Generator::All => match index % 3 {
+                0 => None,
+                1 => Some(WasmSource::Smith),
+                _ => Some(WasmSource::Flow),
+            },
         }
     }
 }
@@ -462,13 +491,15 @@ pub fn run_campaign(opts: &CampaignOptions) -> Result<CampaignSummary, String> {
         if index >= max_cases {
             break;
         }
-        let checked = if opts.generator.is_wasm(index) {
-            check_wasm_index(opts, index, &reductions).map(|(class, hash, failure, stats)| {
-                if let Ok(mut w) = wasm_stats.lock() {
-                    w.merge(&stats);
-                }
-                (class, hash, failure)
-            })
+        let checked = if let Some(source) = opts.generator.wasm_source(index) {
+            check_wasm_index(opts, index, source, &reductions).map(
+                |(class, hash, failure, stats)| {
+                    if let Ok(mut w) = wasm_stats.lock() {
+                        w.merge(&stats);
+                    }
+                    (class, hash, failure)
+                },
+            )
         } else {
             check_kir_index(opts, index, &reductions)
         };
@@ -550,10 +581,11 @@ fn check_kir_index(
 fn check_wasm_index(
     opts: &CampaignOptions,
     index: u64,
+    source: WasmSource,
     reductions: &AtomicU64,
 ) -> Option<(Class, String, Option<Failure>, WasmStats)> {
     let t = Instant::now();
-    let (case, variation, cache_check) = make_wasm_case(opts.seed, index);
+    let (case, variation, cache_check) = make_wasm_case(opts.seed, index, source);
     let generate_time = t.elapsed();
     let case = case.ok()?;
     let settings = variation.engine_settings();
@@ -787,13 +819,43 @@ mod tests {
             t.contains("execution rate") && t.contains("wasm time:"),
             "{t}"
         );
-        // `all` alternates: IR cases at even indices, Wasm cases at odd ones.
+        let (f1, f2) = (run(1, Generator::WasmFlow), run(2, Generator::WasmFlow));
+        assert!(!f1.any_failure(), "{}\n{:#?}", f1.table(), f1.failures);
+        assert_eq!(f1.hashes, f2.hashes);
+        // The flow generator never refuses bytes, never traps and always ends.
+        assert_eq!(f1.wasm.cases, 24);
+        assert_eq!(f1.counts[Class::Agree.index()], 24);
+        assert_ne!(f1.hashes, a.hashes);
+        // `all` takes turns: IR at indices 3k, wasm-smith at 3k + 1, wasm-flow at 3k + 2.
         let all = run(2, Generator::All);
-        assert_eq!(all.wasm.cases + all.generator_errors, 12);
+        assert_eq!(all.wasm.cases + all.generator_errors, 16);
         assert_eq!(Generator::parse("wasm"), Ok(Generator::Wasm));
+        assert_eq!(Generator::parse("wasm-flow"), Ok(Generator::WasmFlow));
         assert!(Generator::parse("wat")
             .unwrap_err()
-            .contains("kir, wasm, all"));
+            .contains("kir, wasm, wasm-flow, all"));
+    }
+
+    /// 150 fixed `wasm-flow` cases agree on every engine. With either of two translator
+    /// bugs planted — the per-construct write scan ignoring `local.tee`, or constructs in
+    /// dead code not counted — this test fails (the spec suite misses the second).
+    #[test]
+    fn wasm_flow_cases_agree() {
+        let s = run_campaign(&CampaignOptions {
+            seed: 1701,
+            limit: Limit::Cases(150),
+            jobs: 2,
+            generator: Generator::WasmFlow,
+            ..CampaignOptions::default()
+        })
+        .unwrap();
+        assert!(
+            !s.any_failure() && s.counts[Class::Timeout.index()] == 0,
+            "{}\n{:#?}",
+            s.table(),
+            s.failures
+        );
+        assert_eq!(s.counts[Class::Agree.index()], 150);
     }
 
     #[test]

@@ -75,6 +75,7 @@
 mod func;
 mod values;
 pub mod wasm;
+pub mod wasm_flow;
 
 #[cfg(test)]
 mod tests;
