@@ -701,100 +701,70 @@ impl<'a, 'u> FuncGen<'a, 'u> {
     /// An operation producing `ty`: integer arithmetic and comparisons, conversions, for
     /// floats only bit moves (reinterpretation), for vectors integer lane operations.
     fn operation(&mut self, ty: ValType, depth: u32) -> Result<()> {
+        use ValType::{F32, F64, I32, I64, V128};
         let d = depth + 1;
-        let simd = self.set.all.contains(&ValType::V128);
-        if simd && ty != ValType::V128 && self.u.ratio(1, 8)? {
+        if self.set.all.contains(&V128) && ty != V128 && self.u.ratio(1, 8)? {
             // A vector's lane, as an integer or float of the lane's width.
-            self.expr(ValType::V128, d)?;
-            let lane = self.u.int_in_range(0..=1)?;
-            self.code.push(match ty {
-                ValType::I32 => I::I32x4ExtractLane(lane * 2),
-                ValType::I64 => I::I64x2ExtractLane(lane),
-                ValType::F32 => I::F32x4ExtractLane(lane + 2),
-                _ => I::F64x2ExtractLane(lane),
-            });
-            return Ok(());
+            return match ty {
+                I32 => self.apply(
+                    d,
+                    &[V128],
+                    &[I::I32x4ExtractLane(0), I::I32x4ExtractLane(2)],
+                ),
+                I64 => self.apply(
+                    d,
+                    &[V128],
+                    &[I::I64x2ExtractLane(0), I::I64x2ExtractLane(1)],
+                ),
+                F32 => self.apply(
+                    d,
+                    &[V128],
+                    &[I::F32x4ExtractLane(2), I::F32x4ExtractLane(3)],
+                ),
+                _ => self.apply(
+                    d,
+                    &[V128],
+                    &[I::F64x2ExtractLane(0), I::F64x2ExtractLane(1)],
+                ),
+            };
         }
         match ty {
-            ValType::I32 => match self.u.int_in_range(0..=5u8)? {
-                0 => {
-                    self.expr(ValType::I32, d)?;
-                    self.expr(ValType::I32, d)?;
-                    self.code.push(self.u.choose(&I32_BINARY)?.clone());
-                }
-                1 => {
-                    self.expr(ValType::I64, d)?;
-                    self.expr(ValType::I64, d)?;
-                    self.code.push(self.u.choose(&I64_COMPARE)?.clone());
-                }
-                2 => {
-                    self.expr(ValType::I32, d)?;
-                    self.code.push(I::I32Eqz);
-                }
-                3 => {
-                    self.expr(ValType::I64, d)?;
-                    self.code.push(I::I32WrapI64);
-                }
-                4 => {
-                    self.expr(ValType::F32, d)?;
-                    self.code.push(I::I32ReinterpretF32);
-                }
-                _ => {
-                    self.expr(ValType::F64, d)?;
-                    self.expr(ValType::F64, d)?;
-                    self.code.push(self.u.choose(&F64_COMPARE)?.clone());
-                }
+            I32 => match self.u.int_in_range(0..=5u8)? {
+                0 => self.apply(d, &[I32, I32], &I32_BINARY),
+                1 => self.apply(d, &[I64, I64], &I64_COMPARE),
+                2 => self.apply(d, &[I32], &[I::I32Eqz]),
+                3 => self.apply(d, &[I64], &[I::I32WrapI64]),
+                4 => self.apply(d, &[F32], &[I::I32ReinterpretF32]),
+                _ => self.apply(d, &[F64, F64], &F64_COMPARE),
             },
-            ValType::I64 => match self.u.int_in_range(0..=3u8)? {
-                0 | 1 => {
-                    self.expr(ValType::I64, d)?;
-                    self.expr(ValType::I64, d)?;
-                    self.code.push(self.u.choose(&I64_BINARY)?.clone());
-                }
-                2 => {
-                    self.expr(ValType::I32, d)?;
-                    let signed = self.u.arbitrary()?;
-                    self.code.push(if signed {
-                        I::I64ExtendI32S
-                    } else {
-                        I::I64ExtendI32U
-                    });
-                }
-                _ => {
-                    self.expr(ValType::F64, d)?;
-                    self.code.push(I::I64ReinterpretF64);
-                }
+            I64 => match self.u.int_in_range(0..=3u8)? {
+                0 | 1 => self.apply(d, &[I64, I64], &I64_BINARY),
+                2 => self.apply(d, &[I32], &[I::I64ExtendI32U, I::I64ExtendI32S]),
+                _ => self.apply(d, &[F64], &[I::I64ReinterpretF64]),
             },
-            ValType::F32 => {
-                self.expr(ValType::I32, d)?;
-                self.code.push(I::F32ReinterpretI32);
-            }
-            ValType::F64 => {
-                self.expr(ValType::I64, d)?;
-                self.code.push(I::F64ReinterpretI64);
-            }
+            F32 => self.apply(d, &[I32], &[I::F32ReinterpretI32]),
+            F64 => self.apply(d, &[I64], &[I::F64ReinterpretI64]),
             _ => match self.u.int_in_range(0..=3u8)? {
-                0 => {
-                    self.expr(ValType::I32, d)?;
-                    self.code.push(I::I32x4Splat);
-                }
-                1 => {
-                    self.expr(ValType::I64, d)?;
-                    self.code.push(I::I64x2Splat);
-                }
-                2 => {
-                    self.expr(ValType::V128, d)?;
-                    self.expr(ValType::I64, d)?;
-                    let lane = self.u.int_in_range(0..=1)?;
-                    self.code.push(I::I64x2ReplaceLane(lane));
-                }
-                _ => {
-                    self.expr(ValType::V128, d)?;
-                    self.expr(ValType::V128, d)?;
-                    self.code.push(self.u.choose(&V128_BINARY)?.clone());
-                }
+                0 => self.apply(d, &[I32], &[I::I32x4Splat]),
+                1 => self.apply(d, &[I64], &[I::I64x2Splat]),
+                2 => self.apply(
+                    d,
+                    &[V128, I64],
+                    &[I::I64x2ReplaceLane(0), I::I64x2ReplaceLane(1)],
+                ),
+                _ => self.apply(d, &[V128, V128], &V128_BINARY),
             },
         }
+    }
+
+    /// Expressions of `operands` at depth `depth`, then one of `ops` (drawn after the
+    /// operands; a single choice draws nothing).
+    fn apply(&mut self, depth: u32, operands: &[ValType], ops: &[I<'static>]) -> Result<()> {
+        for &t in operands {
+            self.expr(t, depth)?;
+        }
+        let op = self.u.choose(ops)?.clone();
+        self.code.push(op);
         Ok(())
     }
 }
