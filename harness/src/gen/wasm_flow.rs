@@ -253,8 +253,6 @@ struct FuncGen<'a, 'u> {
     extra_results: Vec<ValType>,
     /// Every value local (parameters first), by index.
     locals: Vec<ValType>,
-    /// Number of parameters among `locals`.
-    params: usize,
     /// Counter locals, one per loop nesting level (after the value locals).
     counters: Vec<u32>,
     /// Lower-numbered functions.
@@ -263,7 +261,8 @@ struct FuncGen<'a, 'u> {
     labels: Vec<Label>,
     loop_depth: usize,
     statements: u32,
-    code: Vec<I<'static>>,
+    /// The body being emitted (locals declared).
+    code: Function,
 }
 
 impl<'a, 'u> FuncGen<'a, 'u> {
@@ -280,19 +279,23 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         locals.extend(set.all);
         locals.extend(set.list(u, 6)?);
         let first_counter = locals.len() as u32;
+        let declared = locals[n..]
+            .iter()
+            .map(|&t| (1, t))
+            .chain((0..MAX_LOOP_DEPTH).map(|_| (1, ValType::I32)))
+            .collect::<Vec<_>>();
         Ok(FuncGen {
             u,
             types,
             set,
             extra_results: func.extra_results.clone(),
-            params: n,
             counters: (first_counter..first_counter + MAX_LOOP_DEPTH as u32).collect(),
             locals,
             callees,
             labels: Vec::new(),
             loop_depth: 0,
             statements: 0,
-            code: Vec::new(),
+            code: Function::new(declared),
         })
     }
 
@@ -300,29 +303,20 @@ impl<'a, 'u> FuncGen<'a, 'u> {
     fn body(mut self) -> Result<Function> {
         self.statements_list()?;
         self.results()?;
-        self.code.push(I::End);
-        let declared = self.locals[self.params..]
-            .iter()
-            .map(|&t| (1, t))
-            .chain(self.counters.iter().map(|_| (1, ValType::I32)))
-            .collect::<Vec<_>>();
-        let mut f = Function::new(declared);
-        for i in &self.code {
-            f.instruction(i);
-        }
-        Ok(f)
+        self.code.instruction(&I::End);
+        Ok(self.code)
     }
 
     /// Push the function's results: every local (counters included) folded into the first,
     /// an `i64`, then expressions for the others.
     fn results(&mut self) -> Result<()> {
-        self.code.push(I::I64Const(0));
+        self.code.instruction(&I::I64Const(0));
         let all = self.locals.len() as u32 + self.counters.len() as u32;
         for l in 0..all {
-            self.code.push(I::I64Const(7));
-            self.code.push(I::I64Rotl);
+            self.code.instruction(&I::I64Const(7));
+            self.code.instruction(&I::I64Rotl);
             self.local_as_i64(l);
-            self.code.push(I::I64Xor);
+            self.code.instruction(&I::I64Xor);
         }
         let extra = self.extra_results.clone();
         self.exprs(&extra)
@@ -332,21 +326,25 @@ impl<'a, 'u> FuncGen<'a, 'u> {
     /// halves do not cancel).
     fn local_as_i64(&mut self, l: u32) {
         let ty = self.locals.get(l as usize).copied().unwrap_or(ValType::I32);
-        self.code.push(I::LocalGet(l));
+        self.code.instruction(&I::LocalGet(l));
         match ty {
-            ValType::I32 => self.code.push(I::I64ExtendI32U),
-            ValType::F32 => {
-                self.code.push(I::I32ReinterpretF32);
-                self.code.push(I::I64ExtendI32U);
+            ValType::I32 => {
+                self.code.instruction(&I::I64ExtendI32U);
             }
-            ValType::F64 => self.code.push(I::I64ReinterpretF64),
+            ValType::F32 => {
+                self.code.instruction(&I::I32ReinterpretF32);
+                self.code.instruction(&I::I64ExtendI32U);
+            }
+            ValType::F64 => {
+                self.code.instruction(&I::I64ReinterpretF64);
+            }
             ValType::V128 => {
-                self.code.push(I::I64x2ExtractLane(0));
-                self.code.push(I::LocalGet(l));
-                self.code.push(I::I64x2ExtractLane(1));
-                self.code.push(I::I64Const(29));
-                self.code.push(I::I64Rotl);
-                self.code.push(I::I64Add);
+                self.code.instruction(&I::I64x2ExtractLane(0));
+                self.code.instruction(&I::LocalGet(l));
+                self.code.instruction(&I::I64x2ExtractLane(1));
+                self.code.instruction(&I::I64Const(29));
+                self.code.instruction(&I::I64Rotl);
+                self.code.instruction(&I::I64Add);
             }
             _ => {}
         }
@@ -390,27 +388,27 @@ impl<'a, 'u> FuncGen<'a, 'u> {
             70..=77 if self.labels.iter().any(|l| l.counter.is_some()) => self.continue_()?,
             78..=81 => {
                 self.expr(ValType::I64, 0)?;
-                self.code.push(I::GlobalSet(0));
+                self.code.instruction(&I::GlobalSet(0));
             }
             82..=86 => {
                 self.address()?;
                 if self.set.all.contains(&ValType::V128) && self.u.ratio(1, 3)? {
                     self.expr(ValType::V128, 0)?;
-                    self.code.push(I::V128Store(mem_arg(0, 4)));
+                    self.code.instruction(&I::V128Store(mem_arg(0, 4)));
                 } else {
                     self.expr(ValType::I64, 0)?;
                     let offset = self.u.int_in_range(0..=8)?;
-                    self.code.push(I::I64Store(mem_arg(offset, 3)));
+                    self.code.instruction(&I::I64Store(mem_arg(offset, 3)));
                 }
             }
             87..=91 if !self.callees.is_empty() => {
                 self.call()?;
                 let l = self.local_of(ValType::I64)?;
-                self.code.push(I::LocalSet(l));
+                self.code.instruction(&I::LocalSet(l));
             }
             92..=94 if branchable => {
                 self.results()?;
-                self.code.push(I::Return);
+                self.code.instruction(&I::Return);
                 return Ok(true);
             }
             _ => self.set_local()?,
@@ -422,7 +420,7 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         let ty = *self.u.choose(self.set.all)?;
         self.expr(ty, 0)?;
         let l = self.local_of(ty)?;
-        self.code.push(I::LocalSet(l));
+        self.code.instruction(&I::LocalSet(l));
         Ok(())
     }
 
@@ -456,10 +454,10 @@ impl<'a, 'u> FuncGen<'a, 'u> {
     fn consume(&mut self, types: &[ValType]) -> Result<()> {
         for &t in types.iter().rev() {
             if self.u.ratio(1, 5)? {
-                self.code.push(I::Drop);
+                self.code.instruction(&I::Drop);
             } else {
                 let l = self.local_of(t)?;
-                self.code.push(I::LocalSet(l));
+                self.code.instruction(&I::LocalSet(l));
             }
         }
         Ok(())
@@ -479,9 +477,9 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         self.exprs(&params)?;
         if is_if {
             self.expr(ValType::I32, 0)?;
-            self.code.push(I::If(bt));
+            self.code.instruction(&I::If(bt));
         } else {
-            self.code.push(I::Block(bt));
+            self.code.instruction(&I::Block(bt));
         }
         self.labels.push(Label {
             branch: results.clone(),
@@ -490,11 +488,11 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         self.construct_body(&params, &results)?;
         // An `if` with results or parameters needs its `else` to type-check.
         if is_if && (!results.is_empty() || !params.is_empty() || self.u.ratio(2, 3)?) {
-            self.code.push(I::Else);
+            self.code.instruction(&I::Else);
             self.construct_body(&params, &results)?;
         }
         self.labels.pop();
-        self.code.push(I::End);
+        self.code.instruction(&I::End);
         self.consume(&results)
     }
 
@@ -504,10 +502,10 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         let (bt, params, results) = self.block_type()?;
         let counter = self.counters[self.loop_depth];
         let times = self.u.int_in_range(1..=3)?;
-        self.code.push(I::I32Const(times));
-        self.code.push(I::LocalSet(counter));
+        self.code.instruction(&I::I32Const(times));
+        self.code.instruction(&I::LocalSet(counter));
         self.exprs(&params)?;
-        self.code.push(I::Loop(bt));
+        self.code.instruction(&I::Loop(bt));
         self.labels.push(Label {
             branch: params.clone(),
             counter: Some(counter),
@@ -519,7 +517,7 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         self.exprs(&results)?;
         self.loop_depth -= 1;
         self.labels.pop();
-        self.code.push(I::End);
+        self.code.instruction(&I::End);
         self.consume(&results)
     }
 
@@ -530,13 +528,13 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         let counter = label.counter.expect("a loop label");
         let params = label.branch.clone();
         self.exprs(&params)?;
-        self.code.push(I::LocalGet(counter));
-        self.code.push(I::I32Const(1));
-        self.code.push(I::I32Sub);
-        self.code.push(I::LocalTee(counter));
-        self.code.push(I::I32Const(0));
-        self.code.push(I::I32GtS);
-        self.code.push(I::BrIf(depth));
+        self.code.instruction(&I::LocalGet(counter));
+        self.code.instruction(&I::I32Const(1));
+        self.code.instruction(&I::I32Sub);
+        self.code.instruction(&I::LocalTee(counter));
+        self.code.instruction(&I::I32Const(0));
+        self.code.instruction(&I::I32GtS);
+        self.code.instruction(&I::BrIf(depth));
         self.consume(&params)
     }
 
@@ -573,12 +571,12 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         self.exprs(&types)?;
         match self.u.int_in_range(0..=2u8)? {
             0 => {
-                self.code.push(I::Br(depth));
+                self.code.instruction(&I::Br(depth));
                 Ok(true)
             }
             1 => {
                 self.expr(ValType::I32, 0)?;
-                self.code.push(I::BrIf(depth));
+                self.code.instruction(&I::BrIf(depth));
                 self.consume(&types)?;
                 Ok(false)
             }
@@ -592,7 +590,7 @@ impl<'a, 'u> FuncGen<'a, 'u> {
                     .map(|_| self.u.choose(&same).copied())
                     .collect::<Result<Vec<_>>>()?;
                 self.expr(ValType::I32, 0)?;
-                self.code.push(I::BrTable(Cow::Owned(table), depth));
+                self.code.instruction(&I::BrTable(Cow::Owned(table), depth));
                 Ok(true)
             }
         }
@@ -603,7 +601,7 @@ impl<'a, 'u> FuncGen<'a, 'u> {
     fn call(&mut self) -> Result<()> {
         let f = self.u.choose(&self.callees)?.clone();
         self.exprs(&f.params)?;
-        self.code.push(I::Call(f.index));
+        self.code.instruction(&I::Call(f.index));
         self.consume(&f.extra_results)
     }
 
@@ -611,8 +609,8 @@ impl<'a, 'u> FuncGen<'a, 'u> {
     /// bytes at offset 0.
     fn address(&mut self) -> Result<()> {
         self.expr(ValType::I32, 1)?;
-        self.code.push(I::I32Const(0xfff0));
-        self.code.push(I::I32And);
+        self.code.instruction(&I::I32Const(0xfff0));
+        self.code.instruction(&I::I32And);
         Ok(())
     }
 
@@ -627,19 +625,19 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         match choice {
             0 => {
                 let l = self.local_of(ty)?;
-                self.code.push(I::LocalGet(l));
+                self.code.instruction(&I::LocalGet(l));
             }
             1 => self.constant(ty)?,
             2 => {
                 self.expr(ty, depth + 1)?;
                 let l = self.local_of(ty)?;
-                self.code.push(I::LocalTee(l));
+                self.code.instruction(&I::LocalTee(l));
             }
             3 => {
                 self.expr(ty, depth + 1)?;
                 self.expr(ty, depth + 1)?;
                 self.expr(ValType::I32, depth + 1)?;
-                self.code.push(I::Select);
+                self.code.instruction(&I::Select);
             }
             4 if self.labels.len() < MAX_DEPTH && self.statements < MAX_STATEMENTS => {
                 // A `block` or `if` producing the value, with statements inside.
@@ -647,9 +645,9 @@ impl<'a, 'u> FuncGen<'a, 'u> {
                 let is_if = self.u.arbitrary()?;
                 if is_if {
                     self.expr(ValType::I32, depth + 1)?;
-                    self.code.push(I::If(BlockType::Result(ty)));
+                    self.code.instruction(&I::If(BlockType::Result(ty)));
                 } else {
-                    self.code.push(I::Block(BlockType::Result(ty)));
+                    self.code.instruction(&I::Block(BlockType::Result(ty)));
                 }
                 self.labels.push(Label {
                     branch: vec![ty],
@@ -658,17 +656,17 @@ impl<'a, 'u> FuncGen<'a, 'u> {
                 self.statements_list()?;
                 self.expr(ty, depth + 1)?;
                 if is_if {
-                    self.code.push(I::Else);
+                    self.code.instruction(&I::Else);
                     self.statements_list()?;
                     self.expr(ty, depth + 1)?;
                 }
                 self.labels.pop();
-                self.code.push(I::End);
+                self.code.instruction(&I::End);
             }
             5 => {
                 self.address()?;
                 let offset = self.u.int_in_range(0..=8)?;
-                self.code.push(match ty {
+                self.code.instruction(&match ty {
                     ValType::I32 => I::I32Load(mem_arg(offset, 2)),
                     ValType::I64 => I::I64Load(mem_arg(offset, 3)),
                     ValType::F32 => I::F32Load(mem_arg(offset, 2)),
@@ -677,7 +675,9 @@ impl<'a, 'u> FuncGen<'a, 'u> {
                 });
             }
             6 if ty == ValType::I64 && !self.callees.is_empty() => self.call()?,
-            6 if ty == ValType::I64 => self.code.push(I::GlobalGet(0)),
+            6 if ty == ValType::I64 => {
+                self.code.instruction(&I::GlobalGet(0));
+            }
             _ => self.operation(ty, depth)?,
         }
         Ok(())
@@ -686,7 +686,7 @@ impl<'a, 'u> FuncGen<'a, 'u> {
     fn constant(&mut self, ty: ValType) -> Result<()> {
         // Small numbers most of the time: they meet each other in comparisons and shifts.
         let small = self.u.ratio(2, 3)?;
-        self.code.push(match ty {
+        self.code.instruction(&match ty {
             ValType::I32 if small => I::I32Const(self.u.int_in_range(-4..=16)?),
             ValType::I32 => I::I32Const(self.u.arbitrary()?),
             ValType::I64 if small => I::I64Const(self.u.int_in_range(-4..=16)?),
@@ -705,28 +705,13 @@ impl<'a, 'u> FuncGen<'a, 'u> {
         let d = depth + 1;
         if self.set.all.contains(&V128) && ty != V128 && self.u.ratio(1, 8)? {
             // A vector's lane, as an integer or float of the lane's width.
-            return match ty {
-                I32 => self.apply(
-                    d,
-                    &[V128],
-                    &[I::I32x4ExtractLane(0), I::I32x4ExtractLane(2)],
-                ),
-                I64 => self.apply(
-                    d,
-                    &[V128],
-                    &[I::I64x2ExtractLane(0), I::I64x2ExtractLane(1)],
-                ),
-                F32 => self.apply(
-                    d,
-                    &[V128],
-                    &[I::F32x4ExtractLane(2), I::F32x4ExtractLane(3)],
-                ),
-                _ => self.apply(
-                    d,
-                    &[V128],
-                    &[I::F64x2ExtractLane(0), I::F64x2ExtractLane(1)],
-                ),
+            let lanes = match ty {
+                I32 => [I::I32x4ExtractLane(0), I::I32x4ExtractLane(2)],
+                I64 => [I::I64x2ExtractLane(0), I::I64x2ExtractLane(1)],
+                F32 => [I::F32x4ExtractLane(2), I::F32x4ExtractLane(3)],
+                _ => [I::F64x2ExtractLane(0), I::F64x2ExtractLane(1)],
             };
+            return self.apply(d, &[V128], &lanes);
         }
         match ty {
             I32 => match self.u.int_in_range(0..=5u8)? {
@@ -764,7 +749,7 @@ impl<'a, 'u> FuncGen<'a, 'u> {
             self.expr(t, depth)?;
         }
         let op = self.u.choose(ops)?.clone();
-        self.code.push(op);
+        self.code.instruction(&op);
         Ok(())
     }
 }

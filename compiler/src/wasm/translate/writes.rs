@@ -87,8 +87,9 @@ impl ConstructWrites {
                     self.open_construct()
                 }
                 Operator::End => {
-                    // `None`: the end of a construct opened before the first one scanned
-                    // (the function body's own `end`).
+                    // Nothing to record for the end of a construct opened before the first
+                    // one scanned (the function body's own `end`), nor for an untracked one
+                    // (nested deeper than `MAX_TRACKED_DEPTH`).
                     if let Some(Some(c)) = self.open.pop() {
                         self.close_construct(c);
                     }
