@@ -627,12 +627,10 @@ fn wasm_diff_checked(data: &[u8], source: WasmSource) -> Option<crate::diff::was
     let mut u = Unstructured::new(data);
     let variation = Variation::arbitrary(&mut u).unpadded();
     let cache_check = u8::arbitrary(&mut u).unwrap_or(0) % 16 == 0;
-    let (case, target) = match source {
-        WasmSource::Smith => (crate::gen::wasm::diff_case(&mut u).ok()?, "wasm_diff"),
-        WasmSource::Flow => (
-            crate::gen::wasm_flow::flow_case(&mut u).ok()?,
-            "wasm_flow_diff",
-        ),
+    let case = source.case(&mut u).ok()?;
+    let target = match source {
+        WasmSource::Smith => "wasm_diff",
+        WasmSource::Flow => "wasm_flow_diff",
     };
     let variation = variation.fitted_to_module(&case.wasm);
     let settings = variation.engine_settings();

@@ -76,12 +76,9 @@ pub fn make_wasm_case(
     let cs = case_seed(seed, index);
     let bytes = seed_bytes(cs, 512, 16384);
     let variation = Variation::from_seed(cs).unpadded();
-    let u = &mut Unstructured::new(&bytes);
-    let case = match source {
-        WasmSource::Smith => crate::gen::wasm::diff_case(u),
-        WasmSource::Flow => crate::gen::wasm_flow::flow_case(u),
-    }
-    .map_err(|e| e.to_string());
+    let case = source
+        .case(&mut Unstructured::new(&bytes))
+        .map_err(|e| e.to_string());
     let variation = match &case {
         Ok(c) => variation.fitted_to_module(&c.wasm),
         Err(_) => variation,
@@ -96,6 +93,16 @@ pub enum WasmSource {
     Smith,
     /// Kiln's locals-and-control-flow generator ([`crate::gen::wasm_flow::flow_case`]).
     Flow,
+}
+
+impl WasmSource {
+    /// A differential case (module and invocations) from `u`.
+    pub fn case(self, u: &mut Unstructured<'_>) -> arbitrary::Result<WasmCase> {
+        match self {
+            WasmSource::Smith => crate::gen::wasm::diff_case(u),
+            WasmSource::Flow => crate::gen::wasm_flow::flow_case(u),
+        }
+    }
 }
 
 /// Which generator makes the cases.
