@@ -606,7 +606,8 @@ mod fuzzgen_tests {
 /// AArch64 ([`crate::diff::wasm::check_wasm_case`]). On a disagreement the case is saved
 /// (`<hash>.wasm` + `<hash>.json`) to `$KILN_CORPUS_DIR` or `<repo>/corpora/wasm/`, and the
 /// target panics with the replay and reduce commands. Stack or fuel exhaustion is
-/// inconclusive, not a failure.
+/// inconclusive, not a failure — except a runaway (a Kiln engine out of fuel on a call
+/// wasmi finished, see [`crate::diff::wasm::RunawayBudget`]), which is one.
 pub fn wasm_diff(data: &[u8]) {
     wasm_diff_checked(data, WasmSource::Smith);
 }

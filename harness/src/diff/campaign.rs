@@ -290,7 +290,7 @@ impl WasmStats {
         for t in &r.reference_traps {
             *self.traps.entry(t.to_string()).or_default() += 1;
         }
-        if let Some(e) = &r.exhausted_on {
+        if let (Some(e), Some(_)) = (&r.exhausted_on, r.inconclusive) {
             *self.exhausted_on.entry(e.clone()).or_default() += 1;
         }
         self.time.add(&r.time);
@@ -383,7 +383,7 @@ impl WasmStats {
 #[derive(Clone, Debug)]
 pub struct CampaignSummary {
     /// Cases checked per class ([`Class::index`]).
-    pub counts: [u64; 8],
+    pub counts: [u64; Class::COUNT],
     /// Cases whose generator bytes were refused (not checked).
     pub generator_errors: u64,
     /// Wall time.
@@ -447,7 +447,7 @@ impl CampaignSummary {
 }
 
 /// The progress line.
-fn progress_line(counts: &[AtomicU64; 8], start: Instant) -> String {
+fn progress_line(counts: &[AtomicU64; Class::COUNT], start: Instant) -> String {
     let n: Vec<u64> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
     let total: u64 = n.iter().sum();
     let failures: u64 = Class::ALL
@@ -473,7 +473,7 @@ pub fn run_campaign(opts: &CampaignOptions) -> Result<CampaignSummary, String> {
         .thread_name(|i| format!("kiln-diff-{i}"))
         .build()
         .map_err(|e| format!("cannot start {jobs} worker threads: {e}"))?;
-    let counts: [AtomicU64; 8] = Default::default();
+    let counts: [AtomicU64; Class::COUNT] = Default::default();
     let generator_errors = AtomicU64::new(0);
     let next = AtomicU64::new(0);
     let done = AtomicBool::new(false);

@@ -8,7 +8,9 @@
 //! - values compare NaN-agnostically ([`Outcome::eq_nan_agnostic`]) unless the compiler
 //!   canonicalizes NaNs, in which case bits must match;
 //! - running out of fuel anywhere is [`Class::Timeout`]: inconclusive, never a pass and
-//!   never a failure (a disagreement on another engine still wins over it);
+//!   never a failure (a disagreement on another engine still wins over it) — except a
+//!   Kiln engine running out on a Wasm call the reference finished, with fuel in
+//!   proportion to the reference's, which [`super::wasm`] judges [`Class::Runaway`];
 //! - a trap compares by [`kiln::ir::TrapCode`] only.
 
 use crate::engine::{EngineKind, PrepareError};
@@ -39,11 +41,17 @@ pub enum Class {
     EmulatorFault,
     /// Some engine ran out of fuel: inconclusive (counted, never a pass).
     Timeout,
+    /// A Kiln engine ran out of fuel on a Wasm call that the reference (wasmi) finished,
+    /// with fuel in proportion to what wasmi used (see `super::wasm::RunawayBudget`):
+    /// Kiln's code loops where the module does not. Only Wasm cases have it: an IR case's
+    /// reference is Kiln's own interpreter, and its fuel exhaustion stays a
+    /// [`Class::Timeout`].
+    Runaway,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 8] = [
+    pub const ALL: [Class; Class::COUNT] = [
         Class::Agree,
         Class::ValueMismatch,
         Class::TrapMismatch,
@@ -52,7 +60,11 @@ impl Class {
         Class::Panic,
         Class::EmulatorFault,
         Class::Timeout,
+        Class::Runaway,
     ];
+
+    /// Number of classes.
+    pub const COUNT: usize = 9;
 
     /// Position in [`Class::ALL`].
     pub fn index(self) -> usize {
@@ -70,6 +82,7 @@ impl Class {
             Class::Panic => "panic",
             Class::EmulatorFault => "emulator fault",
             Class::Timeout => "timeout",
+            Class::Runaway => "runaway",
         }
     }
 
@@ -80,17 +93,18 @@ impl Class {
     }
 
     /// Which class wins when engines end differently: panic, compile error, emulator fault,
-    /// trap mismatch, one side trapped, value mismatch, timeout, agree.
+    /// trap mismatch, one side trapped, value mismatch, runaway, timeout, agree.
     pub const fn severity(self) -> u8 {
         match self {
             Class::Agree => 0,
             Class::Timeout => 1,
-            Class::ValueMismatch => 2,
-            Class::OneSideTrapped => 3,
-            Class::TrapMismatch => 4,
-            Class::EmulatorFault => 5,
-            Class::CompileError => 6,
-            Class::Panic => 7,
+            Class::Runaway => 2,
+            Class::ValueMismatch => 3,
+            Class::OneSideTrapped => 4,
+            Class::TrapMismatch => 5,
+            Class::EmulatorFault => 6,
+            Class::CompileError => 7,
+            Class::Panic => 8,
         }
     }
 }
@@ -383,7 +397,12 @@ mod tests {
         let mut covered: Vec<Class> = cases.iter().map(|c| c.1).collect();
         covered.sort();
         covered.dedup();
-        assert_eq!(covered, Class::ALL, "every class is exercised");
+        // Every class but the runaway, which only the Wasm check judges (tested there).
+        let expected: Vec<Class> = Class::ALL
+            .into_iter()
+            .filter(|c| *c != Class::Runaway)
+            .collect();
+        assert_eq!(covered, expected, "every class is exercised");
         assert!(cases[2]
             .0
             .detail
@@ -405,11 +424,11 @@ mod tests {
     #[test]
     fn failures_and_severity_are_consistent() {
         let fails: Vec<_> = Class::ALL.iter().filter(|c| c.is_failure()).collect();
-        assert_eq!(fails.len(), 6);
+        assert_eq!(fails.len(), 7);
         let mut sev: Vec<u8> = Class::ALL.iter().map(|c| c.severity()).collect();
         sev.sort();
         sev.dedup();
-        assert_eq!(sev.len(), 8);
+        assert_eq!(sev.len(), Class::COUNT);
         for (i, c) in Class::ALL.iter().enumerate() {
             assert_eq!(c.index(), i);
         }

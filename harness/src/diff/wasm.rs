@@ -15,8 +15,11 @@
 //! Invariants:
 //! - the first step that disagrees ends the case and names the class, the engine and the
 //!   step; later steps are not run (their state already diverged);
-//! - running out of fuel and stack exhaustion anywhere are [`Inconclusive`]: the case ends
-//!   as [`Class::Timeout`], never a pass or a failure;
+//! - on a call wasmi finished (returned, or trapped other than by exhausting its stack),
+//!   each Kiln engine gets fuel in proportion to what wasmi used ([`RunawayBudget`]):
+//!   running out of that is a [`Class::Runaway`], a failure — Kiln's code loops where the
+//!   module does not. Otherwise running out of fuel and stack exhaustion anywhere are
+//!   [`Inconclusive`]: the case ends as [`Class::Timeout`], never a pass or a failure;
 //! - references compare by nullness (funcref) or by value (externref), as
 //!   [`crate::instance::oracle`] encodes them; a step whose export is missing or whose
 //!   arguments no longer fit (after reduction) is skipped on every engine;
@@ -53,6 +56,10 @@ pub struct WasmDiffOptions {
     pub interp_fuel: u64,
     /// Emulator fuel (machine instructions) per step.
     pub compiled_fuel: u64,
+    /// The interpreter's fuel on a call wasmi finished, below `interp_fuel`.
+    pub interp_runaway: RunawayBudget,
+    /// Compiled code's fuel on a call wasmi finished, below `compiled_fuel`.
+    pub compiled_runaway: RunawayBudget,
     /// Growth caps of every engine.
     pub limits: Limits,
 }
@@ -63,11 +70,52 @@ impl Default for WasmDiffOptions {
             wasmi_fuel: 10_000_000,
             interp_fuel: 20_000_000,
             compiled_fuel: 100_000_000,
+            interp_runaway: RunawayBudget::INTERP,
+            compiled_runaway: RunawayBudget::COMPILED,
             limits: Limits {
                 memory_pages: MEMORY_PAGES_CAP,
                 table_elements: TABLE_ELEMENTS_CAP,
             },
         }
+    }
+}
+
+/// The fuel a Kiln engine gets for a call wasmi finished having used `used` fuel (about
+/// as many Wasm instructions): `factor × used + slack` in the engine's own units, capped
+/// by its [`WasmDiffOptions`] budget. A Wasm instruction takes the interpreter one or two
+/// IR instructions and compiled code a few machine instructions (a libcall's host work
+/// is not counted), so these margins are wide; an engine that still runs out loops
+/// where the module does not. Bounding the runaway this way also keeps such a case
+/// quick to check, and so to reduce.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct RunawayBudget {
+    /// Engine fuel per unit of wasmi fuel.
+    pub factor: u64,
+    /// Engine fuel on top.
+    pub slack: u64,
+}
+
+impl RunawayBudget {
+    /// For Kiln's interpreter (IR instructions).
+    pub const INTERP: RunawayBudget = RunawayBudget {
+        factor: 50,
+        slack: 200_000,
+    };
+    /// For compiled code under emulation (machine instructions).
+    pub const COMPILED: RunawayBudget = RunawayBudget {
+        factor: 200,
+        slack: 2_000_000,
+    };
+
+    /// The budget of `kind` after wasmi used `used`, or `None` when the cap is smaller
+    /// (the call then runs on the cap, and running out of it stays inconclusive).
+    fn fuel(kind: EngineKind, used: u64, opts: &WasmDiffOptions) -> Option<u64> {
+        let (b, cap) = match kind {
+            EngineKind::Interp => (opts.interp_runaway, opts.interp_fuel),
+            _ => (opts.compiled_runaway, opts.compiled_fuel),
+        };
+        let fuel = used.saturating_mul(b.factor).saturating_add(b.slack);
+        (fuel < cap).then_some(fuel)
     }
 }
 
@@ -210,6 +258,14 @@ impl Running {
         }
     }
 
+    /// Wasmi's fuel consumed so far (`None` for Kiln's engines).
+    fn wasmi_fuel_consumed(&self) -> Option<u64> {
+        match self {
+            Running::Wasmi(w) => Some(w.fuel_consumed()),
+            Running::Kiln(_) => None,
+        }
+    }
+
     fn invoke(&mut self, name: &str, args: &[DataValue]) -> Outcome {
         match self {
             Running::Wasmi(i) => i.invoke(name, args),
@@ -342,7 +398,15 @@ pub fn check_wasm_case(
             .log
             .push((name.clone(), vec![format!("instantiate: {}", results[i])]));
     }
-    if let Some(v) = judge(&results, exact_nans, &mut result, Step::Instantiate) {
+    // The start function runs with the engines' full budgets: no runaway judged here.
+    let step = Step::Instantiate;
+    if let Some(v) = judge(
+        &results,
+        exact_nans,
+        &mut result,
+        step,
+        &StepFuel::default(),
+    ) {
         result.verdict = v;
         return result;
     }
@@ -365,10 +429,20 @@ pub fn check_wasm_case(
             result.skipped_calls += 1;
             continue;
         };
-        let mut results = Vec::with_capacity(4);
+        let mut results: Vec<EngineResult> = Vec::with_capacity(4);
+        let mut fuel = StepFuel::default();
+        let reference_before = running[0].wasmi_fuel_consumed().unwrap_or(0);
         for (k, r) in running.iter_mut().enumerate() {
             if has_fuel_export {
                 r.set_global(FUEL_EXPORT, &DataValue::I32(TERMINATION_FUEL as i32));
+            }
+            if let (Some(used), Running::Kiln(i)) = (fuel.wasmi_used, &mut *r) {
+                let kind = KILN_ENGINES[k - 1];
+                fuel.relative[k - 1] = RunawayBudget::fuel(kind, used, opts);
+                i.set_fuel(fuel.relative[k - 1].unwrap_or(match kind {
+                    EngineKind::Interp => opts.interp_fuel,
+                    _ => opts.compiled_fuel,
+                }));
             }
             let t = Instant::now();
             let o = caught(|| r.invoke(&call.export, &call.args));
@@ -382,12 +456,16 @@ pub fn check_wasm_case(
                 call.export,
                 args_text(&call.args)
             ));
+            if k == 0 && finished(&er) {
+                let after = r.wasmi_fuel_consumed().unwrap_or(0);
+                fuel.wasmi_used = Some(after - reference_before);
+            }
             results.push(er);
         }
         let panicked = results
             .iter()
             .any(|r| matches!(r, EngineResult::Panicked(_)));
-        if let Some(v) = judge(&results, exact_nans, &mut result, Step::Call(i)) {
+        if let Some(v) = judge(&results, exact_nans, &mut result, Step::Call(i), &fuel) {
             result.verdict = v;
             return finish(result, &running);
         }
@@ -415,8 +493,8 @@ pub fn check_wasm_case(
 
 /// Record wasmi's consumed fuel and return the result.
 fn finish(mut result: WasmCaseResult, running: &[Running]) -> WasmCaseResult {
-    if let Some(Running::Wasmi(w)) = running.first() {
-        result.executed = w.fuel_consumed();
+    if let Some(executed) = running.first().and_then(Running::wasmi_fuel_consumed) {
+        result.executed = executed;
     }
     result
 }
@@ -443,12 +521,30 @@ fn call_types(info: &ModuleInfo, call: &Invocation) -> Option<Vec<WasmType>> {
     fits.then(|| ty.results.clone())
 }
 
+/// The fuel of one step: what wasmi used when it finished the step, and the relative
+/// budget ([`RunawayBudget`]) each Kiln engine got, if any.
+#[derive(Default)]
+struct StepFuel {
+    wasmi_used: Option<u64>,
+    relative: [Option<u64>; 3],
+}
+
+/// Did the engine finish the step: return, or trap other than by exhausting its stack?
+fn finished(r: &EngineResult) -> bool {
+    match r {
+        EngineResult::Ran(Outcome::Returned(_)) => true,
+        EngineResult::Ran(Outcome::Trapped(code)) => *code != TrapCode::StackOverflow,
+        _ => false,
+    }
+}
+
 /// Classify one step's results (wasmi first); `Some` ends the case.
 fn judge(
     results: &[EngineResult],
     exact_nans: bool,
     result: &mut WasmCaseResult,
     step: Step,
+    fuel: &StepFuel,
 ) -> Option<Verdict> {
     let others: Vec<(EngineKind, EngineResult)> = KILN_ENGINES
         .iter()
@@ -467,6 +563,10 @@ fn judge(
             k => KILN_ENGINES[k - 1].name().to_string(),
         });
     if verdict.class == Class::Agree || verdict.class == Class::Timeout {
+        if let Some(v) = runaway(results, fuel, step) {
+            result.step = Some(step);
+            return Some(v);
+        }
         if let Some(why) = results.iter().find_map(inconclusive_of) {
             result.inconclusive = Some(why);
             result.step = Some(step);
@@ -492,6 +592,30 @@ fn judge(
     }
     result.step = Some(step);
     Some(verdict)
+}
+
+/// The [`Class::Runaway`] verdict, when a Kiln engine ran out of its relative budget
+/// ([`RunawayBudget`]) on a step wasmi finished.
+fn runaway(results: &[EngineResult], fuel: &StepFuel, step: Step) -> Option<Verdict> {
+    let used = fuel.wasmi_used?;
+    let (k, budget) = (0..KILN_ENGINES.len()).find_map(|k| {
+        let out = results[k + 1] == EngineResult::Ran(Outcome::OutOfFuel);
+        fuel.relative[k].filter(|_| out).map(|b| (k, b))
+    })?;
+    let kind = KILN_ENGINES[k];
+    let unit = match kind {
+        EngineKind::Interp => "IR",
+        _ => "machine",
+    };
+    Some(Verdict {
+        class: Class::Runaway,
+        engine: Some(kind),
+        detail: format!(
+            "{step}: {kind} ran out of fuel ({budget} {unit} instructions); \
+             wasmi {} using {used} fuel",
+            results[0]
+        ),
+    })
 }
 
 /// Compare every engine's memory and exported globals with wasmi's.
@@ -688,6 +812,83 @@ mod tests {
         assert_eq!(r.verdict.class, Class::Timeout, "{:#?}", r.verdict);
         assert_eq!(r.inconclusive, Some(Inconclusive::Stack));
         assert!(r.exhausted_on.is_some());
+    }
+
+    #[test]
+    fn running_out_of_fuel_is_a_runaway_only_where_wasmi_finished_cheaply() {
+        // `spin(n)` goes round a loop n times (unsigned), about 8 Wasm instructions a round.
+        let spin = |n: i32| {
+            case(
+                r#"(module (func (export "spin") (param i32) (result i32) (local i32)
+                     (loop $l
+                       (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                       (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+                     (local.get 1)))"#,
+                &[("spin", vec![DataValue::I32(n)])],
+            )
+        };
+        let run = |c: &WasmCase, opts: &WasmDiffOptions| {
+            check_wasm_case(c, &EngineSettings::default(), opts, false)
+        };
+        let defaults = WasmDiffOptions::default();
+        // Wasmi finishes 5,000 rounds; every Kiln engine agrees within its relative budget.
+        let r = run(&spin(5_000), &defaults);
+        assert_eq!(r.verdict.class, Class::Agree, "{:#?}", r.verdict);
+        // Compiled code given 1,000 machine instructions cannot; with the relative budget
+        // below that cap it would not have run out: inconclusive.
+        let starved = WasmDiffOptions {
+            compiled_fuel: 1_000,
+            ..defaults
+        };
+        let r = run(&spin(5_000), &starved);
+        assert_eq!(r.verdict.class, Class::Timeout, "{:#?}", r.verdict);
+        assert_eq!(r.inconclusive, Some(Inconclusive::Fuel));
+        assert_eq!(r.exhausted_on.as_deref(), Some("x86_64"));
+        // Compiled code given no more than 1,000 machine instructions for any call wasmi
+        // finishes: a runaway, a failure, on the first compiled engine.
+        let strict = WasmDiffOptions {
+            compiled_runaway: RunawayBudget {
+                factor: 0,
+                slack: 1_000,
+            },
+            ..defaults
+        };
+        let r = run(&spin(5_000), &strict);
+        assert_eq!(
+            (r.verdict.class, r.verdict.engine),
+            (Class::Runaway, Some(EngineKind::X86_64)),
+            "{:#?}",
+            r.verdict
+        );
+        assert!(r.verdict.class.is_failure());
+        let d = &r.verdict.detail;
+        assert!(
+            d.starts_with("call 0: x86_64 ran out of fuel (1000 machine instructions); wasmi returned 5000 using "),
+            "{d}"
+        );
+        assert_eq!((r.step, r.inconclusive), (Some(Step::Call(0)), None));
+        // A loop wasmi cannot finish: inconclusive, whatever Kiln does.
+        let small = WasmDiffOptions {
+            wasmi_fuel: 100_000,
+            ..defaults
+        };
+        let r = run(&spin(-1), &small);
+        assert_eq!(r.verdict.class, Class::Timeout, "{:#?}", r.verdict);
+        assert_eq!(r.exhausted_on.as_deref(), Some("wasmi"));
+        // The budgets scale with wasmi's fuel and are capped by the options.
+        let used = 40_000;
+        assert_eq!(
+            RunawayBudget::fuel(EngineKind::Interp, used, &defaults),
+            Some(50 * used + 200_000)
+        );
+        assert_eq!(
+            RunawayBudget::fuel(EngineKind::X86_64, used, &defaults),
+            Some(200 * used + 2_000_000)
+        );
+        assert_eq!(
+            RunawayBudget::fuel(EngineKind::X86_64, used, &starved),
+            None
+        );
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub fn reduce(
     };
     let mut best = case.clone();
     reduce_calls(&mut best, &mut |c| !expired() && check(c, &mut checks));
-    reduce_lines(&mut best, &mut |c| !expired() && check(c, &mut checks));
+    reduce_lines(&mut best, &mut |c| check(c, &mut checks), &expired);
     if !expired() {
         let smallest = Rc::new(RefCell::new(best.wasm.clone()));
         let record = smallest.clone();
@@ -125,7 +125,7 @@ pub fn reduce(
         });
         best.wasm = smallest.borrow().clone();
     }
-    reduce_lines(&mut best, &mut |c| !expired() && check(c, &mut checks));
+    reduce_lines(&mut best, &mut |c| check(c, &mut checks), &expired);
     reduce_calls(&mut best, &mut |c| !expired() && check(c, &mut checks));
     WasmReduction {
         before,
@@ -138,7 +138,13 @@ pub fn reduce(
 /// Delta debugging over the lines of the module's WAT: remove chunks of lines (halving the
 /// chunk size down to one line, and again while a pass removes anything) while the text
 /// still assembles and `interesting` holds. Candidates that do not assemble cost a parse.
-fn reduce_lines(case: &mut WasmCase, interesting: &mut dyn FnMut(&WasmCase) -> bool) {
+/// Stops as soon as `expired` says so (a pass over a large module's text is long even
+/// when no candidate is checked).
+fn reduce_lines(
+    case: &mut WasmCase,
+    interesting: &mut dyn FnMut(&WasmCase) -> bool,
+    expired: &dyn Fn() -> bool,
+) {
     let Ok(text) = wasmprinter::print_bytes(&case.wasm) else {
         return;
     };
@@ -149,6 +155,9 @@ fn reduce_lines(case: &mut WasmCase, interesting: &mut dyn FnMut(&WasmCase) -> b
         loop {
             let mut i = 0;
             while i < lines.len() {
+                if expired() {
+                    return;
+                }
                 let end = (i + chunk).min(lines.len());
                 let candidate: Vec<&str> =
                     lines[..i].iter().chain(&lines[end..]).copied().collect();
