@@ -101,8 +101,13 @@ pub fn reduce_wasm_finding(
     opts: &WasmDiffOptions,
     deadline: Option<Instant>,
 ) -> (WasmReduction, WasmCaseResult) {
+    // Only the finding's engine (and wasmi) run while reducing.
+    let only = WasmDiffOptions {
+        only: found.engine,
+        ..*opts
+    };
     let mut same = |c: &WasmCase| {
-        let v = check_wasm_case(c, settings, opts, cache_check).verdict;
+        let v = check_wasm_case(c, settings, &only, cache_check).verdict;
         v.class == found.class && v.engine == found.engine && v.class != Class::Agree
     };
     let seed = case.wasm.len() as u64;

@@ -60,6 +60,9 @@ pub struct WasmDiffOptions {
     pub interp_runaway: RunawayBudget,
     /// Compiled code's fuel on a call wasmi finished, below `compiled_fuel`.
     pub compiled_runaway: RunawayBudget,
+    /// Run wasmi and only this one of Kiln's engines (`None`: all three). Reduction uses
+    /// it: its predicate asks about one engine, so the others' time would be wasted.
+    pub only: Option<EngineKind>,
     /// Growth caps of every engine.
     pub limits: Limits,
 }
@@ -72,6 +75,7 @@ impl Default for WasmDiffOptions {
             compiled_fuel: 100_000_000,
             interp_runaway: RunawayBudget::INTERP,
             compiled_runaway: RunawayBudget::COMPILED,
+            only: None,
             limits: Limits {
                 memory_pages: MEMORY_PAGES_CAP,
                 table_elements: TABLE_ELEMENTS_CAP,
@@ -244,6 +248,11 @@ impl Observed {
     }
 }
 
+/// The index of `kind` in [`PhaseTimes`]' arrays (0 is wasmi).
+fn time_slot(kind: EngineKind) -> usize {
+    1 + KILN_ENGINES.iter().position(|k| *k == kind).unwrap_or(0)
+}
+
 /// One running instance of any engine.
 enum Running {
     Wasmi(Box<WasmiInstance>),
@@ -372,7 +381,11 @@ pub fn check_wasm_case(
         .map(|r| r.map(|w| Running::Wasmi(Box::new(w))));
     result.time.instantiate[0] += t.elapsed();
     let mut engines: Vec<(String, Instantiated)> = vec![("wasmi".to_string(), wasmi)];
-    for (k, kind) in KILN_ENGINES.into_iter().enumerate() {
+    let kinds: Vec<EngineKind> = KILN_ENGINES
+        .into_iter()
+        .filter(|k| opts.only.is_none_or(|o| o == *k))
+        .collect();
+    for &kind in &kinds {
         let t = Instant::now();
         let r = caught(|| {
             Instance::with_limits(&case.wasm, kind, settings, opts.limits).map(|mut i| {
@@ -383,7 +396,7 @@ pub fn check_wasm_case(
                 Running::Kiln(Box::new(i))
             })
         });
-        result.time.instantiate[k + 1] += t.elapsed();
+        result.time.instantiate[time_slot(kind)] += t.elapsed();
         engines.push((kind.name().to_string(), r));
     }
     let results: Vec<EngineResult> = engines
@@ -400,13 +413,8 @@ pub fn check_wasm_case(
     }
     // The start function runs with the engines' full budgets: no runaway judged here.
     let step = Step::Instantiate;
-    if let Some(v) = judge(
-        &results,
-        exact_nans,
-        &mut result,
-        step,
-        &StepFuel::default(),
-    ) {
+    let fuel = StepFuel::default();
+    if let Some(v) = judge(&results, &kinds, exact_nans, &mut result, step, &fuel) {
         result.verdict = v;
         return result;
     }
@@ -419,7 +427,7 @@ pub fn check_wasm_case(
         }
     }
     result.instantiated = true;
-    if let Some(v) = compare_state(&running, &obs, &mut result, Step::Instantiate) {
+    if let Some(v) = compare_state(&running, &kinds, &obs, &mut result, Step::Instantiate) {
         result.verdict = v;
         return finish(result, &running);
     }
@@ -437,7 +445,7 @@ pub fn check_wasm_case(
                 r.set_global(FUEL_EXPORT, &DataValue::I32(TERMINATION_FUEL as i32));
             }
             if let (Some(used), Running::Kiln(i)) = (fuel.wasmi_used, &mut *r) {
-                let kind = KILN_ENGINES[k - 1];
+                let kind = kinds[k - 1];
                 fuel.relative[k - 1] = RunawayBudget::fuel(kind, used, opts);
                 i.set_fuel(fuel.relative[k - 1].unwrap_or(match kind {
                     EngineKind::Interp => opts.interp_fuel,
@@ -446,7 +454,7 @@ pub fn check_wasm_case(
             }
             let t = Instant::now();
             let o = caught(|| r.invoke(&call.export, &call.args));
-            result.time.run[k] += t.elapsed();
+            result.time.run[if k == 0 { 0 } else { time_slot(kinds[k - 1]) }] += t.elapsed();
             let er = match o {
                 Ok(o) => EngineResult::Ran(normalize_outcome(o, &types)),
                 Err(m) => EngineResult::Panicked(m),
@@ -465,7 +473,14 @@ pub fn check_wasm_case(
         let panicked = results
             .iter()
             .any(|r| matches!(r, EngineResult::Panicked(_)));
-        if let Some(v) = judge(&results, exact_nans, &mut result, Step::Call(i), &fuel) {
+        if let Some(v) = judge(
+            &results,
+            &kinds,
+            exact_nans,
+            &mut result,
+            Step::Call(i),
+            &fuel,
+        ) {
             result.verdict = v;
             return finish(result, &running);
         }
@@ -475,7 +490,7 @@ pub fn check_wasm_case(
         if matches!(results[0], EngineResult::Ran(Outcome::Returned(_))) {
             result.completed_calls += 1;
         }
-        if let Some(v) = compare_state(&running, &obs, &mut result, Step::Call(i)) {
+        if let Some(v) = compare_state(&running, &kinds, &obs, &mut result, Step::Call(i)) {
             result.verdict = v;
             return finish(result, &running);
         }
@@ -538,15 +553,16 @@ fn finished(r: &EngineResult) -> bool {
     }
 }
 
-/// Classify one step's results (wasmi first); `Some` ends the case.
+/// Classify one step's results (wasmi first, then `kinds`); `Some` ends the case.
 fn judge(
     results: &[EngineResult],
+    kinds: &[EngineKind],
     exact_nans: bool,
     result: &mut WasmCaseResult,
     step: Step,
     fuel: &StepFuel,
 ) -> Option<Verdict> {
-    let others: Vec<(EngineKind, EngineResult)> = KILN_ENGINES
+    let others: Vec<(EngineKind, EngineResult)> = kinds
         .iter()
         .copied()
         .zip(results[1..].iter().cloned())
@@ -560,10 +576,10 @@ fn judge(
         .position(|r| inconclusive_of(r).is_some())
         .map(|k| match k {
             0 => "wasmi".to_string(),
-            k => KILN_ENGINES[k - 1].name().to_string(),
+            k => kinds[k - 1].name().to_string(),
         });
     if verdict.class == Class::Agree || verdict.class == Class::Timeout {
-        if let Some(v) = runaway(results, fuel, step) {
+        if let Some(v) = runaway(results, kinds, fuel, step) {
             result.step = Some(step);
             return Some(v);
         }
@@ -596,13 +612,18 @@ fn judge(
 
 /// The [`Class::Runaway`] verdict, when a Kiln engine ran out of its relative budget
 /// ([`RunawayBudget`]) on a step wasmi finished.
-fn runaway(results: &[EngineResult], fuel: &StepFuel, step: Step) -> Option<Verdict> {
+fn runaway(
+    results: &[EngineResult],
+    kinds: &[EngineKind],
+    fuel: &StepFuel,
+    step: Step,
+) -> Option<Verdict> {
     let used = fuel.wasmi_used?;
-    let (k, budget) = (0..KILN_ENGINES.len()).find_map(|k| {
+    let (k, budget) = (0..kinds.len()).find_map(|k| {
         let out = results[k + 1] == EngineResult::Ran(Outcome::OutOfFuel);
         fuel.relative[k].filter(|_| out).map(|b| (k, b))
     })?;
-    let kind = KILN_ENGINES[k];
+    let kind = kinds[k];
     let unit = match kind {
         EngineKind::Interp => "IR",
         _ => "machine",
@@ -621,6 +642,7 @@ fn runaway(results: &[EngineResult], fuel: &StepFuel, step: Step) -> Option<Verd
 /// Compare every engine's memory and exported globals with wasmi's.
 fn compare_state(
     running: &[Running],
+    kinds: &[EngineKind],
     obs: &Observed,
     result: &mut WasmCaseResult,
     step: Step,
@@ -628,7 +650,7 @@ fn compare_state(
     let ref_mem = running[0].memory(obs);
     let ref_globals = running[0].globals(obs);
     for (k, r) in running.iter().enumerate().skip(1) {
-        let kind = KILN_ENGINES[k - 1];
+        let kind = kinds[k - 1];
         let mem = r.memory(obs);
         if mem != ref_mem {
             let detail = match mem.iter().zip(ref_mem).position(|(a, b)| a != b) {
@@ -867,6 +889,20 @@ mod tests {
             "{d}"
         );
         assert_eq!((r.step, r.inconclusive), (Some(Step::Call(0)), None));
+        // With only one Kiln engine run (as the reducer does), only it is judged.
+        for (only, class) in [
+            (EngineKind::Aarch64, Class::Runaway),
+            (EngineKind::Interp, Class::Agree),
+        ] {
+            let one = WasmDiffOptions {
+                only: Some(only),
+                ..strict
+            };
+            let r = run(&spin(5_000), &one);
+            assert_eq!(r.verdict.class, class, "{only}: {:#?}", r.verdict);
+            let engines: Vec<&str> = r.log.iter().map(|(name, _)| name.as_str()).collect();
+            assert_eq!(engines, ["wasmi", only.name()]);
+        }
         // A loop wasmi cannot finish: inconclusive, whatever Kiln does.
         let small = WasmDiffOptions {
             wasmi_fuel: 100_000,
