@@ -8,9 +8,10 @@
 //! - values compare NaN-agnostically ([`Outcome::eq_nan_agnostic`]) unless the compiler
 //!   canonicalizes NaNs, in which case bits must match;
 //! - running out of fuel anywhere is [`Class::Timeout`]: inconclusive, never a pass and
-//!   never a failure (a disagreement on another engine still wins over it) — except a
-//!   Kiln engine running out on a Wasm call the reference finished, with fuel in
-//!   proportion to the reference's, which [`super::wasm`] judges [`Class::Runaway`];
+//!   never a failure (a disagreement on another engine still wins over it) — except an
+//!   engine running out after the reference finished, with a budget a correct engine
+//!   cannot exhaust, which the callers ([`super::EngineSet::run`], [`super::wasm`])
+//!   judge [`Class::Runaway`];
 //! - a trap compares by [`kiln::ir::TrapCode`] only.
 
 use crate::engine::{EngineKind, PrepareError};
@@ -41,11 +42,13 @@ pub enum Class {
     EmulatorFault,
     /// Some engine ran out of fuel: inconclusive (counted, never a pass).
     Timeout,
-    /// A Kiln engine ran out of fuel on a Wasm call that the reference (wasmi) finished,
-    /// with fuel in proportion to what wasmi used (see `super::wasm::RunawayBudget`):
-    /// Kiln's code loops where the module does not. Only Wasm cases have it: an IR case's
-    /// reference is Kiln's own interpreter, and its fuel exhaustion stays a
-    /// [`Class::Timeout`].
+    /// An engine ran out of fuel after the reference finished, with a budget that a
+    /// correct engine cannot exhaust: its code loops where the program does not. Wasm
+    /// cases: a Kiln engine on a call wasmi finished, with fuel in proportion to what
+    /// wasmi used (`super::wasm::RunawayBudget`). IR cases: a compiled engine after the
+    /// interpreter finished (`super::DiffOptions::compiled_fuel`, 20 machine
+    /// instructions for every IR instruction the interpreter may run). The reference
+    /// itself running out stays a [`Class::Timeout`].
     Runaway,
 }
 
@@ -397,7 +400,7 @@ mod tests {
         let mut covered: Vec<Class> = cases.iter().map(|c| c.1).collect();
         covered.sort();
         covered.dedup();
-        // Every class but the runaway, which only the Wasm check judges (tested there).
+        // Every class but the runaway, which the callers judge (tested there).
         let expected: Vec<Class> = Class::ALL
             .into_iter()
             .filter(|c| *c != Class::Runaway)

@@ -164,11 +164,16 @@ impl EngineSet {
             });
             results.push((*kind, r));
         }
-        let verdict = classify(
+        let mut verdict = classify(
             &results[0].1,
             &results[1..],
             variation::canonical_nans(settings),
         );
+        if verdict.class == Class::Timeout {
+            if let Some(v) = runaway(&results, &self.opts) {
+                verdict = v;
+            }
+        }
         let result = CaseResult { results, verdict };
         if panicked {
             Err(result)
@@ -176,6 +181,27 @@ impl EngineSet {
             Ok(result)
         }
     }
+}
+
+/// The [`Class::Runaway`] verdict of an IR case: the interpreter finished (it runs first,
+/// and the compiled engines only run when it did) and a compiled engine then ran out of
+/// fuel. Its budget is `compiled_fuel`, by default 20 machine instructions for every IR
+/// instruction the interpreter may run — more than the longest lowering — so its code
+/// loops where the IR does not.
+fn runaway(results: &[(EngineKind, EngineResult)], opts: &DiffOptions) -> Option<Verdict> {
+    use crate::outcome::Outcome;
+    let (kind, _) = results[1..]
+        .iter()
+        .find(|(_, r)| *r == EngineResult::Ran(Outcome::OutOfFuel))?;
+    Some(Verdict {
+        class: Class::Runaway,
+        engine: Some(*kind),
+        detail: format!(
+            "{kind} ran out of fuel ({} machine instructions); interp {} (within {} IR \
+             instructions)",
+            opts.compiled_fuel, results[0].1, opts.interp_fuel
+        ),
+    })
 }
 
 thread_local! {
@@ -359,5 +385,37 @@ mod tests {
         let r = check_case(&c, &Variation::default(), &opts);
         assert_eq!(r.verdict.class, Class::Timeout);
         assert_eq!(r.results[1].1, EngineResult::NotRun);
+    }
+
+    #[test]
+    fn compiled_code_out_of_fuel_after_the_interpreter_finished_is_a_runaway() {
+        // 100 rounds of a loop: a few hundred IR instructions, more machine instructions
+        // than the 50 the compiled engines get here.
+        let c = case(
+            "function %f0(i32) -> i32 {\nblock0(v0: i32):\n    jump block1(v0)\n\
+             block1(v1: i32):\n    v2 = iconst.i32 1\n    v3 = isub v1, v2\n    \
+             brif v3, block1(v3), block2\nblock2:\n    return v3\n}\n",
+            vec![DataValue::I32(100)],
+        );
+        let run = |compiled_fuel| {
+            let opts = DiffOptions {
+                interp_fuel: 1000,
+                compiled_fuel,
+            };
+            check_case(&c, &Variation::default(), &opts)
+        };
+        assert_eq!(run(100_000).verdict.class, Class::Agree);
+        let r = run(50);
+        assert_eq!(
+            (r.verdict.class, r.verdict.engine),
+            (Class::Runaway, Some(EngineKind::X86_64)),
+            "{:#?}",
+            r.verdict
+        );
+        assert!(
+            r.verdict.detail.contains("interp returned 0"),
+            "{}",
+            r.verdict.detail
+        );
     }
 }
