@@ -837,7 +837,7 @@ mod tests {
     }
 
     #[test]
-    fn running_out_of_fuel_is_a_runaway_only_where_wasmi_finished_cheaply() {
+    fn a_kiln_engine_out_of_fuel_in_proportion_to_wasmis_is_a_runaway() {
         // `spin(n)` goes round a loop n times (unsigned), about 8 Wasm instructions a round.
         let spin = |n: i32| {
             case(
