@@ -32,8 +32,8 @@
 //!   x86_64 and AArch64), a compiler variation per case; a progress line on a terminal, a
 //!   summary table and the throughput (for Wasm also the execution rate); each
 //!   disagreement saved (`.kir`, or `.wasm` + `.json`) with its replay command, then
-//!   reduced and saved again; exits non-zero when any case disagreed (timeouts do not
-//!   count).
+//!   reduced and saved again; exits non-zero when any case disagreed or ran away
+//!   (timeouts do not count).
 //! - `kiln reduce <case> [--seconds S] [-o OUT]`: reduce a saved finding while the same
 //!   engine disagrees in the same class; prints the sizes before and after.
 //!   With `--cache DIR` every compiled engine compiles through that on-disk compilation
