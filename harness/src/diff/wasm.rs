@@ -84,6 +84,16 @@ impl Default for WasmDiffOptions {
     }
 }
 
+impl WasmDiffOptions {
+    /// The full budget of one of Kiln's engines: `interp_fuel` or `compiled_fuel`.
+    fn fuel_cap(&self, kind: EngineKind) -> u64 {
+        match kind {
+            EngineKind::Interp => self.interp_fuel,
+            _ => self.compiled_fuel,
+        }
+    }
+}
+
 /// The fuel a Kiln engine gets for a call wasmi finished having used `used` fuel (about
 /// as many Wasm instructions): `factor × used + slack` in the engine's own units, capped
 /// by its [`WasmDiffOptions`] budget. A Wasm instruction takes the interpreter one or two
@@ -114,12 +124,12 @@ impl RunawayBudget {
     /// The budget of `kind` after wasmi used `used`, or `None` when the cap is smaller
     /// (the call then runs on the cap, and running out of it stays inconclusive).
     fn fuel(kind: EngineKind, used: u64, opts: &WasmDiffOptions) -> Option<u64> {
-        let (b, cap) = match kind {
-            EngineKind::Interp => (opts.interp_runaway, opts.interp_fuel),
-            _ => (opts.compiled_runaway, opts.compiled_fuel),
+        let b = match kind {
+            EngineKind::Interp => opts.interp_runaway,
+            _ => opts.compiled_runaway,
         };
         let fuel = used.saturating_mul(b.factor).saturating_add(b.slack);
-        (fuel < cap).then_some(fuel)
+        (fuel < opts.fuel_cap(kind)).then_some(fuel)
     }
 }
 
@@ -389,10 +399,7 @@ pub fn check_wasm_case(
         let t = Instant::now();
         let r = caught(|| {
             Instance::with_limits(&case.wasm, kind, settings, opts.limits).map(|mut i| {
-                i.set_fuel(match kind {
-                    EngineKind::Interp => opts.interp_fuel,
-                    _ => opts.compiled_fuel,
-                });
+                i.set_fuel(opts.fuel_cap(kind));
                 Running::Kiln(Box::new(i))
             })
         });
@@ -444,13 +451,14 @@ pub fn check_wasm_case(
             if has_fuel_export {
                 r.set_global(FUEL_EXPORT, &DataValue::I32(TERMINATION_FUEL as i32));
             }
-            if let (Some(used), Running::Kiln(i)) = (fuel.wasmi_used, &mut *r) {
+            if let Running::Kiln(i) = r {
+                // Wasmi ran first: a relative budget when it finished, else the cap.
                 let kind = kinds[k - 1];
-                fuel.relative[k - 1] = RunawayBudget::fuel(kind, used, opts);
-                i.set_fuel(fuel.relative[k - 1].unwrap_or(match kind {
-                    EngineKind::Interp => opts.interp_fuel,
-                    _ => opts.compiled_fuel,
-                }));
+                let relative = fuel
+                    .wasmi_used
+                    .and_then(|used| RunawayBudget::fuel(kind, used, opts));
+                fuel.relative[k - 1] = relative;
+                i.set_fuel(relative.unwrap_or(opts.fuel_cap(kind)));
             }
             let t = Instant::now();
             let o = caught(|| r.invoke(&call.export, &call.args));
