@@ -290,7 +290,7 @@ impl WasmStats {
         for t in &r.reference_traps {
             *self.traps.entry(t.to_string()).or_default() += 1;
         }
-        if let (Some(e), Some(_)) = (&r.exhausted_on, r.inconclusive) {
+        if let Some(e) = &r.exhausted_on {
             *self.exhausted_on.entry(e.clone()).or_default() += 1;
         }
         self.time.add(&r.time);

@@ -579,7 +579,8 @@ fn judge(
     if let EngineResult::Ran(Outcome::Trapped(code)) = &results[0] {
         result.reference_traps.push(*code);
     }
-    result.exhausted_on = results
+    // Recorded only when the step is inconclusive (see the field).
+    let exhausted_on = results
         .iter()
         .position(|r| inconclusive_of(r).is_some())
         .map(|k| match k {
@@ -593,6 +594,7 @@ fn judge(
         }
         if let Some(why) = results.iter().find_map(inconclusive_of) {
             result.inconclusive = Some(why);
+            result.exhausted_on = exhausted_on;
             result.step = Some(step);
             verdict.class = Class::Timeout;
             verdict.detail = format!(
@@ -609,6 +611,7 @@ fn judge(
     // A disagreement involving stack exhaustion is inconclusive too.
     if let Some(Inconclusive::Stack) = results.iter().find_map(inconclusive_of) {
         result.inconclusive = Some(Inconclusive::Stack);
+        result.exhausted_on = exhausted_on;
         verdict.class = Class::Timeout;
         verdict.detail = format!("{step}: inconclusive (stack exhausted)");
     } else {

@@ -59,10 +59,9 @@ const MAX_STATEMENTS: u32 = 120;
 /// Deepest expression nesting.
 const MAX_EXPR_DEPTH: u32 = 4;
 
-/// The value types of locals and stack values, in modules without and with `v128`; every
-/// function has a local of each.
-const TYPES: [ValType; 4] = [ValType::I32, ValType::I64, ValType::F32, ValType::F64];
-const TYPES_SIMD: [ValType; 5] = [
+/// The value types of locals and stack values; a module without `v128` uses all but the
+/// last. Every function has a local of each.
+const TYPES: [ValType; 5] = [
     ValType::I32,
     ValType::I64,
     ValType::F32,
@@ -70,16 +69,8 @@ const TYPES_SIMD: [ValType; 5] = [
     ValType::V128,
 ];
 /// The same, weighted for random parameters, results and block types: integers twice as
-/// often (they carry the arithmetic).
-const WEIGHTED: [ValType; 6] = [
-    ValType::I32,
-    ValType::I64,
-    ValType::I32,
-    ValType::I64,
-    ValType::F32,
-    ValType::F64,
-];
-const WEIGHTED_SIMD: [ValType; 7] = [
+/// often (they carry the arithmetic); `v128` last, as in [`TYPES`].
+const WEIGHTED: [ValType; 7] = [
     ValType::I32,
     ValType::I64,
     ValType::I32,
@@ -100,16 +91,10 @@ struct TypeSet {
 
 impl TypeSet {
     fn new(simd: bool) -> TypeSet {
-        if simd {
-            TypeSet {
-                all: &TYPES_SIMD,
-                weighted: &WEIGHTED_SIMD,
-            }
-        } else {
-            TypeSet {
-                all: &TYPES,
-                weighted: &WEIGHTED,
-            }
+        let without_v128 = usize::from(!simd);
+        TypeSet {
+            all: &TYPES[..TYPES.len() - without_v128],
+            weighted: &WEIGHTED[..WEIGHTED.len() - without_v128],
         }
     }
 
