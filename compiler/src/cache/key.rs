@@ -978,6 +978,72 @@ block2(v4: i64):
     }
 
     #[test]
+    fn key_is_sha256_of_the_encoding_the_module_docs_describe() {
+        // The bytes below are derived by hand from the module docs, not taken from the
+        // encoder: a change to the encoding fails here until this derivation and
+        // `KEY_FORMAT_VERSION` are updated together.
+        assert_eq!(
+            KEY_FORMAT_VERSION, 6,
+            "update the derivation below with the format"
+        );
+        let f = &parse_functions(SRC).unwrap()[0];
+        let i64 = Type::I64 as u8;
+        let op = |o: Opcode| o as u8;
+        // Flags: F_NEXT (number = previous + 1), F_ONE_RESULT; no source locations.
+        let (next, one) = (F_NEXT, F_NEXT | F_ONE_RESULT);
+        #[rustfmt::skip]
+        let stencil: Vec<u8> = vec![
+            TAG_STENCIL,
+            1, i64, 1, i64,                 // signature (i64) -> i64
+            6, 5, 3,                        // 6 instructions, 5 values, 3 blocks
+            TAG_BLOCK, 0, 1, i64,           // block0(v0: i64): v0 at the cursor; cursor 1
+            op(Opcode::Iconst), one, 10,    // v1 = iconst 5 (zigzag 10)
+            i64,                            //   v1: i64 at the cursor; cursor 2
+            op(Opcode::Iadd), one, 2, 0,    // v2 = iadd v0, v1: distances 1 and 0 below
+            i64,                            //   the cursor (zigzag 2, 0); cursor 3
+            op(Opcode::Call), one, 0, 1, 0, // v3 = call fn0(v2): one argument, distance 0
+            i64,                            //   cursor 4
+            op(Opcode::Brif), next, 0,      // brif v3,
+            1, 0,                           //   block1 (no arguments),
+            2, 1, 0,                        //   block2(v3)
+            TAG_BLOCK, 1, 0,                // block1: no parameters
+            op(Opcode::Return), next, 1, 6, // return v0: distance 3 (zigzag 6)
+            TAG_BLOCK, 2, 1, i64,           // block2(v4: i64): cursor 5
+            op(Opcode::Return), next, 1, 0, // return v4
+            TAG_LAYOUT_END,
+            TY_END,                         // no unused values
+            0,                              // none unconfirmed
+            1, 1, i64, 1, i64,              // signatures: sig0 = (i64) -> i64
+            1, 0, 0, 0,                     // ext funcs: fn0 = user name ref 0, sig0
+            0, 0, 0,                        // no jump tables, constants, stack slots
+        ];
+        let stencil_only = KeyPrefix {
+            hasher: Sha256::new(),
+        };
+        assert_eq!(
+            stencil_only.key(&f.stencil),
+            CacheKey(Sha256::digest(&stencil).into()),
+            "the stencil's encoding differs from {stencil:02x?}"
+        );
+        let triple = parse_triple("x86_64").unwrap();
+        let settings = Settings::new(Arch::X86_64);
+        let mut whole = b"kiln-cache-key\0".to_vec();
+        whole.extend_from_slice(&KEY_FORMAT_VERSION.to_le_bytes());
+        for text in [COMPILER_VERSION.to_string(), triple.to_string()] {
+            assert!(text.len() < 0x80, "a one-byte length");
+            whole.push(text.len() as u8);
+            whole.extend_from_slice(text.as_bytes());
+        }
+        whole.extend_from_slice(&settings.fingerprint());
+        whole.extend_from_slice(&stencil);
+        assert_eq!(
+            KeyPrefix::new(&triple, &settings).key(&f.stencil),
+            CacheKey(Sha256::digest(&whole).into()),
+            "the prefix (items 1-4 of the module docs) differs"
+        );
+    }
+
+    #[test]
     fn key_is_pinned_across_platforms() {
         // The encoding is fixed-width little-endian and never hashes addresses, so this
         // value is the same on every host; it only changes with the compiler's sources.
