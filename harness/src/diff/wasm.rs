@@ -85,12 +85,18 @@ impl Default for WasmDiffOptions {
 }
 
 impl WasmDiffOptions {
-    /// The full budget of one of Kiln's engines: `interp_fuel` or `compiled_fuel`.
-    fn fuel_cap(&self, kind: EngineKind) -> u64 {
+    /// The budgets of one of Kiln's engines: its full budget (`interp_fuel` or
+    /// `compiled_fuel`) and its runaway budget (`interp_runaway` or `compiled_runaway`).
+    fn budgets(&self, kind: EngineKind) -> (u64, RunawayBudget) {
         match kind {
-            EngineKind::Interp => self.interp_fuel,
-            _ => self.compiled_fuel,
+            EngineKind::Interp => (self.interp_fuel, self.interp_runaway),
+            _ => (self.compiled_fuel, self.compiled_runaway),
         }
+    }
+
+    /// The full budget of one of Kiln's engines.
+    fn fuel_cap(&self, kind: EngineKind) -> u64 {
+        self.budgets(kind).0
     }
 }
 
@@ -124,12 +130,9 @@ impl RunawayBudget {
     /// The budget of `kind` after wasmi used `used`, or `None` when the cap is smaller
     /// (the call then runs on the cap, and running out of it stays inconclusive).
     fn fuel(kind: EngineKind, used: u64, opts: &WasmDiffOptions) -> Option<u64> {
-        let b = match kind {
-            EngineKind::Interp => opts.interp_runaway,
-            _ => opts.compiled_runaway,
-        };
+        let (cap, b) = opts.budgets(kind);
         let fuel = used.saturating_mul(b.factor).saturating_add(b.slack);
-        (fuel < opts.fuel_cap(kind)).then_some(fuel)
+        (fuel < cap).then_some(fuel)
     }
 }
 
