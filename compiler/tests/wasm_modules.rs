@@ -435,6 +435,34 @@ fn bad_translation_memos_fall_back_to_translation() {
     assert_eq!(warm.text, cold.text);
 }
 
+/// A translator that reuses each function it made for the next one
+/// (`FuncTranslator::recycle`, as module compilation does) translates every function of
+/// these modules exactly as a fresh translator does.
+#[test]
+fn a_recycled_function_translates_like_a_fresh_one() {
+    use kiln::wasm::{parse_module, translate_function, FuncTranslator};
+    for name in [
+        "bench",
+        "lz4-wasm-0.9.2--lz4_wasm_bg",
+        "bokuweb-zstd-wasm-0.0.27--zstd",
+    ] {
+        let wasm = std::fs::read(testdata().join(format!("{name}.wasm"))).unwrap();
+        let (info, inputs) = parse_module(&wasm).unwrap();
+        let (_, fresh_inputs) = parse_module(&wasm).unwrap();
+        let mut reused = FuncTranslator::new();
+        for (input, fresh_input) in inputs.into_iter().zip(fresh_inputs) {
+            let index = input.index;
+            let f = translate_function(&info, input, &mut reused).unwrap();
+            let fresh = translate_function(&info, fresh_input, &mut FuncTranslator::new()).unwrap();
+            assert!(
+                f == fresh,
+                "{name}: function {index} differs when translated into a recycled function"
+            );
+            reused.recycle(f);
+        }
+    }
+}
+
 /// Each defined function of `wat` translated, as (bounds checks, loads) counts: `trapnz`
 /// instructions (a bounds check is one) and `load`s (vmctx and heap).
 fn translated_counts(wat: &str) -> Vec<(usize, usize)> {

@@ -98,6 +98,33 @@ impl DataFlowGraph {
         Self::default()
     }
 
+    /// Empty every table, keeping their allocations (for [`Function::reset`]). Destructured
+    /// so that a table added later cannot be forgotten here.
+    ///
+    /// [`Function::reset`]: crate::ir::Function::reset
+    pub fn clear(&mut self) {
+        let DataFlowGraph {
+            insts,
+            results,
+            blocks,
+            values,
+            value_lists,
+            signatures,
+            ext_funcs,
+            jump_tables,
+            constants,
+        } = self;
+        insts.clear();
+        results.clear();
+        blocks.clear();
+        values.clear();
+        value_lists.clear();
+        signatures.clear();
+        ext_funcs.clear();
+        jump_tables.clear();
+        constants.clear();
+    }
+
     /// Create a block with no parameters.
     pub fn make_block(&mut self) -> Block {
         self.blocks.push(BlockData::default())

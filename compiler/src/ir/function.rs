@@ -327,6 +327,33 @@ impl Function {
         }
     }
 
+    /// Make this the empty function [`Function::with_name_signature`] builds, keeping every
+    /// table's allocation: a compiler that builds many functions one after another reuses
+    /// one instead of growing fresh tables (and faulting in fresh pages) each time.
+    /// Destructured so that a field added later cannot be forgotten here.
+    pub fn reset(&mut self, name: UserFuncName, signature: Signature) {
+        let FunctionStencil {
+            signature: sig,
+            dfg,
+            layout,
+            stack_slots,
+            srclocs,
+        } = &mut self.stencil;
+        *sig = signature;
+        dfg.clear();
+        layout.clear();
+        stack_slots.clear();
+        srclocs.clear();
+        let FunctionParameters {
+            base_srcloc,
+            user_named_funcs,
+            name: own_name,
+        } = &mut self.params;
+        *base_srcloc = SourceLoc::default();
+        user_named_funcs.clear();
+        *own_name = name;
+    }
+
     /// Set the absolute source location of `inst`. The first non-default location ever set
     /// becomes the base; all locations are stored relative to it.
     pub fn set_srcloc(&mut self, inst: Inst, loc: SourceLoc) {
@@ -389,6 +416,21 @@ mod tests {
         f.params.rebase_srclocs(1000);
         assert_eq!(f.srcloc(i0), SourceLoc::new(1090));
         assert_eq!(f.stencil, stencil);
+    }
+
+    #[test]
+    fn reset_makes_the_function_with_name_signature_builds() {
+        let src = "function u0:7(i32) -> i32 {\nblock0(v0: i32):\n    v1 = iconst.i32 3\n    \
+                   v2 = iadd v0, v1\n    return v2\n}\n";
+        let mut f = crate::ir::text::parse_functions(src).unwrap().remove(0);
+        f.set_srcloc(Inst::new(1), SourceLoc::new(40));
+        let sig = f.import_signature(Signature::new(&[Type::I64], &[]));
+        f.import_user_function(UserExternalName::new(0, 9), sig);
+        assert_ne!(f, Function::default());
+        let name = UserFuncName::User(UserExternalName::new(0, 2));
+        let signature = Signature::new(&[Type::F64], &[Type::I8]);
+        f.reset(name.clone(), signature.clone());
+        assert_eq!(f, Function::with_name_signature(name, signature));
     }
 
     #[test]

@@ -305,6 +305,7 @@ fn compile_one(
         }
         None => (compiler.compile_function(&func).map_err(codegen_err)?, None),
     };
+    tr.recycle(func);
     Ok(Compiled {
         code,
         hit,

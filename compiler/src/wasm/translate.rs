@@ -77,12 +77,22 @@ pub struct FuncTranslator {
     locals: Vec<Variable>,
     heap: HeapCache,
     writes: ConstructWrites,
+    /// A function handed back by [`FuncTranslator::recycle`]: the next translation
+    /// [`Function::reset`]s it and builds into its tables.
+    spare: Option<Function>,
 }
 
 impl FuncTranslator {
     /// A translator.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Hand back a function this translator made, once it is compiled: the next
+    /// translation reuses its tables' allocations instead of growing new ones. Optional;
+    /// what is translated does not depend on it.
+    pub fn recycle(&mut self, func: Function) {
+        self.spare = Some(func);
     }
 }
 
@@ -102,8 +112,14 @@ pub fn translate_function(
     let mut validator = input
         .validator
         .into_validator(tr.allocs.take().unwrap_or_default());
-    let mut func =
-        Function::with_name_signature(UserFuncName::User(func_name(index)), ir_signature(ty));
+    let name = UserFuncName::User(func_name(index));
+    let mut func = match tr.spare.take() {
+        Some(mut f) => {
+            f.reset(name, ir_signature(ty));
+            f
+        }
+        None => Function::with_name_signature(name, ir_signature(ty)),
+    };
     let mut ctx = core::mem::take(&mut tr.builder_ctx);
     let result = (|| {
         let mut b = FunctionBuilder::new(&mut func, &mut ctx);
