@@ -112,14 +112,10 @@ pub fn translate_function(
     let mut validator = input
         .validator
         .into_validator(tr.allocs.take().unwrap_or_default());
-    let name = UserFuncName::User(func_name(index));
-    let mut func = match tr.spare.take() {
-        Some(mut f) => {
-            f.reset(name, ir_signature(ty));
-            f
-        }
-        None => Function::with_name_signature(name, ir_signature(ty)),
-    };
+    // A recycled function or an empty one; either way `reset` makes it the function
+    // `Function::with_name_signature` would build.
+    let mut func = tr.spare.take().unwrap_or_default();
+    func.reset(UserFuncName::User(func_name(index)), ir_signature(ty));
     let mut ctx = core::mem::take(&mut tr.builder_ctx);
     let result = (|| {
         let mut b = FunctionBuilder::new(&mut func, &mut ctx);
