@@ -463,14 +463,20 @@ fn a_recycled_function_translates_like_a_fresh_one() {
     }
 }
 
-/// Each defined function of `wat` translated, as (bounds checks, loads) counts: `trapnz`
-/// instructions (a bounds check is one) and `load`s (vmctx and heap).
+/// Each defined function of `wat` translated with the default options, as (bounds checks,
+/// loads) counts: `trapnz` instructions (a bounds check is one) and `load`s (vmctx and
+/// heap).
 fn translated_counts(wat: &str) -> Vec<(usize, usize)> {
+    translated_counts_with(wat, kiln::wasm::TranslateOptions::default())
+}
+
+fn translated_counts_with(wat: &str, options: kiln::wasm::TranslateOptions) -> Vec<(usize, usize)> {
     use kiln::ir::Opcode;
     use kiln::wasm::{parse_module, translate_function, FuncTranslator};
     let wasm = wat::parse_str(wat).unwrap();
     let (info, inputs) = parse_module(&wasm).unwrap();
     let mut tr = FuncTranslator::new();
+    tr.set_options(options);
     inputs
         .into_iter()
         .map(|input| {
@@ -510,7 +516,8 @@ fn bounds_checks_are_reused_within_a_block_until_a_call() {
             call $callee
             (i32.load (local.get $p))
             i32.add)
-          ;; another block between two uses: base, size and the check again.
+          ;; another block, a merge of two, between two uses: base, size and the check
+          ;; again.
           (func (param $p i32) (param $c i32) (result i32)
             (i32.load (local.get $p))
             (if (local.get $c) (then nop))
@@ -522,4 +529,89 @@ fn bounds_checks_are_reused_within_a_block_until_a_call() {
     );
     // (checks, loads): loads = 2 (base, size) per block-and-call span + one per access.
     assert_eq!(counts, vec![(0, 0), (2, 5), (2, 4), (2, 6), (2, 6), (1, 4)]);
+}
+
+/// With `heap_facts_across_blocks` (the default, and what the backtracking allocator
+/// gets), a block whose only predecessor is the block before it continues that block's
+/// knowledge: the fallthrough of a `br_if`, both arms of an `if`, the code after an `if`
+/// whose then arm left, and after a block left only by falling through. A merge or a loop
+/// header starts over. Without the option every block starts over.
+/// `harness/tests/wast/bounds_check_reuse.wast` runs the same shapes.
+#[test]
+fn bounds_checks_carry_into_blocks_with_one_predecessor() {
+    let wat = r#"(module (memory 1)
+      ;; the fallthrough of a br_if.
+      (func (param $p i32) (param $c i32) (result i32)
+        (block (result i32)
+          (i32.load offset=4 (local.get $p))
+          (br_if 0 (local.get $c))
+          drop
+          (i32.load (local.get $p))))
+      ;; both arms of an if.
+      (func (param $p i32) (param $c i32) (result i32)
+        (drop (i32.load (local.get $p)))
+        (if (result i32) (local.get $c)
+          (then (i32.load (local.get $p)))
+          (else (i32.load (local.get $p)))))
+      ;; after an if without else whose then arm branched away.
+      (func (param $p i32) (param $c i32) (result i32)
+        (block $out (result i32)
+          (drop (i32.load (local.get $p)))
+          (if (local.get $c) (then (br $out (i32.const -1))))
+          (i32.load (local.get $p))))
+      ;; after a block left only by falling through.
+      (func (param $p i32) (result i32)
+        (drop (i32.load (local.get $p)))
+        (block (nop))
+        (i32.load (local.get $p)))
+      ;; after a block also left by a branch: a merge.
+      (func (param $p i32) (param $c i32) (result i32)
+        (drop (i32.load (local.get $p)))
+        (block (br_if 0 (local.get $c)))
+        (i32.load (local.get $p)))
+      ;; after a loop: its header is a merge.
+      (func (param $p i32) (result i32)
+        (drop (i32.load (local.get $p)))
+        (loop (nop))
+        (i32.load (local.get $p))))"#;
+    use kiln::wasm::TranslateOptions;
+    let across = translated_counts_with(
+        wat,
+        TranslateOptions {
+            heap_facts_across_blocks: true,
+        },
+    );
+    let per_block = translated_counts_with(
+        wat,
+        TranslateOptions {
+            heap_facts_across_blocks: false,
+        },
+    );
+    // (checks, loads); loads = 2 (base, size) per span + one per access.
+    assert_eq!(across, vec![(1, 4), (1, 5), (1, 4), (1, 4), (2, 6), (2, 6)]);
+    assert_eq!(
+        per_block,
+        vec![(2, 6), (3, 9), (2, 6), (2, 6), (2, 6), (2, 6)]
+    );
+    assert_eq!(
+        TranslateOptions::default(),
+        TranslateOptions {
+            heap_facts_across_blocks: true
+        }
+    );
+}
+
+/// The options follow the allocator: the single-pass allocator spills every value live
+/// into another block, so it gets per-block knowledge.
+#[test]
+fn translate_options_follow_the_register_allocator() {
+    use kiln::wasm::TranslateOptions;
+    for (regalloc, across) in [("backtracking", true), ("single_pass", false)] {
+        let c = compiler("x86_64", None, regalloc);
+        assert_eq!(
+            TranslateOptions::for_settings(c.settings()).heap_facts_across_blocks,
+            across,
+            "{regalloc}"
+        );
+    }
 }

@@ -47,7 +47,7 @@ use crate::isa::Arch;
 use crate::machinst::compiled::FinalRelocTarget;
 use crate::machinst::{take_phase_times, CodegenError, CompiledCode, PhaseTimes};
 use crate::pool::Pool;
-use crate::wasm::translate::{ir_signature, translate_function, FuncTranslator};
+use crate::wasm::translate::{ir_signature, translate_function, FuncTranslator, TranslateOptions};
 use crate::wasm::{parse_module, FunctionInput, ModuleInfo, WasmError};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -281,6 +281,7 @@ fn compile_one(
         _ => None,
     };
     let t0 = Instant::now();
+    tr.set_options(TranslateOptions::for_settings(compiler.settings()));
     let func = translate_function(info, input, tr)?;
     let t1 = Instant::now();
     let codegen_err = |error| ModuleError::Codegen {

@@ -18,7 +18,7 @@ pub mod translate;
 pub mod vmctx;
 
 pub use info::{parse_module, FunctionInput, ModuleInfo};
-pub use translate::{translate_function, FuncTranslator};
+pub use translate::{translate_function, FuncTranslator, TranslateOptions};
 pub use vmctx::{Builtin, VmOffsets};
 
 use crate::ir::Type;

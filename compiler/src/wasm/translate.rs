@@ -23,14 +23,20 @@
 //!   unreachable and is skipped (still validated), tracking nested frames by count;
 //! - linear-memory accesses are explicitly bounds-checked against the current size:
 //!   `zext(index) + offset + size > size_in_bytes` traps `heap_oob` (33-bit arithmetic in
-//!   `i64`, so nothing wraps). Within one block and between two calls ([`HeapCache`]) the
-//!   memory's base and size are loaded once, and an index value already checked for an
-//!   end at least as far is not checked again (its address is reused): the memory only
-//!   changes (grows, and may move) in a call, and a check that passed stays true until
-//!   then. Every call the translator emits goes through [`State::emit_call`], which
-//!   forgets the cache. A constant index (`i32.const`) folds into the access's offset,
-//!   and its check compares a constant end with the size: one check covers every
-//!   constant access of the block that ends no farther.
+//!   `i64`, so nothing wraps). Along a straight path between two calls ([`HeapCache`])
+//!   the memory's base and size are loaded once, and an index value already checked for
+//!   an end at least as far is not checked again (its address is reused): the memory
+//!   only changes (grows, and may move) in a call, and a check that passed stays true
+//!   until then. The path is one block and, with
+//!   [`TranslateOptions::heap_facts_across_blocks`], the blocks that continue it: blocks
+//!   whose only predecessor is the block before, which therefore dominates them — the
+//!   fallthrough of a `br_if`, both arms of an `if` (the else arm from a copy taken at the
+//!   `if`), and the exit of a construct that nothing else reaches (a `block` or loop left
+//!   only by falling through, an `if` without else whose then arm left). Every call the
+//!   translator emits goes through [`State::emit_call`], which forgets the cache. A
+//!   constant index (`i32.const`) folds into the access's offset, and its check compares
+//!   a constant end with the size: one check covers every constant access of the path
+//!   that ends no farther.
 //!
 //! Invariants: for a body that validates, translation never fails and the produced
 //! function verifies; nothing here panics on any input.
@@ -43,6 +49,8 @@ use crate::ir::{
     MemFlags, SigRef, Signature, SourceLoc, TrapCode, Type, UserExternalName, UserFuncName, Value,
     Variable,
 };
+use crate::machinst::RegallocAlgorithm;
+use crate::settings::Settings;
 use std::collections::HashMap;
 use wasmparser::{BlockType, FuncValidatorAllocations, MemArg, Operator};
 
@@ -67,9 +75,42 @@ pub fn func_name(f: u32) -> UserExternalName {
     UserExternalName::new(0, f)
 }
 
+/// Choices that trade the size of the translated code against work for the backend.
+/// None changes what a function computes; the translation memo's key covers them through
+/// the settings they are derived from ([`TranslateOptions::for_settings`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TranslateOptions {
+    /// Carry what is known about the linear memory (its base and size, the bounds checks
+    /// done) from a block into the blocks that continue it (see the module docs). Fewer
+    /// loads and checks, but longer-lived values: right for an allocator that keeps values
+    /// in registers across blocks; the single-pass allocator spills every value live into
+    /// another block, and its code grows (3 % on the testdata modules) instead.
+    pub heap_facts_across_blocks: bool,
+}
+
+impl Default for TranslateOptions {
+    /// The options for the default settings (the backtracking allocator).
+    fn default() -> Self {
+        TranslateOptions {
+            heap_facts_across_blocks: true,
+        }
+    }
+}
+
+impl TranslateOptions {
+    /// The options that suit a compiler with these settings.
+    pub fn for_settings(settings: &Settings) -> Self {
+        TranslateOptions {
+            heap_facts_across_blocks: settings.shared().regalloc()
+                == RegallocAlgorithm::Backtracking,
+        }
+    }
+}
+
 /// Reusable state for translating many functions (one per thread).
 #[derive(Default)]
 pub struct FuncTranslator {
+    options: TranslateOptions,
     builder_ctx: FunctionBuilderContext,
     allocs: Option<FuncValidatorAllocations>,
     stack: Vec<Value>,
@@ -83,9 +124,14 @@ pub struct FuncTranslator {
 }
 
 impl FuncTranslator {
-    /// A translator.
+    /// A translator with the default options.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Use `options` for the functions translated from now on.
+    pub fn set_options(&mut self, options: TranslateOptions) {
+        self.options = options;
     }
 
     /// Hand back a function this translator made, once it is compiled: the next
@@ -138,6 +184,7 @@ pub fn translate_function(
             constructs_seen: 0,
         };
         state.heap.forget();
+        state.heap.across_blocks = tr.options.heap_facts_across_blocks;
         state.writes.clear();
         state.stack.clear();
         state.frames.clear();
@@ -182,6 +229,7 @@ pub fn translate_function(
             exit_reached: false,
             else_block: None,
             params_at_entry: Vec::new(),
+            heap_at_else: None,
         });
         let mut ops = input.body.get_operators_reader().map_err(e)?;
         while !ops.eof() {
@@ -256,6 +304,9 @@ struct Frame {
     else_block: Option<Block>,
     /// An `if`'s parameters, for its else arm.
     params_at_entry: Vec<Value>,
+    /// What is known about the memory at the start of an `if`'s else block (see
+    /// [`HeapCache::branch`]).
+    heap_at_else: Option<HeapCache>,
 }
 
 impl Frame {
@@ -295,9 +346,12 @@ struct State<'m> {
 
 /// What the current block already knows about the linear memory (see the module docs).
 /// Valid only in `block` and until the next call: every value here is defined earlier in
-/// `block`, so it dominates the rest of it.
-#[derive(Default)]
+/// `block` or in a block that dominates it (see [`HeapCache::follow`]), so it dominates
+/// the rest of `block`.
+#[derive(Default, Clone)]
 struct HeapCache {
+    /// [`TranslateOptions::heap_facts_across_blocks`]; [`HeapCache::forget`] keeps it.
+    across_blocks: bool,
     block: Option<Block>,
     /// The memory's base address and size in bytes, once loaded.
     base_size: Option<(Value, Value)>,
@@ -328,6 +382,28 @@ impl HeapCache {
             self.forget();
             self.block = block;
         }
+    }
+
+    /// The current block (`from`) ends in a branch to `to`, a fresh block whose only
+    /// predecessor is `from`: `from` dominates `to`, so what holds at the branch holds at
+    /// the start of `to`. Keep it, unless it was about another block or the options say
+    /// not to.
+    fn follow(&mut self, from: Option<Block>, to: Block) {
+        if !self.across_blocks || self.block != from {
+            self.forget();
+        }
+        self.block = Some(to);
+    }
+
+    /// Like [`HeapCache::follow`] for another successor `to` of the current block `from`,
+    /// entered later: a copy of what holds at the branch, or `None` if nothing would.
+    fn branch(&self, from: Option<Block>, to: Block) -> Option<HeapCache> {
+        if !self.across_blocks || self.block != from || self.base_size.is_none() {
+            return None;
+        }
+        let mut at_to = self.clone();
+        at_to.block = Some(to);
+        Some(at_to)
     }
 
     fn forget(&mut self) {
@@ -725,6 +801,7 @@ impl State<'_> {
                     exit_reached: false,
                     else_block: None,
                     params_at_entry: Vec::new(),
+                    heap_at_else: None,
                 });
             }
             O::Loop { blockty } => {
@@ -753,6 +830,7 @@ impl State<'_> {
                     exit_reached: false,
                     else_block: None,
                     params_at_entry: Vec::new(),
+                    heap_at_else: None,
                 });
             }
             O::If { blockty } => {
@@ -768,6 +846,8 @@ impl State<'_> {
                 self.pass_through_construct(b, exit);
                 b.seal_block(then_block);
                 b.seal_block(else_block);
+                let heap_at_else = self.heap.branch(b.current_block(), else_block);
+                self.heap.follow(b.current_block(), then_block);
                 b.switch_to_block(then_block);
                 let params_at_entry = self.peekn(params.len(), offset)?.to_vec();
                 let height = self.stack.len() - params.len();
@@ -781,6 +861,7 @@ impl State<'_> {
                     exit_reached: false,
                     else_block: Some(else_block),
                     params_at_entry,
+                    heap_at_else,
                 });
             }
             O::Else => {
@@ -799,7 +880,14 @@ impl State<'_> {
                 let args = self.popn(n, offset)?;
                 let exit = self.frames[i].exit;
                 b.ins().jump(exit, &args);
+                // Nothing else reached the exit (and no else arm will): this jump is its
+                // only predecessor.
+                let only_predecessor =
+                    !self.frames[i].exit_reached && self.frames[i].else_block.is_none();
                 self.frames[i].exit_reached = true;
+                if only_predecessor {
+                    self.heap.follow(b.current_block(), exit);
+                }
                 self.end_frame(b, offset)?;
             }
             O::Br { relative_depth } => {
@@ -818,6 +906,7 @@ impl State<'_> {
                 let cont = b.create_block();
                 b.ins().brif(cond, target, &args, cont, &[]);
                 b.seal_block(cont);
+                self.heap.follow(b.current_block(), cont);
                 b.switch_to_block(cont);
             }
             O::BrTable { ref targets } => {
@@ -1128,6 +1217,9 @@ impl State<'_> {
         if let Some(eb) = else_block {
             b.switch_to_block(eb);
         }
+        if let Some(heap) = self.frames[i].heap_at_else.take() {
+            self.heap = heap;
+        }
         self.reachable = true;
     }
 
@@ -1141,6 +1233,13 @@ impl State<'_> {
             // An `if` without `else`: the else arm passes the parameters through.
             b.switch_to_block(eb);
             b.ins().jump(frame.exit, &frame.params_at_entry);
+            if !frame.exit_reached {
+                // ... and is the exit's only predecessor.
+                if let Some(heap) = frame.heap_at_else.take() {
+                    self.heap = heap;
+                    self.heap.follow(Some(eb), frame.exit);
+                }
+            }
             frame.exit_reached = true;
         }
         if frame.kind == FrameKind::Loop {

@@ -1,6 +1,7 @@
 ;; The translator checks an index value once per block for the farthest end seen so far
 ;; and reuses the memory's base and size until the next call (see `HeapCache` in
-;; compiler/src/wasm/translate.rs). These accesses reuse an index with growing and
+;; compiler/src/wasm/translate.rs); with the default options it carries that knowledge into
+;; a block whose only predecessor is the block before (the third module). These accesses reuse an index with growing and
 ;; shrinking offsets, and grow the memory between two uses of one index, directly and in
 ;; a callee, so a check or a size wrongly kept would show as a missing or a wrong trap.
 ;; Constant addresses fold into the access and share one check per block (the farthest
@@ -122,3 +123,60 @@
 (assert_trap (invoke "const_minus_one") "out of bounds memory access")
 (assert_trap (invoke "const_huge_offset") "out of bounds memory access")
 (assert_return (invoke "const_after_grow") (i32.const 0))
+
+;; Knowledge carried into blocks with one predecessor: the fallthrough of a br_if, the arms
+;; of an if, the code after an if whose then arm left, after a block left by falling
+;; through. Each second access reaches farther than the first, so it must be checked
+;; again, and a grow inside the construct must be seen after it.
+(module
+  (memory 1 3)
+  (func $grow1 (result i32) i32.const 1 memory.grow)
+  (func (export "after_br_if") (param $p i32) (param $c i32) (result i32)
+    (block (result i32)
+      (i32.load8_u (local.get $p))
+      (br_if 0 (local.get $c))
+      drop
+      (i32.load (local.get $p))))
+  (func (export "in_arms") (param $p i32) (param $c i32) (result i32)
+    (drop (i32.load8_u (local.get $p)))
+    (if (result i32) (local.get $c)
+      (then (i32.load offset=1 (local.get $p)))
+      (else (i32.load16_u offset=2 (local.get $p)))))
+  (func (export "after_if_that_left") (param $p i32) (param $c i32) (result i32)
+    (block $out (result i32)
+      (drop (i32.load8_u (local.get $p)))
+      (if (local.get $c) (then (br $out (i32.const -1))))
+      (i32.load offset=2 (local.get $p))))
+  (func (export "const_after_br_if") (param $c i32) (result i32)
+    (block (result i32)
+      (i32.load8_u (i32.const 65532))
+      (br_if 0 (local.get $c))
+      drop
+      (i32.load (i32.const 65533))))
+  (func (export "grow_in_block") (param $p i32) (result i32)
+    (drop (i32.load8_u (local.get $p)))
+    (block (drop (call $grow1)))
+    (i32.load8_u offset=65536 (local.get $p)))
+  (func (export "grow_in_then") (param $p i32) (param $c i32) (result i32)
+    (drop (i32.load8_u (local.get $p)))
+    (if (local.get $c) (then (drop (memory.grow (i32.const 1)))))
+    (i32.load8_u offset=65536 (local.get $p)))
+  (func (export "size") (result i32) memory.size))
+(assert_return (invoke "after_br_if" (i32.const 65535) (i32.const 1)) (i32.const 0))
+(assert_trap (invoke "after_br_if" (i32.const 65535) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "after_br_if" (i32.const 65532) (i32.const 0)) (i32.const 0))
+(assert_trap (invoke "in_arms" (i32.const 65532) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "in_arms" (i32.const 65531) (i32.const 1)) (i32.const 0))
+(assert_trap (invoke "in_arms" (i32.const 65533) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "in_arms" (i32.const 65532) (i32.const 0)) (i32.const 0))
+(assert_return (invoke "after_if_that_left" (i32.const 65535) (i32.const 1)) (i32.const -1))
+(assert_trap (invoke "after_if_that_left" (i32.const 65531) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "after_if_that_left" (i32.const 65530) (i32.const 0)) (i32.const 0))
+(assert_return (invoke "const_after_br_if" (i32.const 1)) (i32.const 0))
+(assert_trap (invoke "const_after_br_if" (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "grow_in_then" (i32.const 65535) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "grow_in_then" (i32.const 65535) (i32.const 1)) (i32.const 0))
+(assert_return (invoke "size") (i32.const 2))
+(assert_return (invoke "grow_in_block" (i32.const 131071)) (i32.const 0))
+(assert_return (invoke "size") (i32.const 3))
+(assert_trap (invoke "grow_in_block" (i32.const 196607)) "out of bounds memory access")
