@@ -493,12 +493,12 @@ fn translated_counts_with(wat: &str, options: kiln::wasm::TranslateOptions) -> V
         .collect()
 }
 
-/// The translator's per-block bounds-check reuse (`HeapCache`): an index value is checked
-/// once per block for the farthest end seen, base and size are loaded once, and a call or
-/// a new block starts over. `harness/tests/wast/bounds_check_reuse.wast` runs the same
-/// shapes; this pins the instruction counts.
+/// The translator's bounds-check reuse (`HeapCache`) within a block: an index value is
+/// checked once for the farthest end seen, base and size are loaded once until a call,
+/// and a check survives the call (memory never shrinks). `harness/tests/wast/
+/// bounds_check_reuse.wast` runs the same shapes; this pins the instruction counts.
 #[test]
-fn bounds_checks_are_reused_within_a_block_until_a_call() {
+fn bounds_checks_are_reused_within_a_block() {
     let counts = translated_counts(
         r#"(module (memory 1)
           (func $callee)
@@ -510,14 +510,14 @@ fn bounds_checks_are_reused_within_a_block_until_a_call() {
           ;; two indexes: one check each.
           (func (param $p i32) (param $q i32) (result i32)
             (i32.add (i32.load (local.get $p)) (i32.load (local.get $q))))
-          ;; a call between two uses: base, size and the check again.
+          ;; a call between two uses: base and size again, not the check.
           (func (param $p i32) (result i32)
             (i32.load (local.get $p))
             call $callee
             (i32.load (local.get $p))
             i32.add)
-          ;; another block, a merge of two, between two uses: base, size and the check
-          ;; again.
+          ;; an if between two uses: its exit is a merge, but the block before the if
+          ;; dominates it, and nothing was called.
           (func (param $p i32) (param $c i32) (result i32)
             (i32.load (local.get $p))
             (if (local.get $c) (then nop))
@@ -527,15 +527,16 @@ fn bounds_checks_are_reused_within_a_block_until_a_call() {
           (func (result i32)
             (i32.add (i32.load (i32.const 8)) (i32.load offset=4 (i32.const 0)))))"#,
     );
-    // (checks, loads): loads = 2 (base, size) per block-and-call span + one per access.
-    assert_eq!(counts, vec![(0, 0), (2, 5), (2, 4), (2, 6), (2, 6), (1, 4)]);
+    // (checks, loads): loads = 2 (base, size) per span between calls + one per access.
+    assert_eq!(counts, vec![(0, 0), (2, 5), (2, 4), (1, 6), (1, 4), (1, 4)]);
 }
 
 /// With `heap_facts_across_blocks` (the default, and what the backtracking allocator
 /// gets), a block whose only predecessor is the block before it continues that block's
 /// knowledge: the fallthrough of a `br_if`, both arms of an `if`, the code after an `if`
-/// whose then arm left, and after a block left only by falling through. A merge or a loop
-/// header starts over. Without the option every block starts over.
+/// whose then arm left, and after a block left only by falling through. A merge gets what
+/// held where its construct started (base and size only if nothing was called in it); a
+/// loop header the checks, not base and size. Without the option every block starts over.
 /// `harness/tests/wast/bounds_check_reuse.wast` runs the same shapes.
 #[test]
 fn bounds_checks_carry_into_blocks_with_one_predecessor() {
@@ -564,15 +565,21 @@ fn bounds_checks_carry_into_blocks_with_one_predecessor() {
         (drop (i32.load (local.get $p)))
         (block (nop))
         (i32.load (local.get $p)))
-      ;; after a block also left by a branch: a merge.
+      ;; after a block also left by a branch: a merge the block before dominates.
       (func (param $p i32) (param $c i32) (result i32)
         (drop (i32.load (local.get $p)))
         (block (br_if 0 (local.get $c)))
         (i32.load (local.get $p)))
-      ;; after a loop: its header is a merge.
+      ;; after a loop: its header is a merge; the check holds, base and size are loaded
+      ;; again.
       (func (param $p i32) (result i32)
         (drop (i32.load (local.get $p)))
         (loop (nop))
+        (i32.load (local.get $p)))
+      ;; a merge after a call in the construct: base and size again, not the check.
+      (func $f (param $p i32) (param $c i32) (result i32)
+        (drop (i32.load (local.get $p)))
+        (block (br_if 0 (local.get $c)) (drop (call $f (local.get $p) (local.get $c))))
         (i32.load (local.get $p))))"#;
     use kiln::wasm::TranslateOptions;
     let across = translated_counts_with(
@@ -588,10 +595,13 @@ fn bounds_checks_carry_into_blocks_with_one_predecessor() {
         },
     );
     // (checks, loads); loads = 2 (base, size) per span + one per access.
-    assert_eq!(across, vec![(1, 4), (1, 5), (1, 4), (1, 4), (2, 6), (2, 6)]);
+    assert_eq!(
+        across,
+        vec![(1, 4), (1, 5), (1, 4), (1, 4), (1, 4), (1, 6), (1, 6)]
+    );
     assert_eq!(
         per_block,
-        vec![(2, 6), (3, 9), (2, 6), (2, 6), (2, 6), (2, 6)]
+        vec![(2, 6), (3, 9), (2, 6), (2, 6), (2, 6), (2, 6), (2, 6)]
     );
     assert_eq!(
         TranslateOptions::default(),

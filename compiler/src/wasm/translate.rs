@@ -23,20 +23,22 @@
 //!   unreachable and is skipped (still validated), tracking nested frames by count;
 //! - linear-memory accesses are explicitly bounds-checked against the current size:
 //!   `zext(index) + offset + size > size_in_bytes` traps `heap_oob` (33-bit arithmetic in
-//!   `i64`, so nothing wraps). Along a straight path between two calls ([`HeapCache`])
-//!   the memory's base and size are loaded once, and an index value already checked for
-//!   an end at least as far is not checked again (its address is reused): the memory
-//!   only changes (grows, and may move) in a call, and a check that passed stays true
-//!   until then. The path is one block and, with
-//!   [`TranslateOptions::heap_facts_across_blocks`], the blocks that continue it: blocks
-//!   whose only predecessor is the block before, which therefore dominates them — the
-//!   fallthrough of a `br_if`, both arms of an `if` (the else arm from a copy taken at the
-//!   `if`), and the exit of a construct that nothing else reaches (a `block` or loop left
-//!   only by falling through, an `if` without else whose then arm left). Every call the
-//!   translator emits goes through [`State::emit_call`], which forgets the cache. A
+//!   `i64`, so nothing wraps). What is known about the memory ([`HeapCache`]) saves loads
+//!   and checks: the memory's base and size are loaded once and reused until a call (the
+//!   memory only grows, and may move, in a call); an index value already checked for an
+//!   end at least as far is not checked again, even after a call, since memory never
+//!   shrinks (only its address, `base + index`, is computed again from the new base). A
 //!   constant index (`i32.const`) folds into the access's offset, and its check compares
-//!   a constant end with the size: one check covers every constant access of the path
-//!   that ends no farther.
+//!   a constant end with the size: one check covers every constant access that ends no
+//!   farther. Every call the translator emits goes through [`State::emit_call`]. The
+//!   knowledge is valid where the values it names dominate: within a block always; with
+//!   [`TranslateOptions::heap_facts_across_blocks`] also in blocks dominated by the point
+//!   it was gathered at — a block whose only predecessor is the block before (a `br_if`'s
+//!   fallthrough, an `if`'s arms, the exit of a construct nothing else reaches) continues
+//!   it; a construct's exit where branches merge gets what held where the construct
+//!   started (the base and size only when nothing was called in between); a loop header
+//!   gets the checks made before the loop, not the base and size (a call in the loop may
+//!   come back around).
 //!
 //! Invariants: for a body that validates, translation never fails and the produced
 //! function verifies; nothing here panics on any input.
@@ -180,6 +182,7 @@ pub fn translate_function(
             callees: HashMap::new(),
             builtin_sigs: HashMap::new(),
             heap: core::mem::take(&mut tr.heap),
+            calls: 0,
             writes: core::mem::take(&mut tr.writes),
             constructs_seen: 0,
         };
@@ -229,7 +232,8 @@ pub fn translate_function(
             exit_reached: false,
             else_block: None,
             params_at_entry: Vec::new(),
-            heap_at_else: None,
+            heap_at_start: None,
+            calls_at_start: 0,
         });
         let mut ops = input.body.get_operators_reader().map_err(e)?;
         while !ops.eof() {
@@ -304,9 +308,12 @@ struct Frame {
     else_block: Option<Block>,
     /// An `if`'s parameters, for its else arm.
     params_at_entry: Vec<Value>,
-    /// What is known about the memory at the start of an `if`'s else block (see
-    /// [`HeapCache::branch`]).
-    heap_at_else: Option<HeapCache>,
+    /// What was known about the memory where a `block` or `if` started (see
+    /// [`HeapCache::snapshot`]): it holds in an `if`'s else arm and at the exit.
+    heap_at_start: Option<HeapCache>,
+    /// [`State::calls`] where the construct started: when it is still the same at the
+    /// exit, the memory's base and size loaded before the construct still hold there.
+    calls_at_start: u32,
 }
 
 impl Frame {
@@ -337,6 +344,8 @@ struct State<'m> {
     callees: HashMap<u32, FuncRef>,
     builtin_sigs: HashMap<Builtin, SigRef>,
     heap: HeapCache,
+    /// Calls emitted so far ([`State::emit_call`]).
+    calls: u32,
     /// The locals each construct may write.
     writes: ConstructWrites,
     /// Constructs (`block`, `loop`, `if`) started so far, reachable or not: the number of
@@ -345,9 +354,9 @@ struct State<'m> {
 }
 
 /// What the current block already knows about the linear memory (see the module docs).
-/// Valid only in `block` and until the next call: every value here is defined earlier in
-/// `block` or in a block that dominates it (see [`HeapCache::follow`]), so it dominates
-/// the rest of `block`.
+/// Valid only in `block`: every value here is defined earlier in `block` or at a point
+/// that dominates it, and every check recorded passed there. `base_size` and the
+/// addresses computed from it hold only until the next call ([`HeapCache::called`]).
 #[derive(Default, Clone)]
 struct HeapCache {
     /// [`TranslateOptions::heap_facts_across_blocks`]; [`HeapCache::forget`] keeps it.
@@ -367,12 +376,14 @@ struct HeapCache {
 struct CheckedIndex {
     index: Value,
     idx: Value,
+    /// `base + idx`, computed with the memory base `base`.
     addr: Value,
+    base: Value,
     checked_end: u64,
 }
 
 impl HeapCache {
-    /// Index values remembered per block: a short linear search; later ones are checked
+    /// Index values remembered at a time: a short linear search; later ones are checked
     /// as usual.
     const MAX_CHECKS: usize = 16;
 
@@ -395,15 +406,41 @@ impl HeapCache {
         self.block = Some(to);
     }
 
-    /// Like [`HeapCache::follow`] for another successor `to` of the current block `from`,
-    /// entered later: a copy of what holds at the branch, or `None` if nothing would.
-    fn branch(&self, from: Option<Block>, to: Block) -> Option<HeapCache> {
-        if !self.across_blocks || self.block != from || self.base_size.is_none() {
+    /// What holds at the current point of block `at`, for a block entered later that this
+    /// point dominates ([`HeapCache::restore`]); `None` when nothing would be kept.
+    fn snapshot(&self, at: Option<Block>) -> Option<HeapCache> {
+        if !self.across_blocks || self.block != at {
             return None;
         }
-        let mut at_to = self.clone();
-        at_to.block = Some(to);
-        Some(at_to)
+        Some(self.clone())
+    }
+
+    /// Enter block `to`, dominated by the point `snapshot` was taken at; with
+    /// `memory_unchanged`, no call came in between, so the base and size still hold.
+    fn restore(&mut self, snapshot: &HeapCache, to: Block, memory_unchanged: bool) {
+        self.clone_from(snapshot);
+        if !memory_unchanged {
+            self.base_size = None;
+        }
+        self.block = Some(to);
+    }
+
+    /// The current block `from` jumps to loop header `to`, which it dominates: the checks
+    /// still hold there, but a call in the loop may reach the header again through a back
+    /// edge, so not the base and size.
+    fn enter_loop(&mut self, from: Option<Block>, to: Block) {
+        if !self.across_blocks || self.block != from {
+            self.forget();
+        }
+        self.base_size = None;
+        self.block = Some(to);
+    }
+
+    /// A call was emitted: the memory may have grown and moved, so its base and size must
+    /// be loaded again, but it never shrinks, so every check that passed still holds (the
+    /// addresses computed from the old base are recomputed as they are used).
+    fn called(&mut self) {
+        self.base_size = None;
     }
 
     fn forget(&mut self) {
@@ -607,6 +644,11 @@ impl State<'_> {
                 let idx = c.idx;
                 Self::bounds_check(b, idx, end_off, mem_size);
             }
+            if c.base != base {
+                // Checked before a call; the memory may have moved since.
+                c.addr = b.ins().iadd(base, c.idx);
+                c.base = base;
+            }
             let addr = c.addr;
             return self.fold_offset(b, addr, memarg.offset);
         }
@@ -618,6 +660,7 @@ impl State<'_> {
                 index,
                 idx,
                 addr,
+                base,
                 checked_end: end_off,
             });
         }
@@ -643,9 +686,10 @@ impl State<'_> {
     }
 
     /// Emit a call (`call` of `callee`, or `call_indirect` through `sig`); the memory may
-    /// change in it, so the [`HeapCache`] is forgotten. Every call goes through here.
+    /// grow and move in it ([`HeapCache::called`]). Every call goes through here.
     fn emit_call(&mut self, b: &mut FunctionBuilder<'_>, callee: Callee, args: &[Value]) -> Inst {
-        self.heap.forget();
+        self.heap.called();
+        self.calls += 1;
         match callee {
             Callee::Direct(fref) => b.ins().call(fref, args),
             Callee::Indirect(sig, code) => b.ins().call_indirect(sig, code, args),
@@ -791,6 +835,7 @@ impl State<'_> {
                 }
                 let height = self.stack.len() - params.len().min(self.stack.len());
                 self.pass_through_construct(b, exit);
+                let heap_at_start = self.heap.snapshot(b.current_block());
                 self.frames.push(Frame {
                     kind: FrameKind::Block,
                     height,
@@ -801,7 +846,8 @@ impl State<'_> {
                     exit_reached: false,
                     else_block: None,
                     params_at_entry: Vec::new(),
-                    heap_at_else: None,
+                    heap_at_start,
+                    calls_at_start: self.calls,
                 });
             }
             O::Loop { blockty } => {
@@ -817,6 +863,7 @@ impl State<'_> {
                 let args = self.popn(params.len(), offset)?;
                 b.ins().jump(header, &args);
                 self.pass_through_construct(b, header);
+                self.heap.enter_loop(b.current_block(), header);
                 b.switch_to_block(header);
                 let height = self.stack.len();
                 self.stack.extend_from_slice(b.block_params(header));
@@ -830,7 +877,8 @@ impl State<'_> {
                     exit_reached: false,
                     else_block: None,
                     params_at_entry: Vec::new(),
-                    heap_at_else: None,
+                    heap_at_start: None,
+                    calls_at_start: 0,
                 });
             }
             O::If { blockty } => {
@@ -846,7 +894,7 @@ impl State<'_> {
                 self.pass_through_construct(b, exit);
                 b.seal_block(then_block);
                 b.seal_block(else_block);
-                let heap_at_else = self.heap.branch(b.current_block(), else_block);
+                let heap_at_start = self.heap.snapshot(b.current_block());
                 self.heap.follow(b.current_block(), then_block);
                 b.switch_to_block(then_block);
                 let params_at_entry = self.peekn(params.len(), offset)?.to_vec();
@@ -861,7 +909,8 @@ impl State<'_> {
                     exit_reached: false,
                     else_block: Some(else_block),
                     params_at_entry,
-                    heap_at_else,
+                    heap_at_start,
+                    calls_at_start: self.calls,
                 });
             }
             O::Else => {
@@ -1217,8 +1266,9 @@ impl State<'_> {
         if let Some(eb) = else_block {
             b.switch_to_block(eb);
         }
-        if let Some(heap) = self.frames[i].heap_at_else.take() {
-            self.heap = heap;
+        if let (Some(eb), Some(heap)) = (else_block, &self.frames[i].heap_at_start) {
+            // The else block's only predecessor is the block of the `if`.
+            self.heap.restore(heap, eb, true);
         }
         self.reachable = true;
     }
@@ -1234,10 +1284,9 @@ impl State<'_> {
             b.switch_to_block(eb);
             b.ins().jump(frame.exit, &frame.params_at_entry);
             if !frame.exit_reached {
-                // ... and is the exit's only predecessor.
-                if let Some(heap) = frame.heap_at_else.take() {
-                    self.heap = heap;
-                    self.heap.follow(Some(eb), frame.exit);
+                // ... and is the exit's only predecessor, after the block of the `if`.
+                if let Some(heap) = &frame.heap_at_start {
+                    self.heap.restore(heap, frame.exit, true);
                 }
             }
             frame.exit_reached = true;
@@ -1248,6 +1297,14 @@ impl State<'_> {
         self.stack.truncate(frame.height);
         b.seal_block(frame.exit);
         if frame.exit_reached {
+            if self.heap.block != Some(frame.exit) {
+                // A merge: what held where the construct started holds here, since that
+                // point dominates the exit; the base and size only if nothing was called.
+                if let Some(heap) = &frame.heap_at_start {
+                    let unchanged = self.calls == frame.calls_at_start;
+                    self.heap.restore(heap, frame.exit, unchanged);
+                }
+            }
             b.switch_to_block(frame.exit);
             self.stack.extend_from_slice(b.block_params(frame.exit));
             self.reachable = true;

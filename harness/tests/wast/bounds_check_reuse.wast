@@ -1,7 +1,9 @@
 ;; The translator checks an index value once per block for the farthest end seen so far
 ;; and reuses the memory's base and size until the next call (see `HeapCache` in
-;; compiler/src/wasm/translate.rs); with the default options it carries that knowledge into
-;; a block whose only predecessor is the block before (the third module). These accesses reuse an index with growing and
+;; compiler/src/wasm/translate.rs); a check survives calls, since memory never shrinks.
+;; With the default options the knowledge also carries into a block whose only
+;; predecessor is the block before (the third module) and, without base and size where a
+;; call came in between, into merges and loop headers (the fourth). These accesses reuse an index with growing and
 ;; shrinking offsets, and grow the memory between two uses of one index, directly and in
 ;; a callee, so a check or a size wrongly kept would show as a missing or a wrong trap.
 ;; Constant addresses fold into the access and share one check per block (the farthest
@@ -180,3 +182,47 @@
 (assert_return (invoke "grow_in_block" (i32.const 131071)) (i32.const 0))
 (assert_return (invoke "size") (i32.const 3))
 (assert_trap (invoke "grow_in_block" (i32.const 196607)) "out of bounds memory access")
+
+;; Merges and loop headers: a check made before the construct still holds there; the size
+;; must be loaded again when the construct grew the memory.
+(module
+  (memory 1 4)
+  (func (export "after_merge") (param $p i32) (param $c i32) (result i32)
+    (drop (i32.load8_u (local.get $p)))
+    (block (br_if 0 (local.get $c)))
+    (i32.load (local.get $p)))
+  (func (export "grow_in_block_merge") (param $p i32) (param $c i32) (result i32)
+    (drop (i32.load8_u (local.get $p)))
+    (block (br_if 0 (local.get $c)) (drop (memory.grow (i32.const 1))))
+    (i32.load8_u offset=65536 (local.get $p)))
+  (func (export "grow_in_loop") (param $p i32) (param $n i32) (result i32)
+    (drop (i32.load8_u (local.get $p)))
+    (loop $l
+      (drop (memory.grow (i32.const 1)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (i32.load8_u offset=65536 (local.get $p)))
+  (func (export "size") (result i32) memory.size))
+(assert_trap (invoke "after_merge" (i32.const 65535) (i32.const 1)) "out of bounds memory access")
+(assert_trap (invoke "after_merge" (i32.const 65535) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "after_merge" (i32.const 65532) (i32.const 1)) (i32.const 0))
+(assert_trap (invoke "grow_in_block_merge" (i32.const 65535) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "grow_in_block_merge" (i32.const 65535) (i32.const 0)) (i32.const 0))
+(assert_return (invoke "size") (i32.const 2))
+(assert_return (invoke "grow_in_loop" (i32.const 131071) (i32.const 2)) (i32.const 0))
+(assert_return (invoke "size") (i32.const 4))
+
+;; A loop that grows the memory and then reads, in the header, past the old size: the
+;; header must not keep the size loaded before the loop.
+(module
+  (memory 1 3)
+  (func (export "grow_then_loop_back") (param $p i32) (param $n i32) (result i32)
+    (drop (i32.load8_u (local.get $p)))
+    (loop $l
+      (drop (i32.load8_u (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (i32.const 65536)))
+      (drop (memory.grow (i32.const 1)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (i32.const 0))
+  (func (export "size") (result i32) memory.size))
+(assert_return (invoke "grow_then_loop_back" (i32.const 65535) (i32.const 2)) (i32.const 0))
+(assert_return (invoke "size") (i32.const 3))
