@@ -531,12 +531,14 @@ fn bounds_checks_are_reused_within_a_block() {
     assert_eq!(counts, vec![(0, 0), (2, 5), (2, 4), (1, 6), (1, 4), (1, 4)]);
 }
 
-/// With `heap_facts_across_blocks` (the default, and what the backtracking allocator
-/// gets), a block whose only predecessor is the block before it continues that block's
-/// knowledge: the fallthrough of a `br_if`, both arms of an `if`, the code after an `if`
-/// whose then arm left, and after a block left only by falling through. A merge gets what
-/// held where its construct started (base and size only if nothing was called in it); a
-/// loop header the checks, not base and size. Without the option every block starts over.
+/// The memory knowledge reaches the blocks its point dominates: a block whose only
+/// predecessor is the block before continues that block's knowledge (the fallthrough of
+/// a `br_if`, both arms of an `if`, the code after an `if` whose then arm left, and after
+/// a block left only by falling through); a merge gets what held where its construct
+/// started (base and size only if nothing was called in it); a loop header the checks,
+/// not base and size. With `heap_values_across_blocks` (the default, and what the
+/// backtracking allocator gets) the values are reused too; without it each block loads
+/// base and size again, and no check is repeated.
 /// `harness/tests/wast/bounds_check_reuse.wast` runs the same shapes.
 #[test]
 fn bounds_checks_carry_into_blocks_with_one_predecessor() {
@@ -585,13 +587,13 @@ fn bounds_checks_carry_into_blocks_with_one_predecessor() {
     let across = translated_counts_with(
         wat,
         TranslateOptions {
-            heap_facts_across_blocks: true,
+            heap_values_across_blocks: true,
         },
     );
-    let per_block = translated_counts_with(
+    let values_per_block = translated_counts_with(
         wat,
         TranslateOptions {
-            heap_facts_across_blocks: false,
+            heap_values_across_blocks: false,
         },
     );
     // (checks, loads); loads = 2 (base, size) per span + one per access.
@@ -600,13 +602,13 @@ fn bounds_checks_carry_into_blocks_with_one_predecessor() {
         vec![(1, 4), (1, 5), (1, 4), (1, 4), (1, 4), (1, 6), (1, 6)]
     );
     assert_eq!(
-        per_block,
-        vec![(2, 6), (3, 9), (2, 6), (2, 6), (2, 6), (2, 6), (2, 6)]
+        values_per_block,
+        vec![(1, 6), (1, 9), (1, 6), (1, 6), (1, 6), (1, 6), (1, 6)]
     );
     assert_eq!(
         TranslateOptions::default(),
         TranslateOptions {
-            heap_facts_across_blocks: true
+            heap_values_across_blocks: true
         }
     );
 }
@@ -619,7 +621,7 @@ fn translate_options_follow_the_register_allocator() {
     for (regalloc, across) in [("backtracking", true), ("single_pass", false)] {
         let c = compiler("x86_64", None, regalloc);
         assert_eq!(
-            TranslateOptions::for_settings(c.settings()).heap_facts_across_blocks,
+            TranslateOptions::for_settings(c.settings()).heap_values_across_blocks,
             across,
             "{regalloc}"
         );

@@ -2,7 +2,8 @@
 //! per script, each run by `kiln wast`'s runner on the interpreter, x86_64 and AArch64
 //! (each engine in a fresh store) and required to have no failure and no skip. Also: every
 //! script of the directory has a test, and
-//! the hand-written scripts under `harness/tests/wast/` pass on all three engines.
+//! the hand-written scripts under `harness/tests/wast/` pass on all three engines with
+//! each register allocator.
 //!
 //! `cargo test -p kiln-harness --test spec i32` runs one script; `kiln wast FILE` prints the
 //! same report from the command line.
@@ -232,23 +233,32 @@ fn every_spec_script_has_a_test() {
     assert_eq!(stems, listed, "the spec_tests! list is out of date");
 }
 
-/// Every hand-written script under `harness/tests/wast/` passes on all three engines.
+/// Every hand-written script under `harness/tests/wast/` passes on all three engines,
+/// with each register allocator (the Wasm translator's options follow it, see
+/// `kiln::wasm::TranslateOptions`).
 #[test]
 fn harness_wast_scripts() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/wast");
     let files = collect_wast_files(&[dir]).expect("harness/tests/wast");
     assert!(!files.is_empty());
     let mut problems = String::new();
-    for path in &files {
-        let report = run_script(path, &WastOptions::default());
-        println!("{}: {}", path.display(), report.counts_line());
-        if report.failed() > 0 || report.passed() == 0 {
-            problems.push_str(&format!(
-                "\n{}: {}{}",
-                path.display(),
-                report.counts_line(),
-                failure_list(&report)
-            ));
+    for regalloc in ["backtracking", "single_pass"] {
+        let mut options = WastOptions::default();
+        options
+            .settings
+            .settings
+            .push(("regalloc".into(), regalloc.into()));
+        for path in &files {
+            let report = run_script(path, &options);
+            println!("{} ({regalloc}): {}", path.display(), report.counts_line());
+            if report.failed() > 0 || report.passed() == 0 {
+                problems.push_str(&format!(
+                    "\n{} ({regalloc}): {}{}",
+                    path.display(),
+                    report.counts_line(),
+                    failure_list(&report)
+                ));
+            }
         }
     }
     assert!(problems.is_empty(), "{problems}");

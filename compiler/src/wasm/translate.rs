@@ -31,14 +31,15 @@
 //!   constant index (`i32.const`) folds into the access's offset, and its check compares
 //!   a constant end with the size: one check covers every constant access that ends no
 //!   farther. Every call the translator emits goes through [`State::emit_call`]. The
-//!   knowledge is valid where the values it names dominate: within a block always; with
-//!   [`TranslateOptions::heap_facts_across_blocks`] also in blocks dominated by the point
-//!   it was gathered at — a block whose only predecessor is the block before (a `br_if`'s
-//!   fallthrough, an `if`'s arms, the exit of a construct nothing else reaches) continues
-//!   it; a construct's exit where branches merge gets what held where the construct
-//!   started (the base and size only when nothing was called in between); a loop header
-//!   gets the checks made before the loop, not the base and size (a call in the loop may
-//!   come back around).
+//!   knowledge holds wherever the point it was gathered at dominates: a block whose only
+//!   predecessor is the block before (a `br_if`'s fallthrough, an `if`'s arms, the exit
+//!   of a construct nothing else reaches) continues it; a construct's exit where branches
+//!   merge gets what held where the construct started (the base and size only when
+//!   nothing was called in between); a loop header gets the checks made before the loop,
+//!   not the base and size (a call in the loop may come back around). The values it
+//!   names (base, size, an index's zero-extension and address) are reused across blocks
+//!   only with [`TranslateOptions::heap_values_across_blocks`]; without it each block
+//!   makes its own, and only the checks are saved.
 //!
 //! Invariants: for a body that validates, translation never fails and the produced
 //! function verifies; nothing here panics on any input.
@@ -82,19 +83,21 @@ pub fn func_name(f: u32) -> UserExternalName {
 /// the settings they are derived from ([`TranslateOptions::for_settings`]).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct TranslateOptions {
-    /// Carry what is known about the linear memory (its base and size, the bounds checks
-    /// done) from a block into the blocks that continue it (see the module docs). Fewer
-    /// loads and checks, but longer-lived values: right for an allocator that keeps values
-    /// in registers across blocks; the single-pass allocator spills every value live into
-    /// another block, and its code grows (3 % on the testdata modules) instead.
-    pub heap_facts_across_blocks: bool,
+    /// Reuse the values the memory knowledge names (the memory's base and size, an
+    /// index's zero-extension and address) in the blocks it reaches, not only in the block
+    /// that made them (see the module docs; the knowledge itself, which checks passed,
+    /// always reaches them). Fewer loads, but longer-lived values: right for an allocator
+    /// that keeps values in registers across blocks; the single-pass allocator spills
+    /// every value live into another block, and its code grows (3 % on the testdata
+    /// modules) instead.
+    pub heap_values_across_blocks: bool,
 }
 
 impl Default for TranslateOptions {
     /// The options for the default settings (the backtracking allocator).
     fn default() -> Self {
         TranslateOptions {
-            heap_facts_across_blocks: true,
+            heap_values_across_blocks: true,
         }
     }
 }
@@ -103,7 +106,7 @@ impl TranslateOptions {
     /// The options that suit a compiler with these settings.
     pub fn for_settings(settings: &Settings) -> Self {
         TranslateOptions {
-            heap_facts_across_blocks: settings.shared().regalloc()
+            heap_values_across_blocks: settings.shared().regalloc()
                 == RegallocAlgorithm::Backtracking,
         }
     }
@@ -187,7 +190,7 @@ pub fn translate_function(
             constructs_seen: 0,
         };
         state.heap.forget();
-        state.heap.across_blocks = tr.options.heap_facts_across_blocks;
+        state.heap.values_across_blocks = tr.options.heap_values_across_blocks;
         state.writes.clear();
         state.stack.clear();
         state.frames.clear();
@@ -359,8 +362,8 @@ struct State<'m> {
 /// addresses computed from it hold only until the next call ([`HeapCache::called`]).
 #[derive(Default, Clone)]
 struct HeapCache {
-    /// [`TranslateOptions::heap_facts_across_blocks`]; [`HeapCache::forget`] keeps it.
-    across_blocks: bool,
+    /// [`TranslateOptions::heap_values_across_blocks`]; [`HeapCache::forget`] keeps it.
+    values_across_blocks: bool,
     block: Option<Block>,
     /// The memory's base address and size in bytes, once loaded.
     base_size: Option<(Value, Value)>,
@@ -370,16 +373,17 @@ struct HeapCache {
     const_checked_end: u64,
 }
 
-/// An index value checked in this block: its zero-extension, `base + idx`, and the end
-/// offset (`offset + size`) the check covered.
+/// An index value checked where this knowledge holds, with the end offset (`offset +
+/// size`) the check covered, and the values computed from it that can be reused: its
+/// zero-extension and `base + idx` for the memory base `base` (`None` once the block they
+/// were made in is left without [`TranslateOptions::heap_values_across_blocks`]).
 #[derive(Copy, Clone)]
 struct CheckedIndex {
     index: Value,
-    idx: Value,
-    /// `base + idx`, computed with the memory base `base`.
-    addr: Value,
-    base: Value,
     checked_end: u64,
+    idx: Option<Value>,
+    /// `(base, base + idx)`.
+    addr: Option<(Value, Value)>,
 }
 
 impl HeapCache {
@@ -397,22 +401,18 @@ impl HeapCache {
 
     /// The current block (`from`) ends in a branch to `to`, a fresh block whose only
     /// predecessor is `from`: `from` dominates `to`, so what holds at the branch holds at
-    /// the start of `to`. Keep it, unless it was about another block or the options say
-    /// not to.
+    /// the start of `to`. Keep it, unless it was about another block.
     fn follow(&mut self, from: Option<Block>, to: Block) {
-        if !self.across_blocks || self.block != from {
+        if self.block != from {
             self.forget();
         }
-        self.block = Some(to);
+        self.enter_dominated(to);
     }
 
     /// What holds at the current point of block `at`, for a block entered later that this
-    /// point dominates ([`HeapCache::restore`]); `None` when nothing would be kept.
+    /// point dominates ([`HeapCache::restore`]); `None` when it is about another block.
     fn snapshot(&self, at: Option<Block>) -> Option<HeapCache> {
-        if !self.across_blocks || self.block != at {
-            return None;
-        }
-        Some(self.clone())
+        (self.block == at).then(|| self.clone())
     }
 
     /// Enter block `to`, dominated by the point `snapshot` was taken at; with
@@ -422,17 +422,31 @@ impl HeapCache {
         if !memory_unchanged {
             self.base_size = None;
         }
-        self.block = Some(to);
+        self.enter_dominated(to);
     }
 
     /// The current block `from` jumps to loop header `to`, which it dominates: the checks
     /// still hold there, but a call in the loop may reach the header again through a back
     /// edge, so not the base and size.
     fn enter_loop(&mut self, from: Option<Block>, to: Block) {
-        if !self.across_blocks || self.block != from {
+        if self.block != from {
             self.forget();
         }
         self.base_size = None;
+        self.enter_dominated(to);
+    }
+
+    /// Move what holds into block `to`, which the point it holds at dominates: the
+    /// knowledge always; the values it names only with
+    /// [`TranslateOptions::heap_values_across_blocks`] (else `to` makes its own).
+    fn enter_dominated(&mut self, to: Block) {
+        if !self.values_across_blocks {
+            self.base_size = None;
+            for c in &mut self.checks {
+                c.idx = None;
+                c.addr = None;
+            }
+        }
         self.block = Some(to);
     }
 
@@ -639,17 +653,22 @@ impl State<'_> {
             return self.fold_offset(b, base, addr + memarg.offset);
         }
         if let Some(c) = self.heap.checks.iter_mut().find(|c| c.index == index) {
+            let idx = *c
+                .idx
+                .get_or_insert_with(|| b.ins().uextend(Type::I64, index));
             if end_off > c.checked_end {
                 c.checked_end = end_off;
-                let idx = c.idx;
                 Self::bounds_check(b, idx, end_off, mem_size);
             }
-            if c.base != base {
-                // Checked before a call; the memory may have moved since.
-                c.addr = b.ins().iadd(base, c.idx);
-                c.base = base;
-            }
-            let addr = c.addr;
+            let addr = match c.addr {
+                Some((made_with, addr)) if made_with == base => addr,
+                // Made in another block, or before a call (the memory may have moved).
+                _ => {
+                    let addr = b.ins().iadd(base, idx);
+                    c.addr = Some((base, addr));
+                    addr
+                }
+            };
             return self.fold_offset(b, addr, memarg.offset);
         }
         let idx = b.ins().uextend(Type::I64, index);
@@ -658,10 +677,9 @@ impl State<'_> {
         if self.heap.checks.len() < HeapCache::MAX_CHECKS {
             self.heap.checks.push(CheckedIndex {
                 index,
-                idx,
-                addr,
-                base,
                 checked_end: end_off,
+                idx: Some(idx),
+                addr: Some((base, addr)),
             });
         }
         self.fold_offset(b, addr, memarg.offset)

@@ -226,3 +226,15 @@
   (func (export "size") (result i32) memory.size))
 (assert_return (invoke "grow_then_loop_back" (i32.const 65535) (i32.const 2)) (i32.const 0))
 (assert_return (invoke "size") (i32.const 3))
+
+;; A check made only inside a then arm does not hold after the if's merge.
+(module
+  (memory 1)
+  (func (export "checked_in_then_only") (param $p i32) (param $c i32) (result i32)
+    (drop (i32.load8_u (local.get $p)))
+    (if (local.get $c) (then (drop (i32.load offset=8 (local.get $p)))))
+    (i32.load offset=4 (local.get $p))))
+(assert_return (invoke "checked_in_then_only" (i32.const 65528) (i32.const 0)) (i32.const 0))
+(assert_trap (invoke "checked_in_then_only" (i32.const 65529) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "checked_in_then_only" (i32.const 65525) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "checked_in_then_only" (i32.const 65524) (i32.const 1)) (i32.const 0))
