@@ -429,11 +429,8 @@ impl HeapCache {
     /// still hold there, but a call in the loop may reach the header again through a back
     /// edge, so not the base and size.
     fn enter_loop(&mut self, from: Option<Block>, to: Block) {
-        if self.block != from {
-            self.forget();
-        }
+        self.follow(from, to);
         self.base_size = None;
-        self.enter_dominated(to);
     }
 
     /// Move what holds into block `to`, which the point it holds at dominates: the
@@ -1283,10 +1280,10 @@ impl State<'_> {
         self.stack.extend_from_slice(&params);
         if let Some(eb) = else_block {
             b.switch_to_block(eb);
-        }
-        if let (Some(eb), Some(heap)) = (else_block, &self.frames[i].heap_at_start) {
-            // The else block's only predecessor is the block of the `if`.
-            self.heap.restore(heap, eb, true);
+            if let Some(heap) = &self.frames[i].heap_at_start {
+                // The else block's only predecessor is the block of the `if`.
+                self.heap.restore(heap, eb, true);
+            }
         }
         self.reachable = true;
     }
