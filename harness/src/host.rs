@@ -21,9 +21,10 @@
 //! - `heaps` are the current call's heaps, in the caller's order, holding everything the
 //!   code stored so far; after the host returns the code sees exactly the bytes the host
 //!   left: a heap's `bytes.len()` may change (grown bytes are accessible, anything past the
-//!   new end faults like any access outside a heap), its `base` must not (changing it is an
-//!   [`Outcome::Error`], and the engine puts the base back), and heaps must not come to
-//!   overlap (an `Error`; the emulator, which maps whole pages, also requires them to stay
+//!   new end faults like any access outside a heap) and so may its `base` (the heap moves:
+//!   its bytes are at the new base and its old addresses fault, as a runtime that moves a
+//!   linear memory on `memory.grow` would have it), but heaps must not come to overlap (an
+//!   [`Outcome::Error`]; the emulator, which maps whole pages, also requires them to stay
 //!   page-separated); heap contents after that `Error` are unspecified.
 //! - results must match the signature's returns in number and types, otherwise the run
 //!   ends in [`Outcome::Error`]; `Err(outcome)` ends the whole run with exactly `outcome`
@@ -38,7 +39,7 @@ use crate::value::DataValue;
 pub trait HostCalls {
     /// Signature of host function `n` (Kiln's calling convention), None if there is no such function.
     fn signature(&self, n: u32) -> Option<&kiln::ir::Signature>;
-    /// Run host function `n` with `args` (typed per signature). `heaps` are the memory regions of the current call with the contents the code has written so far; the host may read and write them and may grow or shrink a heap's `bytes` (never move its `base`). Returns the results (typed per signature) or an Outcome to end the whole run with (e.g. Outcome::Trapped(..) or Outcome::Error(..)).
+    /// Run host function `n` with `args` (typed per signature). `heaps` are the memory regions of the current call with the contents the code has written so far; the host may read and write them, grow or shrink a heap's `bytes`, and move a heap (change its `base`; heaps must stay page-separated). Returns the results (typed per signature) or an Outcome to end the whole run with (e.g. Outcome::Trapped(..) or Outcome::Error(..)).
     fn call(
         &mut self,
         n: u32,
@@ -93,7 +94,7 @@ pub(crate) mod testing {
     /// | 3 | `(i64, i32, i64, i8, i64, i16, i64, i32, i64) -> (f64, i64, i32, i8)` | see [`many`] |
     /// | 4 | `() -> i64` | shrink heap 0 by [`GROW`] bytes; the new size |
     /// | 5 | `() -> i32` | returns an `i64` (a broken host) |
-    /// | 6 | `()` | moves heap 0 (a broken host) |
+    /// | 6 | `()` | moves heap 0 up by [`MOVE`] bytes |
     pub(crate) struct TestHost {
         sigs: Vec<Signature>,
         /// Host calls made.
@@ -102,6 +103,9 @@ pub(crate) mod testing {
 
     /// Bytes host functions 1 and 4 grow / shrink heap 0 by.
     pub(crate) const GROW: usize = 64 << 10;
+
+    /// Bytes host function 6 moves heap 0 by (whole pages, far below the next heap).
+    pub(crate) const MOVE: u64 = 1 << 20;
 
     impl TestHost {
         pub(crate) fn new() -> Self {
@@ -183,7 +187,7 @@ pub(crate) mod testing {
                 }
                 5 => vec![DataValue::I64(5)],
                 6 => {
-                    h.base += 0x1000;
+                    h.base += MOVE;
                     vec![]
                 }
                 _ => return Err(Outcome::Error(format!("no host function {n}"))),

@@ -8,7 +8,8 @@
 //!   relocated;
 //! - the hook state's `heaps_mapped` lists exactly the heap mappings that exist (as
 //!   `(start, length)` ranges; after a host call resized a heap, one range may consist of
-//!   several adjacent unicorn regions) and `guards` the guard bytes inside them;
+//!   several adjacent unicorn regions; a length of 0 is a heap whose move failed halfway,
+//!   mapped nowhere) and `guards` the guard bytes inside them;
 //!   `guard_hook` is installed iff `guards` is non-empty, watching exactly
 //!   [`guard_hook_range`]`(guards)`. unicorn's generated code depends only on whether some
 //!   memory hook exists (then every load and store takes the slow path, which checks hook
@@ -979,10 +980,11 @@ fn add_guard_hook(
 /// Map `heaps` (reusing the mappings when the layout is unchanged), copy their bytes in,
 /// and install the guard hook for bytes mapped only because of page rounding.
 ///
-/// `in_hook`: called from the host-stub hook after a host call, with the same heaps (same
-/// number, same bases) as the `map_heaps` before the run: a heap whose length changed gets
-/// pages mapped or unmapped at its end, and the guard hook is replaced without flushing
-/// anything (see the invariants in the module docs).
+/// `in_hook`: called from the host-stub hook after a host call, with the same number of
+/// heaps as the `map_heaps` before the run: a heap whose length changed gets pages mapped
+/// or unmapped at its end, a heap the host moved is unmapped and mapped at its new base,
+/// and the guard hook is replaced without flushing anything (see the invariants in the
+/// module docs).
 fn map_heaps(
     emu: &mut Unicorn<'_, HookState>,
     heaps: &[Heap],
@@ -1042,8 +1044,10 @@ fn map_heaps(
             resize_heap_mappings(emu, &want)?;
         } else {
             while let Some(&(s, l)) = emu.get_data().heaps_mapped.last() {
-                emu.mem_unmap(s, l)
-                    .map_err(|e| format!("could not unmap the heap at {s:#x}: {e:?}"))?;
+                if l > 0 {
+                    emu.mem_unmap(s, l)
+                        .map_err(|e| format!("could not unmap the heap at {s:#x}: {e:?}"))?;
+                }
                 emu.get_data_mut().heaps_mapped.pop();
             }
             for &(s, l) in &want {
@@ -1098,7 +1102,10 @@ fn map_heaps(
 }
 
 /// In a host call: make each heap mapping `want[i]` by mapping or unmapping pages at the
-/// end of the existing one (a host never adds, removes or moves heaps).
+/// end of the existing one, or, for a heap the host moved, by unmapping the old range and
+/// mapping the new one (a host never adds or removes heaps; [`map_heaps`] has checked
+/// that the new ranges do not overlap). Old ranges are all unmapped before any new one is
+/// mapped, so heaps may move into each other's old places.
 fn resize_heap_mappings(
     emu: &mut Unicorn<'_, HookState>,
     want: &[(u64, u64)],
@@ -1106,12 +1113,22 @@ fn resize_heap_mappings(
     if emu.get_data().heaps_mapped.len() != want.len() {
         return Err("the number of heaps changed during a host call".to_string());
     }
+    for (i, &(s, _)) in want.iter().enumerate() {
+        let (s1, l1) = emu.get_data().heaps_mapped[i];
+        if s1 != s {
+            emu.mem_unmap(s1, l1)
+                .map_err(|e| format!("could not unmap the moved heap at {s1:#x}: {e:?}"))?;
+            emu.get_data_mut().heaps_mapped[i].1 = 0;
+        }
+    }
     for (i, &(s, l2)) in want.iter().enumerate() {
         let (s1, l1) = emu.get_data().heaps_mapped[i];
         if s1 != s {
-            return Err(format!(
-                "the heap mapped at {s1:#x} moved to {s:#x} during a host call"
-            ));
+            emu.mem_map(s, l2, Prot::READ | Prot::WRITE).map_err(|e| {
+                format!("could not map the heap moved from {s1:#x} to {s:#x} ({l2} bytes): {e:?}")
+            })?;
+            emu.get_data_mut().heaps_mapped[i] = (s, l2);
+            continue;
         }
         if l2 > l1 {
             emu.mem_map(s + l1, l2 - l1, Prot::READ | Prot::WRITE)
@@ -1218,24 +1235,13 @@ fn host_call(emu: &mut Unicorn<'_, HookState>, arch: Arch, n: u32) -> Result<(),
                     .map_err(|e| format!("could not read the heap at {:#x}: {e:?}", h.base))?;
             }
         }
-        let bases: Vec<u64> = heaps.iter().map(|h| h.base).collect();
         let result = match catch_unwind(AssertUnwindSafe(|| host.call(n, &args, heaps))) {
             Ok(r) => r,
             Err(p) => return Err(HostStop::Panic(p)),
         };
-        let mut moved = false;
-        for (h, &b) in heaps.iter_mut().zip(&bases) {
-            moved |= h.base != b;
-            h.base = b;
-        }
-        // The heaps as the host left them (at their own bases), also when it ends the run:
-        // they are read back after it.
+        // The heaps as the host left them (at their new bases when it moved one), also
+        // when it ends the run: they are read back after it.
         map_heaps(emu, heaps, true)?;
-        if moved {
-            return Err("the host moved a heap (changed its base)"
-                .to_string()
-                .into());
-        }
         result
     } else {
         // The host does not look at the heaps (`HostCalls::uses_heaps`): it gets none, and

@@ -70,11 +70,11 @@
 //! puts them under the calling convention (the stub is entered by a call: stack arguments
 //! start at `rsp + 8` / `sp`), copies every heap's current emulator contents into the
 //! caller's [`Heap`](crate::heap::Heap)s, calls the host, then writes the heaps back —
-//! mapping or unmapping pages at a heap's end when the host changed its length, and moving
-//! its guard bytes (see below) — and writes the results zero-extended into the result
-//! registers or the caller's return area; the `ret` then returns to the code. A missing
-//! function, results that do not match the signature, a moved heap or a heap grown into
-//! another heap's page stop the run with an `Error`; `Err(outcome)` from the host stops it
+//! mapping or unmapping pages at a heap's end when the host changed its length, remapping
+//! a heap the host moved, and moving its guard bytes (see below) — and writes the results
+//! zero-extended into the result registers or the caller's return area; the `ret` then
+//! returns to the code. A missing function, results that do not match the signature, or a
+//! heap grown or moved into another heap's page stop the run with an `Error`; `Err(outcome)` from the host stops it
 //! with `outcome` (the heaps as the host left them are read back either way); a panic of
 //! the host stops it and propagates out of `call_with_host` once the executor has cleaned
 //! up. The hook reaches the host and the heaps through raw pointers that exist only while

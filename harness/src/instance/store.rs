@@ -13,8 +13,14 @@
 //!
 //! | offset in the region | what |
 //! |---|---|
-//! | [`MEMORY_OFFSET`] | its defined linear memory (current size; grows in place) |
+//! | [`MEMORY_OFFSET`]` + s * `[`MEMORY_SLOT_STRIDE`] | its defined linear memory, in slot `s` (current size) |
 //! | [`TABLE_OFFSET`]` + t * `[`TABLE_STRIDE`] | its defined table `t` (8 bytes per element) |
+//!
+//! A memory starts in slot 0 and moves to the next of [`MEMORY_SLOTS`] slots (round
+//! robin) on every `memory.grow` that changes its size, as in a runtime that reserves no
+//! address space beyond a memory's current size: code that keeps using a memory base it
+//! loaded before a call that may grow memory then reads unmapped bytes (a fault) on every
+//! engine, instead of the same bytes as in a runtime that grows memories in place.
 //!
 //! Code: the interpreter's functions are numbered in the order modules were instantiated
 //! (IR names are moved to namespace `k + 1` so that module-local calls stay module-local);
@@ -37,7 +43,8 @@
 //! callable through tables it wrote to); then the start function.
 //!
 //! Invariants: `heaps` holds every instance's vmctx, defined memory and defined tables;
-//! each memory's and table's size in its definition equals its heap's length; a `FuncRef`
+//! each memory's and table's size in its definition equals its heap's length, and each
+//! memory's base in its definition equals its heap's base; a `FuncRef`
 //! code address always names a function of the store; nothing here panics on any module.
 
 use super::Limits;
@@ -60,8 +67,16 @@ use std::collections::HashMap;
 pub const ARENA_BASE: u64 = 0x20_0000_0000;
 /// Distance between instance regions.
 pub const REGION_STRIDE: u64 = 0x10_0000_0000;
-/// Offset of the defined memory in a region.
+/// Offset of the defined memory's first slot in a region.
 pub const MEMORY_OFFSET: u64 = 0x1_0000_0000;
+/// Distance between a memory's slots: room for [`MAX_MEMORY_PAGES`] pages and the
+/// emulator's guard page.
+pub const MEMORY_SLOT_STRIDE: u64 = 0x2000_0000;
+/// How many slots a memory moves through (they end below [`TABLE_OFFSET`]).
+pub const MEMORY_SLOTS: u64 = (TABLE_OFFSET - MEMORY_OFFSET) / MEMORY_SLOT_STRIDE;
+const _: () = assert!(
+    MAX_MEMORY_PAGES as u64 * WASM_PAGE_SIZE + 0x1_0000 <= MEMORY_SLOT_STRIDE && MEMORY_SLOTS > 1
+);
 /// Offset of table 0 in a region.
 pub const TABLE_OFFSET: u64 = 0x2_0000_0000;
 /// Distance between tables.
@@ -133,6 +148,8 @@ struct MemoryLoc {
     max: u32,
     /// Declared maximum, for import checks.
     declared_max: Option<u32>,
+    /// Address of the memory's slot 0 (it moves through [`MEMORY_SLOTS`] slots).
+    slot0: u64,
 }
 
 /// A table as an instance sees it.
@@ -308,12 +325,24 @@ impl Runtime {
         if new > u64::from(m.max) {
             return -1;
         }
-        heaps[m.heap]
-            .bytes
-            .resize((new * WASM_PAGE_SIZE) as usize, 0);
+        if delta == 0 {
+            return old as i32;
+        }
+        let h = &mut heaps[m.heap];
+        h.bytes.resize((new * WASM_PAGE_SIZE) as usize, 0);
+        // Move to the next slot (see the module docs).
+        let slot = (h.base - m.slot0) / MEMORY_SLOT_STRIDE;
+        h.base = m.slot0 + (slot + 1) % MEMORY_SLOTS * MEMORY_SLOT_STRIDE;
+        let base = h.base;
+        let def = &mut heaps[m.def_heap];
         heap_write(
-            &mut heaps[m.def_heap],
-            m.def_off + 8,
+            def,
+            m.def_off + u64::from(vmctx::MEMORY_BASE),
+            &base.to_le_bytes(),
+        );
+        heap_write(
+            def,
+            m.def_off + u64::from(vmctx::MEMORY_SIZE),
             &(new * WASM_PAGE_SIZE).to_le_bytes(),
         );
         old as i32
@@ -904,6 +933,7 @@ impl Store {
                     def_off: vbase,
                     max: m.max.unwrap_or(max_pages).min(max_pages),
                     declared_max: m.max,
+                    slot0: region + MEMORY_OFFSET,
                 });
             }
         }
@@ -1186,4 +1216,73 @@ impl Store {
 enum Compiled {
     Interp(Vec<Function>),
     Native(Box<kiln::module::CompiledModule>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The base a memory's definition holds (what compiled code loads).
+    fn defined_base(store: &Store, inst: InstanceId) -> u64 {
+        let d = &store.rt.instances[inst.0];
+        let m = d.memory.expect("a memory");
+        heap_u64(
+            &store.heaps[m.def_heap],
+            m.def_off + u64::from(vmctx::MEMORY_BASE),
+        )
+    }
+
+    #[test]
+    fn memory_moves_to_the_next_slot_on_every_grow_that_changes_its_size() {
+        let wasm = wat::parse_str(
+            r#"(module (memory 1)
+                 (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+                 (func (export "put") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+                 (func (export "get") (param i32) (result i32) (i32.load (local.get 0))))"#,
+        )
+        .expect("wat");
+        let i32s = |v: &[i32]| v.iter().map(|&x| DataValue::I32(x)).collect::<Vec<_>>();
+        for &engine in EngineKind::ALL {
+            let mut store = Store::new(engine, &EngineSettings::default()).expect("store");
+            let inst = store.instantiate(&wasm).expect("instance");
+            let slot0 = store.rt.instances[inst.0].memory.expect("memory").slot0;
+            assert_eq!(defined_base(&store, inst), slot0, "{engine:?}");
+            store.invoke(inst, "put", &i32s(&[65532, 0x1234_5678]));
+            let mut seen = vec![slot0];
+            for pages in 1..=MEMORY_SLOTS as i32 + 1 {
+                let o = store.invoke(inst, "grow", &i32s(&[1]));
+                assert_eq!(o, Outcome::Returned(i32s(&[pages])), "{engine:?}");
+                let base = defined_base(&store, inst);
+                let slot = (pages as u64) % MEMORY_SLOTS;
+                assert_eq!(base, slot0 + slot * MEMORY_SLOT_STRIDE, "{engine:?}");
+                assert_eq!(
+                    store.heaps[store.rt.instances[inst.0].memory.unwrap().heap].base,
+                    base
+                );
+                seen.push(base);
+                // The contents moved with it; the new page is zero and accessible.
+                let get = |store: &mut Store, a: i32| store.invoke(inst, "get", &i32s(&[a]));
+                assert_eq!(
+                    get(&mut store, 65532),
+                    Outcome::Returned(i32s(&[0x1234_5678]))
+                );
+                assert_eq!(
+                    get(&mut store, pages * 65536 + 65532),
+                    Outcome::Returned(i32s(&[0]))
+                );
+            }
+            // A grow by nothing, or past the maximum, stays where it is.
+            let base = defined_base(&store, inst);
+            store.invoke(inst, "grow", &i32s(&[0]));
+            store.invoke(inst, "grow", &i32s(&[1 << 16]));
+            assert_eq!(defined_base(&store, inst), base, "{engine:?}");
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(
+                seen.len() as u64,
+                MEMORY_SLOTS,
+                "{engine:?}: every slot used"
+            );
+        }
+    }
 }

@@ -462,18 +462,7 @@ impl<'f> Interpreter<'f> {
                             })
                     )));
                 }
-                let bases: Vec<u64> = heaps.iter().map(|h| h.base).collect();
                 let result = host.call(n, &self.scratch, heaps);
-                let mut moved = false;
-                for (h, &b) in heaps.iter_mut().zip(&bases) {
-                    moved |= h.base != b;
-                    h.base = b;
-                }
-                if moved {
-                    return Err(error(format!(
-                        "{inst}: host function {n} moved a heap (changed its base)"
-                    )));
-                }
                 let end = |h: &Heap| h.base.saturating_add(h.bytes.len() as u64);
                 for (i, a) in heaps.iter().enumerate() {
                     if heaps[..i]
