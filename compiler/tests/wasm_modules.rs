@@ -156,16 +156,26 @@ fn elf_objects_read_back_with_llvm_objdump_and_readelf() {
         // Collect the bytes objdump shows per function, and compare with the text section.
         let mut current: Option<usize> = None;
         let mut bytes: Vec<Vec<u8>> = vec![Vec::new(); m.functions.len()];
+        let mut words = 0;
         for line in dump.lines() {
             if let Some(name) = line.strip_suffix(">:").and_then(|l| l.split('<').nth(1)) {
-                current = m.functions.iter().position(|f| f.name == name);
+                // AArch64 mapping symbols (`$x`, `$d`) label code and data inside a function.
+                if !name.starts_with('$') {
+                    current = m.functions.iter().position(|f| f.name == name);
+                }
                 continue;
             }
+            words += usize::from(line.contains("\t.word\t"));
             let (Some(i), Some((_, rest))) = (current, line.split_once(':')) else {
                 continue;
             };
-            // "  addr: aa bb cc dd \tmnemonic" — hex byte groups up to the tab.
-            let hex = rest.split('\t').next().unwrap_or("");
+            // "  addr: aa bb cc dd \tmnemonic" — hex byte groups up to the tab (data lines
+            // start with a tab: "  addr:\taa bb cc dd\t.word ...").
+            let hex = rest
+                .trim_start_matches('\t')
+                .split('\t')
+                .next()
+                .unwrap_or("");
             for tok in hex.split_whitespace() {
                 if tok.len() % 2 == 0 && tok.chars().all(|c| c.is_ascii_hexdigit()) {
                     // AArch64 objdump prints one 32-bit word in byte order as 4 pairs.
@@ -185,6 +195,21 @@ fn elf_objects_read_back_with_llvm_objdump_and_readelf() {
                 want.len()
             );
         }
+        // On AArch64 the data ranges (jump tables, constants) are listed as data, and
+        // nothing else is.
+        let data_bytes: u32 = m
+            .functions
+            .iter()
+            .flat_map(|f| &f.data_ranges)
+            .map(|d| d.end - d.start)
+            .sum();
+        assert!(data_bytes > 0, "{target}: the module has jump tables");
+        let want_words = if target == "aarch64" {
+            data_bytes as usize / 4
+        } else {
+            0
+        };
+        assert_eq!(words, want_words, "{target}: .word lines");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -3,7 +3,11 @@
 //!
 //! Invariant: the listing has one line per decoded instruction, in code order, each with
 //! its offset and bytes; bytes `llvm-mc` cannot decode are listed as `.byte` lines, so no
-//! byte is ever dropped from a listing.
+//! byte is ever dropped from a listing. Byte ranges the compiler marked as data
+//! (`CompiledCode::data_ranges`: constants, inline jump tables) are never decoded: they
+//! are listed as `.long` (whole 4-byte words) and `.byte` lines, and decoding resumes
+//! right after them, so a jump table cannot throw the rest of an x86_64 listing out of
+//! step.
 //!
 //! `llvm-mc -show-encoding` prints the bytes of a PC-relative field on x86_64 (`jcc`,
 //! `jmp`, `call rel32`) as fixup letters (`[0x0f,0x83,A,A,A,A]`): those match any byte of
@@ -13,6 +17,7 @@
 use kiln::isa::Arch;
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::ops::Range;
 use std::process::{Command, Stdio};
 
 /// Why a listing could not be produced.
@@ -37,8 +42,37 @@ pub struct Line {
     pub text: String,
 }
 
-/// Decode `code` for `arch`.
+/// Decode `code` for `arch`, listing the bytes in `data` (sorted, disjoint ranges, as in
+/// `CompiledCode::data_ranges`) as data. Ranges reaching past the code are clipped.
+pub fn disassemble_with_data(
+    arch: Arch,
+    code: &[u8],
+    data: &[Range<u32>],
+) -> Result<Vec<Line>, DisasmError> {
+    let mut lines = Vec::new();
+    let mut at = 0usize;
+    for d in data {
+        let start = (d.start as usize).clamp(at, code.len());
+        let end = (d.end as usize).clamp(start, code.len());
+        if at < start {
+            lines.extend(decode(arch, &code[..start], at)?);
+        }
+        push_data(&mut lines, code, start, end);
+        at = end;
+    }
+    if at < code.len() {
+        lines.extend(decode(arch, code, at)?);
+    }
+    Ok(lines)
+}
+
+/// Decode all of `code` for `arch` as instructions.
 pub fn disassemble(arch: Arch, code: &[u8]) -> Result<Vec<Line>, DisasmError> {
+    decode(arch, code, 0)
+}
+
+/// Decode `code[from..]` (offsets and branch targets stay those of `code`).
+fn decode(arch: Arch, code: &[u8], from: usize) -> Result<Vec<Line>, DisasmError> {
     let (triple, extra): (&str, &[&str]) = match arch {
         Arch::X86_64 => ("x86_64", &["-output-asm-variant=1"]),
         Arch::Aarch64 => ("aarch64", &["-mattr=+neon,+fp-armv8"]),
@@ -51,8 +85,8 @@ pub fn disassemble(arch: Arch, code: &[u8]) -> Result<Vec<Line>, DisasmError> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(DisasmError::NoLlvmMc)?;
-    let mut input = String::with_capacity(code.len() * 5);
-    for b in code {
+    let mut input = String::with_capacity((code.len() - from) * 5);
+    for b in &code[from..] {
         let _ = write!(input, "0x{b:02x} ");
     }
     if let Some(mut stdin) = child.stdin.take() {
@@ -65,7 +99,7 @@ pub fn disassemble(arch: Arch, code: &[u8]) -> Result<Vec<Line>, DisasmError> {
         .map_err(|e| DisasmError::Failed(e.to_string()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = Vec::new();
-    let mut offset = 0usize;
+    let mut offset = from;
     for l in text.lines() {
         let Some((insn, enc)) = l.split_once("encoding: [") else {
             continue;
@@ -126,6 +160,24 @@ pub fn disassemble(arch: Arch, code: &[u8]) -> Result<Vec<Line>, DisasmError> {
 fn pc_relative_target(text: &str, end: usize) -> Option<i64> {
     let disp: i64 = text.split_whitespace().last()?.parse().ok()?;
     Some(end as i64 + disp)
+}
+
+/// List the data `code[from..to]` as `.long` lines (little-endian words), with `.byte`
+/// lines for a ragged end.
+fn push_data(lines: &mut Vec<Line>, code: &[u8], from: usize, to: usize) {
+    let Some(range) = code.get(from..to) else {
+        return;
+    };
+    let words = range.len() / 4 * 4;
+    for (i, w) in range[..words].chunks(4).enumerate() {
+        let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        lines.push(Line {
+            offset: (from + i * 4) as u32,
+            bytes: w.to_vec(),
+            text: format!(".long {v:#010x}"),
+        });
+    }
+    push_bytes(lines, code, from + words, to);
 }
 
 /// List `code[from..to]` as `.byte` lines of at most 4 bytes.

@@ -11,7 +11,10 @@
 //!          | traps: u32 count, each offset u64, code (u8: builtin index, or 0xff + user u16)
 //!          | source locations: u32 count, each start u32, end u32, (tag u8: 0 none, 1 + offset u32)
 //!          | call sites: u32 count, each return offset u64
+//!          | data ranges: u32 count, each start u32, end u32 (non-empty, increasing, disjoint)
 //! ```
+//!
+//! Format 2 added the data ranges.
 //!
 //! Invariants:
 //! - [`decode_entry`] never panics and never allocates more than the input's size: it is a
@@ -33,7 +36,7 @@ use crate::machinst::CompiledCodeStencil;
 /// The first 8 bytes of every entry.
 pub const ENTRY_MAGIC: [u8; 8] = *b"KILNCCE\0";
 /// Version of the entry format. Bump it whenever the layout above changes.
-pub const ENTRY_FORMAT_VERSION: u32 = 1;
+pub const ENTRY_FORMAT_VERSION: u32 = 2;
 /// Longest compiler version string an entry may carry.
 const MAX_VERSION_LEN: usize = 256;
 
@@ -107,7 +110,8 @@ pub fn encode_entry(key: &CacheKey, code: &CompiledCodeStencil) -> Vec<u8> {
             + code.relocs.len() * 18
             + code.traps.len() * 11
             + code.srclocs.len() * 13
-            + code.call_sites.len() * 8,
+            + code.call_sites.len() * 8
+            + code.data_ranges.len() * 8,
     );
     encode_payload(&mut payload, code);
     with_header(&ENTRY_MAGIC, key, &payload)
@@ -319,6 +323,11 @@ fn encode_payload(out: &mut Vec<u8>, c: &CompiledCodeStencil) {
     for cs in &c.call_sites {
         u64_(out, cs.ret_offset);
     }
+    u32_(out, c.data_ranges.len() as u32);
+    for d in &c.data_ranges {
+        u32_(out, d.start);
+        u32_(out, d.end);
+    }
 }
 
 fn decode_payload(payload: &[u8]) -> Result<CompiledCodeStencil, EntryError> {
@@ -398,6 +407,19 @@ fn decode_payload(payload: &[u8]) -> Result<CompiledCodeStencil, EntryError> {
         }
         call_sites.push(MachCallSite { ret_offset });
     }
+    let n = r.count(8, "data range count")?;
+    let mut data_ranges: Vec<core::ops::Range<u32>> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = r.u32("data range start")?;
+        let end = r.u32("data range end")?;
+        let after_previous = data_ranges.last().is_none_or(|p| p.end < start);
+        if start >= end || u64::from(end) > len || !after_previous {
+            return Err(EntryError::Malformed(
+                "data range empty, out of order or outside the code",
+            ));
+        }
+        data_ranges.push(start..end);
+    }
     if !r.rest().is_empty() {
         return Err(EntryError::Malformed("bytes after the last field"));
     }
@@ -408,6 +430,7 @@ fn decode_payload(payload: &[u8]) -> Result<CompiledCodeStencil, EntryError> {
         traps,
         srclocs,
         call_sites,
+        data_ranges,
         frame_size,
     })
 }
@@ -528,6 +551,7 @@ mod tests {
                 },
             ],
             call_sites: vec![MachCallSite { ret_offset: 7 }],
+            data_ranges: vec![24..32, 36..40],
             frame_size: 48,
         }
     }
@@ -547,6 +571,7 @@ mod tests {
             traps: vec![],
             srclocs: vec![],
             call_sites: vec![],
+            data_ranges: vec![],
             frame_size: 0,
         };
         assert_eq!(decode_entry(&key, &encode_entry(&key, &empty)), Ok(empty));

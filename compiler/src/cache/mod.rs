@@ -227,6 +227,7 @@ pub fn mismatch_report(cached: &CompiledCodeStencil, fresh: &CompiledCodeStencil
         ("traps", cached.traps == fresh.traps),
         ("source locations", cached.srclocs == fresh.srclocs),
         ("call sites", cached.call_sites == fresh.call_sites),
+        ("data ranges", cached.data_ranges == fresh.data_ranges),
         ("frame size", cached.frame_size == fresh.frame_size),
     ] {
         if !same {
@@ -279,6 +280,9 @@ pub fn describe_code(c: &CompiledCodeStencil) -> String {
     }
     for cs in &c.call_sites {
         let _ = writeln!(out, "  call site returning to {:#x}", cs.ret_offset);
+    }
+    for d in &c.data_ranges {
+        let _ = writeln!(out, "  data {:#x}..{:#x}", d.start, d.end);
     }
     out
 }

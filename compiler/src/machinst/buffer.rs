@@ -13,6 +13,9 @@
 //!   constants and **veneers** placed in the middle of the code before a deadline passes;
 //! - the **constant pool** ([`MachBuffer::register_constant`], [`MachBuffer::use_constant`]);
 //! - **trap records**, **relocations**, **call sites** and **source-location ranges**;
+//! - **data ranges**: the bytes that are data, not instructions — constants (with their
+//!   alignment padding) and whatever the ISA marks with [`MachBuffer::mark_data`] (inline
+//!   jump tables) — so that a disassembler never decodes them;
 //! - **branch simplification** on the tail of the code
 //!   ([`MachBuffer::add_uncond_branch`], [`MachBuffer::add_cond_branch`]).
 //!
@@ -102,8 +105,11 @@
 //!   [`BufferError`]; [`CodeSink`] methods (which cannot return errors) record the first
 //!   error, which `emit_island` and `finish` then return. After an error from
 //!   `emit_island` or `finish` the buffer is poisoned until [`MachBuffer::clear`].
+//! - **I7 (data ranges)**: recorded data ranges are non-empty, sorted, disjoint (adjacent
+//!   ones merged) and lie in the frozen prefix: simplification never moves them.
 
 use core::mem;
+use core::ops::Range;
 use std::collections::HashMap;
 
 use smallvec::SmallVec;
@@ -304,6 +310,8 @@ pub struct MachBufferFinalized {
     pub srclocs: Vec<MachSrcLoc>,
     /// Call sites, sorted by return offset.
     pub call_sites: Vec<MachCallSite>,
+    /// Byte ranges that are data (constants, jump tables), sorted and disjoint.
+    pub data_ranges: Vec<Range<u64>>,
     /// Final offset of every label (after alias resolution); `u64::MAX` if never bound.
     pub label_offsets: Vec<u64>,
     /// Alignment the code must be placed at (constants and veneers assume it).
@@ -444,6 +452,7 @@ pub struct MachBuffer<U: LabelUse> {
     relocs: Vec<MachReloc>,
     srclocs: Vec<MachSrcLoc>,
     call_sites: Vec<MachCallSite>,
+    data_ranges: Vec<Range<u64>>,
     cur_srcloc: Option<(u64, RelSourceLoc)>,
     constants: Vec<ConstData>,
     const_bytes: Vec<u8>,
@@ -481,6 +490,7 @@ impl<U: LabelUse> MachBuffer<U> {
             relocs: Vec::new(),
             srclocs: Vec::new(),
             call_sites: Vec::new(),
+            data_ranges: Vec::new(),
             cur_srcloc: None,
             constants: Vec::new(),
             const_bytes: Vec::new(),
@@ -512,6 +522,7 @@ impl<U: LabelUse> MachBuffer<U> {
         self.relocs.clear();
         self.srclocs.clear();
         self.call_sites.clear();
+        self.data_ranges.clear();
         self.cur_srcloc = None;
         self.constants.clear();
         self.const_bytes.clear();
@@ -1065,6 +1076,7 @@ impl<U: LabelUse> MachBuffer<U> {
 
     fn emit_pending_constants(&mut self) {
         let pending = mem::take(&mut self.pending_constants);
+        let start = self.cur();
         for &id in &pending {
             let Some(c) = self.constants.get(id.0 as usize).copied() else {
                 continue;
@@ -1082,11 +1094,27 @@ impl<U: LabelUse> MachBuffer<U> {
                 .extend_from_slice(&self.const_bytes[c.start..c.start + c.len]);
             self.constants[id.0 as usize].state = ConstState::Emitted(at);
         }
+        self.mark_data(start);
         self.pending_constants = pending;
         self.pending_constants.clear();
     }
 
     // ---------------------------------------------------------------- records
+
+    /// The bytes from `start` to the current offset are data, not instructions (an
+    /// inline jump table, say): listings show them as data. Freezes them (I3, I7). A
+    /// `start` at or past the current offset records nothing.
+    pub fn mark_data(&mut self, start: u64) {
+        let end = self.cur();
+        if start >= end {
+            return;
+        }
+        self.frozen = self.frozen.max(end);
+        match self.data_ranges.last_mut() {
+            Some(last) if last.end >= start => last.end = last.end.max(end),
+            _ => self.data_ranges.push(start..end),
+        }
+    }
 
     /// Record a relocation whose field starts at the current offset (call this after
     /// writing the opcode bytes, before the field). Freezes the bytes up to the field.
@@ -1378,6 +1406,7 @@ impl<U: LabelUse> MachBuffer<U> {
             traps,
             srclocs: mem::take(&mut self.srclocs),
             call_sites,
+            data_ranges: mem::take(&mut self.data_ranges),
             label_offsets,
             alignment: self.max_align,
         })
@@ -2554,6 +2583,36 @@ mod tests {
         assert_eq!(&f.data[t1..t1 + 8], &[1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(f.data.len(), 24, "unused constant c2 not emitted");
         assert_eq!(f.alignment, 8);
+        assert_eq!(
+            f.data_ranges,
+            [Range { start: 16, end: 24 }],
+            "the pool is data"
+        );
+    }
+
+    #[test]
+    fn marked_data_is_recorded_merged_and_survives_simplification() {
+        let mut b = TestBuffer::new();
+        let l = b.get_label();
+        mark(&mut b, 1);
+        b.mark_data(4);
+        b.mark_data(99);
+        let start = b.cur_offset();
+        nops(&mut b, 2);
+        b.mark_data(start);
+        nops(&mut b, 1);
+        b.mark_data(start + 8);
+        // A branch to the next byte after the data is removed; the data stays.
+        jmp(&mut b, l, TestLabelUse::Short, true).unwrap();
+        b.bind_label(l).unwrap();
+        mark(&mut b, 2);
+        let f = b.finish().unwrap();
+        assert_eq!(f.data.len(), 20);
+        assert_eq!(
+            f.data_ranges,
+            [Range { start: 4, end: 16 }],
+            "empty ranges dropped, adjacent ones merged"
+        );
     }
 
     #[test]
@@ -2571,6 +2630,15 @@ mod tests {
         assert!(t(a2) > a2, "far use gets a second copy at the end");
         assert_eq!(&f.data[t(a) as usize..t(a) as usize + 8], &[0xee; 8]);
         assert_eq!(&f.data[t(a2) as usize..t(a2) as usize + 8], &[0xee; 8]);
+        // Both copies are data (with any padding before them); the island's jump-over
+        // and the code around it are not.
+        assert_eq!(f.data_ranges.len(), 2, "{:?}", f.data_ranges);
+        assert!(f.data_ranges[0].contains(&t(a)) && f.data_ranges[0].end == t(a) + 8);
+        assert!(f.data_ranges[1].contains(&t(a2)) && f.data_ranges[1].end == t(a2) + 8);
+        assert!(!f
+            .data_ranges
+            .iter()
+            .any(|d| d.contains(&a) || d.contains(&a2)));
     }
 
     #[test]

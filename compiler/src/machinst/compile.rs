@@ -195,15 +195,7 @@ impl<B: LowerBackend> CompileContext<B> {
             }
         }?;
         clock.lap(|t| &mut t.emit);
-        CompiledCodeBase::from_parts(
-            done.data,
-            done.alignment,
-            &done.relocs,
-            done.traps,
-            &done.srclocs,
-            done.call_sites,
-            self.frame.total_size(),
-        )
+        CompiledCodeBase::from_buffer(done, self.frame.total_size())
     }
 }
 

@@ -10,7 +10,9 @@
 //! The phase is a type-state marker ([`Stencil`] / [`Final`]), so code that needs real
 //! names cannot accidentally consume a stencil.
 
-use super::buffer::{MachCallSite, MachReloc, MachTrap, RelocKind, RelocTarget};
+use core::ops::Range;
+
+use super::buffer::{MachBufferFinalized, MachCallSite, MachTrap, RelocKind, RelocTarget};
 use super::error::CodegenError;
 use crate::ir::{FunctionParameters, LibCall, RelSourceLoc, SourceLoc, UserExternalName};
 
@@ -93,6 +95,9 @@ pub struct CompiledCodeBase<P: CompilePhase> {
     pub srclocs: Vec<CompiledSrcLoc<P::SourceLoc>>,
     /// Call sites (return offsets).
     pub call_sites: Vec<MachCallSite>,
+    /// Byte ranges of `code` that are data, not instructions (constants, inline jump
+    /// tables): sorted, disjoint, inside the code. Disassemblers list them as data.
+    pub data_ranges: Vec<Range<u32>>,
     /// Bytes of stack the function's frame occupies, from the return address down to the
     /// stack pointer after the prologue (return address and saved frame pointer included).
     pub frame_size: u32,
@@ -104,18 +109,25 @@ pub type CompiledCodeStencil = CompiledCodeBase<Stencil>;
 pub type CompiledCode = CompiledCodeBase<Final>;
 
 impl CompiledCodeBase<Stencil> {
-    pub(crate) fn from_parts(
-        code: Vec<u8>,
-        alignment: u32,
-        relocs: &[MachReloc],
-        traps: Vec<MachTrap>,
-        srclocs: &[super::buffer::MachSrcLoc],
-        call_sites: Vec<MachCallSite>,
+    /// The finished buffer of a function whose frame is `frame_size` bytes (offsets must
+    /// fit in 32 bits).
+    pub(crate) fn from_buffer(
+        done: MachBufferFinalized,
         frame_size: u32,
     ) -> Result<Self, CodegenError> {
+        let MachBufferFinalized {
+            data: code,
+            relocs,
+            traps,
+            srclocs,
+            call_sites,
+            data_ranges,
+            label_offsets: _,
+            alignment,
+        } = done;
         let off = |o: u64| u32::try_from(o).map_err(|_| CodegenError::ImplLimit("code size"));
         let mut rs = Vec::with_capacity(relocs.len());
-        for r in relocs {
+        for r in &relocs {
             rs.push(CompiledReloc {
                 offset: off(r.offset)?,
                 kind: r.kind,
@@ -124,12 +136,16 @@ impl CompiledCodeBase<Stencil> {
             });
         }
         let mut ls = Vec::with_capacity(srclocs.len());
-        for s in srclocs {
+        for s in &srclocs {
             ls.push(CompiledSrcLoc {
                 start: off(s.start)?,
                 end: off(s.end)?,
                 loc: s.loc,
             });
+        }
+        let mut ds = Vec::with_capacity(data_ranges.len());
+        for d in &data_ranges {
+            ds.push(off(d.start)?..off(d.end)?);
         }
         off(code.len() as u64)?;
         Ok(Self {
@@ -139,6 +155,7 @@ impl CompiledCodeBase<Stencil> {
             traps,
             srclocs: ls,
             call_sites,
+            data_ranges: ds,
             frame_size,
         })
     }
@@ -184,6 +201,7 @@ impl CompiledCodeBase<Stencil> {
             traps: self.traps.clone(),
             srclocs,
             call_sites: self.call_sites.clone(),
+            data_ranges: self.data_ranges.clone(),
             frame_size: self.frame_size,
         })
     }

@@ -95,6 +95,9 @@ pub struct ModuleFunction {
     pub offset: u32,
     /// Its code size in bytes (without the island after it).
     pub len: u32,
+    /// Byte ranges of its code that are data (constants, inline jump tables), relative
+    /// to `offset`: sorted, disjoint, within `len`.
+    pub data_ranges: Vec<std::ops::Range<u32>>,
 }
 
 /// A trap site of the text section with the Wasm byte offset it came from.
@@ -439,6 +442,7 @@ pub fn compile_module(
             signature: ir_signature(&info.types[type_index as usize]),
             offset,
             len: c.code.code.len() as u32,
+            data_ranges: c.code.data_ranges.clone(),
         });
         let sorted = srclocs_sorted(&c.code);
         for t in &c.code.traps {

@@ -5,6 +5,10 @@
 //!   resolved); one global `STT_FUNC` symbol per defined function, named by the name
 //!   section or `wasm_function_<index>`, with its size; names that repeat get `.<index>`
 //!   appended so every symbol is unique;
+//! - on AArch64, the ELF mapping symbols the AArch64 ELF ABI defines: `$x` where
+//!   instructions start (each function's start, the end of each data range) and `$d`
+//!   where data starts (each of [`ModuleFunction::data_ranges`](super::ModuleFunction),
+//!   i.e. inline jump tables and constants), so `llvm-objdump -d` lists data as `.word`;
 //! - ELF relocations for what the loader must provide: libcalls become undefined symbols
 //!   `kiln_libcall_<name>`, the stack-limit word the undefined symbol `kiln_stack_limit`;
 //! - `.kiln.module`: the runtime metadata as UTF-8 text, one record per line (format
@@ -247,6 +251,25 @@ pub fn write_elf(m: &CompiledModule) -> Result<Vec<u8>, ElfError> {
             section: SymbolSection::Section(text_id),
             flags: SymbolFlags::None,
         });
+        if m.arch == Arch::Aarch64 {
+            let mut mapping = |name: &[u8], at: u32| {
+                obj.add_symbol(Symbol {
+                    name: name.to_vec(),
+                    value: u64::from(f.offset) + u64::from(at),
+                    size: 0,
+                    kind: SymbolKind::Label,
+                    scope: SymbolScope::Compilation,
+                    weak: false,
+                    section: SymbolSection::Section(text_id),
+                    flags: SymbolFlags::None,
+                });
+            };
+            mapping(b"$x", 0);
+            for d in &f.data_ranges {
+                mapping(b"$d", d.start);
+                mapping(b"$x", d.end);
+            }
+        }
     }
     let mut externs = std::collections::HashMap::new();
     for r in &m.text.relocs {

@@ -686,7 +686,8 @@ fn compile(
             code.traps.len()
         )?;
         if disasm {
-            let lines = kiln_harness::disasm::disassemble(arch, &code.code)?;
+            let lines =
+                kiln_harness::disasm::disassemble_with_data(arch, &code.code, &code.data_ranges)?;
             write!(out, "{}", kiln_harness::disasm::format_listing(&lines))?;
         } else {
             for (i, chunk) in code.code.chunks(16).enumerate() {

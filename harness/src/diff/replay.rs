@@ -21,7 +21,7 @@
 use super::materialize::{load_wasm_case, WasmSidecar};
 use super::wasm::{check_wasm_case, Step, WasmCase, WasmCaseResult, WasmDiffOptions};
 use super::{check_file_call, Class, DiffOptions, EngineResult, Verdict};
-use crate::disasm::{disassemble, format_listing};
+use crate::disasm::{disassemble_with_data, format_listing};
 use crate::engine::{EngineKind, EngineSettings};
 use crate::filetest::{Expectation, TestFile};
 use crate::filetest_runner::outcome_matches;
@@ -201,7 +201,7 @@ fn disassemble_function(
         compiler.compile_function(f)
     }));
     match listing {
-        Ok(Ok(code)) => match disassemble(arch, &code.code) {
+        Ok(Ok(code)) => match disassemble_with_data(arch, &code.code, &code.data_ranges) {
             Ok(lines) => s.push_str(&format_listing(&lines)),
             Err(e) => {
                 let _ = writeln!(s, "  ({e})");

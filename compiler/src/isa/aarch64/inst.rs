@@ -1788,11 +1788,13 @@ fn emit_br_table(
     );
     int::br(sink, XReg::X16);
     sink.bind_label(table)?;
+    let start = sink.cur_offset();
     for &t in targets {
         let at = sink.cur_offset();
         sink.put4(0);
         sink.use_label_at_offset(at, t, AArch64LabelUse::PCRel32);
     }
+    sink.mark_data(start);
     Ok(())
 }
 

@@ -1837,6 +1837,7 @@ impl MachInst for MInst {
                 gpr::alu_rmr(sink, AluOp::Add, S64, t2, GprMem::Gpr(t1));
                 gpr::jmp_ind(sink, GprMem::Gpr(t2));
                 sink.bind_label(table)?;
+                let start = sink.cur_offset();
                 for &t in targets.iter() {
                     let at = sink.cur_offset();
                     sink.put4(0);
@@ -1849,6 +1850,7 @@ impl MachInst for MInst {
                         },
                     );
                 }
+                sink.mark_data(start);
             }
             MInst::Ud2 { code } => gpr::ud2(sink, code),
             MInst::TrapIf { cond, code } => {

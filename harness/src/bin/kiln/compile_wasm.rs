@@ -186,7 +186,7 @@ fn disassemble(out: &mut impl Write, m: &CompiledModule, which: &str) -> Result<
             "function {} (index {}, {} bytes at text offset {:#x}):",
             f.name, f.index, f.len, f.offset
         )?;
-        let lines = kiln_harness::disasm::disassemble(m.arch, bytes)?;
+        let lines = kiln_harness::disasm::disassemble_with_data(m.arch, bytes, &f.data_ranges)?;
         write!(out, "{}", kiln_harness::disasm::format_listing(&lines))?;
     }
     Ok(())
