@@ -2047,6 +2047,26 @@ pub mod testing {
                 return Err(format!("srcloc {s:?} does not cover exactly its mark"));
             }
         }
+        // I7: data ranges are non-empty, sorted, disjoint, inside the code; they cover every
+        // constant and no instruction with a record.
+        let ranges = &em.fin.data_ranges;
+        if ranges
+            .iter()
+            .any(|d| d.start >= d.end || d.end > code.len() as u64)
+            || ranges.windows(2).any(|w| w[0].end >= w[1].start)
+        {
+            return Err(format!("malformed data ranges {ranges:?}"));
+        }
+        let in_data = |o: u64| ranges.iter().any(|d| d.contains(&o));
+        let records = em.fin.traps.iter().map(|t| t.offset);
+        let records = records.chain(em.fin.relocs.iter().map(|r| r.offset));
+        let records = records.chain(em.fin.srclocs.iter().map(|s| s.start));
+        if let Some(o) = records
+            .chain(em.ldcs.iter().map(|l| l.0))
+            .find(|&o| in_data(o))
+        {
+            return Err(format!("the instruction at {o:#x} lies in a data range"));
+        }
         for &(o, c) in &em.ldcs {
             let w = word_at(o)?;
             let t = o as i64 + i64::from(w as u16 as i16);
@@ -2055,6 +2075,12 @@ pub mod testing {
                 return Err(format!(
                     "ldc at {o:#x} reads {got:?} at {t:#x}, expected constant {c}"
                 ));
+            }
+            if !ranges
+                .iter()
+                .any(|d| d.start <= t as u64 && t as u64 + 8 <= d.end)
+            {
+                return Err(format!("constant {c} at {t:#x} is not in a data range"));
             }
         }
         let masks = [0u32, u32::MAX, rng.next_u32()];
