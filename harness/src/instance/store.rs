@@ -14,13 +14,14 @@
 //! | offset in the region | what |
 //! |---|---|
 //! | [`MEMORY_OFFSET`]` + s * `[`MEMORY_SLOT_STRIDE`] | its defined linear memory, in slot `s` (current size) |
-//! | [`TABLE_OFFSET`]` + t * `[`TABLE_STRIDE`] | its defined table `t` (8 bytes per element) |
+//! | [`TABLE_OFFSET`]` + t * `[`TABLE_STRIDE`]` + s * `[`TABLE_SLOT_STRIDE`] | its defined table `t` (8 bytes per element), in slot `s` |
 //!
 //! A memory starts in slot 0 and moves to the next of [`MEMORY_SLOTS`] slots (round
 //! robin) on every `memory.grow` that changes its size, as in a runtime that reserves no
 //! address space beyond a memory's current size: code that keeps using a memory base it
 //! loaded before a call that may grow memory then reads unmapped bytes (a fault) on every
-//! engine, instead of the same bytes as in a runtime that grows memories in place.
+//! engine, instead of the same bytes as in a runtime that grows memories in place. Tables
+//! move the same way on every `table.grow` that changes their size ([`TABLE_SLOTS`]).
 //!
 //! Code: the interpreter's functions are numbered in the order modules were instantiated
 //! (IR names are moved to namespace `k + 1` so that module-local calls stay module-local);
@@ -43,8 +44,8 @@
 //! callable through tables it wrote to); then the start function.
 //!
 //! Invariants: `heaps` holds every instance's vmctx, defined memory and defined tables;
-//! each memory's and table's size in its definition equals its heap's length, and each
-//! memory's base in its definition equals its heap's base; a `FuncRef`
+//! each memory's and table's size in its definition equals its heap's length, and its
+//! base in its definition equals its heap's base; a `FuncRef`
 //! code address always names a function of the store; nothing here panics on any module.
 
 use super::Limits;
@@ -77,10 +78,17 @@ pub const MEMORY_SLOTS: u64 = (TABLE_OFFSET - MEMORY_OFFSET) / MEMORY_SLOT_STRID
 const _: () = assert!(
     MAX_MEMORY_PAGES as u64 * WASM_PAGE_SIZE + 0x1_0000 <= MEMORY_SLOT_STRIDE && MEMORY_SLOTS > 1
 );
+const _: () =
+    assert!(MAX_TABLE_ELEMS as u64 * 8 + 0x1_0000 <= TABLE_SLOT_STRIDE && TABLE_SLOTS > 1);
 /// Offset of table 0 in a region.
 pub const TABLE_OFFSET: u64 = 0x2_0000_0000;
 /// Distance between tables.
 pub const TABLE_STRIDE: u64 = 0x1000_0000;
+/// Distance between a table's slots: room for [`MAX_TABLE_ELEMS`] elements and the
+/// emulator's guard page.
+pub const TABLE_SLOT_STRIDE: u64 = 0x200_0000;
+/// How many slots a table moves through (they end before the next table's).
+pub const TABLE_SLOTS: u64 = TABLE_STRIDE / TABLE_SLOT_STRIDE;
 /// Most instances a store holds (the regions must stay below the emulator's stack).
 pub const MAX_INSTANCES: usize = 1500;
 /// Largest memory (pages) an instance may grow to: 256 MiB, since every call copies the
@@ -161,6 +169,8 @@ struct TableLoc {
     max: u32,
     declared_max: Option<u32>,
     elem: WasmType,
+    /// Address of the table's slot 0 (it moves through [`TABLE_SLOTS`] slots).
+    slot0: u64,
 }
 
 struct InstanceData {
@@ -358,9 +368,18 @@ impl Runtime {
         if new > u64::from(t.max) {
             return -1;
         }
-        for _ in old..new {
-            heaps[t.heap].bytes.extend_from_slice(&init.to_le_bytes());
+        if delta == 0 {
+            return old as i32;
         }
+        let h = &mut heaps[t.heap];
+        for _ in old..new {
+            h.bytes.extend_from_slice(&init.to_le_bytes());
+        }
+        // Move to the next slot (see the module docs).
+        let slot = (h.base - t.slot0) / TABLE_SLOT_STRIDE;
+        h.base = t.slot0 + (slot + 1) % TABLE_SLOTS * TABLE_SLOT_STRIDE;
+        let base = h.base;
+        heap_write(&mut heaps[t.def_heap], t.def_off, &base.to_le_bytes());
         heap_write(&mut heaps[t.def_heap], t.def_off + 8, &new.to_le_bytes());
         old as i32
     }
@@ -967,6 +986,7 @@ impl Store {
                 max: decl.max.unwrap_or(max_elems).min(max_elems),
                 declared_max: decl.max,
                 elem: decl.elem,
+                slot0: base,
             });
         }
         for (t, loc) in tables.iter().enumerate() {
@@ -1283,6 +1303,52 @@ mod tests {
                 MEMORY_SLOTS,
                 "{engine:?}: every slot used"
             );
+        }
+    }
+
+    #[test]
+    fn tables_move_to_the_next_slot_on_every_grow_that_changes_their_size() {
+        let wasm = wat::parse_str(
+            r#"(module
+                 (type $r (func (result i32)))
+                 (table $t 1 funcref)
+                 (func $f (result i32) (i32.const 42))
+                 (elem (i32.const 0) $f)
+                 (func (export "grow") (param i32) (result i32)
+                   (table.grow $t (ref.null func) (local.get 0)))
+                 (func (export "call") (param i32) (result i32)
+                   (call_indirect (type $r) (local.get 0))))"#,
+        )
+        .expect("wat");
+        let i32s = |v: &[i32]| v.iter().map(|&x| DataValue::I32(x)).collect::<Vec<_>>();
+        for &engine in EngineKind::ALL {
+            let mut store = Store::new(engine, &EngineSettings::default()).expect("store");
+            let inst = store.instantiate(&wasm).expect("instance");
+            let t = store.rt.instances[inst.0].tables[0];
+            let base = |store: &Store| heap_u64(&store.heaps[t.def_heap], t.def_off);
+            assert_eq!(base(&store), t.slot0, "{engine:?}");
+            for n in 1..=TABLE_SLOTS as i32 + 1 {
+                let o = store.invoke(inst, "grow", &i32s(&[1]));
+                assert_eq!(o, Outcome::Returned(i32s(&[n])), "{engine:?}");
+                let slot = n as u64 % TABLE_SLOTS;
+                assert_eq!(
+                    base(&store),
+                    t.slot0 + slot * TABLE_SLOT_STRIDE,
+                    "{engine:?}"
+                );
+                assert_eq!(store.heaps[t.heap].base, base(&store));
+                // The elements moved with it; the new one is null.
+                let call = |store: &mut Store, i: i32| store.invoke(inst, "call", &i32s(&[i]));
+                assert_eq!(call(&mut store, 0), Outcome::Returned(i32s(&[42])));
+                assert_eq!(
+                    call(&mut store, n),
+                    Outcome::Trapped(TrapCode::IndirectCallToNull),
+                    "{engine:?}"
+                );
+            }
+            let before = base(&store);
+            store.invoke(inst, "grow", &i32s(&[0]));
+            assert_eq!(base(&store), before, "{engine:?}: a grow by nothing stays");
         }
     }
 }
