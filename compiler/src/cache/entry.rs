@@ -578,6 +578,26 @@ mod tests {
     }
 
     #[test]
+    fn differences_name_every_differing_part() {
+        let a = sample();
+        assert!(a.differences(&a).is_empty());
+        let mut b = a.clone();
+        b.data_ranges.pop();
+        b.frame_size += 16;
+        assert_eq!(a.differences(&b), ["data ranges", "frame size"]);
+        let mut c = a.clone();
+        c.code[3] ^= 1;
+        c.call_sites.clear();
+        assert_eq!(
+            a.differences(&c),
+            [
+                "code (first difference at byte 0x3; 40 vs 40 bytes)",
+                "call sites"
+            ]
+        );
+    }
+
+    #[test]
     fn every_truncation_and_every_bit_flip_is_refused() {
         let key = CacheKey([9; 32]);
         let bytes = encode_entry(&key, &sample());

@@ -211,29 +211,7 @@ pub fn inspect_stored(bytes: &[u8]) -> Result<entry::EntryInfo, EntryError> {
 /// Both codes in full, and which fields differ (for verify mode).
 pub fn mismatch_report(cached: &CompiledCodeStencil, fresh: &CompiledCodeStencil) -> String {
     let mut out = String::new();
-    let mut differ = Vec::new();
-    if cached.code != fresh.code {
-        let at = cached
-            .code
-            .iter()
-            .zip(&fresh.code)
-            .position(|(a, b)| a != b)
-            .unwrap_or(cached.code.len().min(fresh.code.len()));
-        differ.push(format!("code (first difference at byte {at:#x})"));
-    }
-    for (name, same) in [
-        ("alignment", cached.alignment == fresh.alignment),
-        ("relocations", cached.relocs == fresh.relocs),
-        ("traps", cached.traps == fresh.traps),
-        ("source locations", cached.srclocs == fresh.srclocs),
-        ("call sites", cached.call_sites == fresh.call_sites),
-        ("data ranges", cached.data_ranges == fresh.data_ranges),
-        ("frame size", cached.frame_size == fresh.frame_size),
-    ] {
-        if !same {
-            differ.push(name.to_string());
-        }
-    }
+    let differ = cached.differences(fresh);
     let _ = writeln!(out, "differing: {}", differ.join(", "));
     for (title, c) in [("cached", cached), ("fresh", fresh)] {
         let _ = writeln!(out, "--- {title} ---");

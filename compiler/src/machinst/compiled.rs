@@ -103,6 +103,52 @@ pub struct CompiledCodeBase<P: CompilePhase> {
     pub frame_size: u32,
 }
 
+impl<P: CompilePhase> CompiledCodeBase<P> {
+    /// Which parts of `self` and `other` differ, named in declaration order (`code`, then
+    /// its first differing byte's offset, when the bytes differ). Empty when equal. Every
+    /// field is compared: a field added to the struct must be added here (the struct is
+    /// destructured, so forgetting it does not compile).
+    pub fn differences(&self, other: &Self) -> Vec<String> {
+        let CompiledCodeBase {
+            code,
+            alignment,
+            relocs,
+            traps,
+            srclocs,
+            call_sites,
+            data_ranges,
+            frame_size,
+        } = self;
+        let mut out = Vec::new();
+        if *code != other.code {
+            let at = code
+                .iter()
+                .zip(&other.code)
+                .position(|(a, b)| a != b)
+                .unwrap_or(code.len().min(other.code.len()));
+            out.push(format!(
+                "code (first difference at byte {at:#x}; {} vs {} bytes)",
+                code.len(),
+                other.code.len()
+            ));
+        }
+        for (name, same) in [
+            ("alignment", *alignment == other.alignment),
+            ("relocations", *relocs == other.relocs),
+            ("traps", *traps == other.traps),
+            ("source locations", *srclocs == other.srclocs),
+            ("call sites", *call_sites == other.call_sites),
+            ("data ranges", *data_ranges == other.data_ranges),
+            ("frame size", *frame_size == other.frame_size),
+        ] {
+            if !same {
+                out.push(name.to_string());
+            }
+        }
+        out
+    }
+}
+
 /// What the backend returns.
 pub type CompiledCodeStencil = CompiledCodeBase<Stencil>;
 /// Finalized code.

@@ -144,33 +144,15 @@ pub fn load_filetests() -> Result<Vec<TestFile>, String> {
         .collect()
 }
 
-/// The first difference between two finalized codes, if any.
+/// How two finalized codes differ, if they do: the differing parts, and both codes in
+/// full unless only the bytes differ.
 pub fn code_difference(a: &CompiledCode, b: &CompiledCode) -> Option<String> {
-    if a.code != b.code {
-        let at = a
-            .code
-            .iter()
-            .zip(&b.code)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a.code.len().min(b.code.len()));
-        return Some(format!(
-            "code bytes differ at offset {at:#x} ({} vs {} bytes)",
-            a.code.len(),
-            b.code.len()
-        ));
+    let differ = a.differences(b);
+    match differ.as_slice() {
+        [] => None,
+        [only] if only.starts_with("code") => Some(only.clone()),
+        _ => Some(format!("{} differ:\n  {a:?}\n  {b:?}", differ.join(", "))),
     }
-    let fields = [
-        ("alignment", a.alignment == b.alignment),
-        ("relocations", a.relocs == b.relocs),
-        ("traps", a.traps == b.traps),
-        ("source locations", a.srclocs == b.srclocs),
-        ("call sites", a.call_sites == b.call_sites),
-        ("frame size", a.frame_size == b.frame_size),
-    ];
-    fields
-        .iter()
-        .find(|(_, same)| !same)
-        .map(|(name, _)| format!("{name} differ:\n  {a:?}\n  {b:?}"))
 }
 
 /// Run the per-function checks (module docs) on `f`. `foreign` supplies the foreign entry
