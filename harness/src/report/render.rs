@@ -166,10 +166,11 @@ fn ordered<'a>(known: &[&str], seen: impl Iterator<Item = &'a str>) -> Vec<&'a s
 }
 
 /// The phases of a [`PhaseSeconds`], in pipeline order.
-fn phases(p: &PhaseSeconds) -> [(&'static str, f64); 7] {
+fn phases(p: &PhaseSeconds) -> [(&'static str, f64); 8] {
     [
         ("parse", p.parse),
         ("translate", p.translate),
+        ("verify", p.verify),
         ("lower", p.lower),
         ("regalloc", p.regalloc),
         ("emit", p.emit),
@@ -368,7 +369,9 @@ fn compile_report(r: &mut Report, suite: Option<&CompileSuite>) -> Result<()> {
          code generation and linking. Kiln ends with its linked text section; Wasmtime with \
          the serialized artifact of `Engine::precompile_module`. Nothing is loaded or run. \
          Wasmtime keeps its defaults otherwise (guard pages bound its memory accesses; \
-         Kiln's code checks bounds explicitly).\n",
+         Kiln's code checks bounds explicitly). Kiln also runs its IR verifier on every \
+         function (setting `enable_verifier`, on by default; the `verify` column of the \
+         phase split), which Wasmtime leaves off for Cranelift by default.\n",
     );
     for target in ordered(&TARGETS, suite.records.iter().map(|c| c.target.as_str())) {
         let recs: Vec<&CompileRecord> = suite
@@ -571,6 +574,7 @@ fn compile_target(r: &mut Report, target: &str, recs: &[&CompileRecord]) -> Resu
             "phases ms",
             "parse %",
             "translate %",
+            "verify %",
             "lower %",
             "regalloc %",
             "emit %",
@@ -1030,7 +1034,8 @@ mod tests {
             phases: kiln.then_some(PhaseSeconds {
                 parse: 0.1,
                 translate: 0.2,
-                lower: 0.3,
+                verify: 0.05,
+                lower: 0.25,
                 regalloc: 0.2,
                 emit: 0.1,
                 cache: 0.0,
