@@ -36,7 +36,10 @@
 //!   of a construct nothing else reaches) continues it; a construct's exit where branches
 //!   merge gets what held where the construct started (the base and size only when
 //!   nothing was called in between); a loop header gets the checks made before the loop,
-//!   not the base and size (a call in the loop may come back around). The values it
+//!   and the base and size only when the pre-scan ([`writes`]) found no operator in the
+//!   loop that makes a call (else a call in the loop may come back around through a back
+//!   edge; the loop's `end` checks that the translator indeed emitted no call in it, and
+//!   fails the compile as an internal error otherwise). The values it
 //!   names (base, size, an index's zero-extension and address) are reused across blocks
 //!   only with [`TranslateOptions::heap_values_across_blocks`]; without it each block
 //!   makes its own, and only the checks are saved.
@@ -237,6 +240,7 @@ pub fn translate_function(
             params_at_entry: Vec::new(),
             heap_at_start: None,
             calls_at_start: 0,
+            loop_call_free: false,
         });
         let mut ops = input.body.get_operators_reader().map_err(e)?;
         while !ops.eof() {
@@ -317,6 +321,9 @@ struct Frame {
     /// [`State::calls`] where the construct started: when it is still the same at the
     /// exit, the memory's base and size loaded before the construct still hold there.
     calls_at_start: u32,
+    /// A loop whose header kept the memory's base and size because the pre-scan found no
+    /// call in it: its `end` checks that none was emitted.
+    loop_call_free: bool,
 }
 
 impl Frame {
@@ -427,10 +434,12 @@ impl HeapCache {
 
     /// The current block `from` jumps to loop header `to`, which it dominates: the checks
     /// still hold there, but a call in the loop may reach the header again through a back
-    /// edge, so not the base and size.
-    fn enter_loop(&mut self, from: Option<Block>, to: Block) {
+    /// edge, so the base and size only when the loop makes no call (`call_free`).
+    fn enter_loop(&mut self, from: Option<Block>, to: Block, call_free: bool) {
         self.follow(from, to);
-        self.base_size = None;
+        if !call_free {
+            self.base_size = None;
+        }
     }
 
     /// Move what holds into block `to`, which the point it holds at dominates: the
@@ -863,6 +872,7 @@ impl State<'_> {
                     params_at_entry: Vec::new(),
                     heap_at_start,
                     calls_at_start: self.calls,
+                    loop_call_free: false,
                 });
             }
             O::Loop { blockty } => {
@@ -877,8 +887,9 @@ impl State<'_> {
                 }
                 let args = self.popn(params.len(), offset)?;
                 b.ins().jump(header, &args);
+                let call_free = self.writes.calls_nothing(self.constructs_seen);
                 self.pass_through_construct(b, header);
-                self.heap.enter_loop(b.current_block(), header);
+                self.heap.enter_loop(b.current_block(), header, call_free);
                 b.switch_to_block(header);
                 let height = self.stack.len();
                 self.stack.extend_from_slice(b.block_params(header));
@@ -893,7 +904,8 @@ impl State<'_> {
                     else_block: None,
                     params_at_entry: Vec::new(),
                     heap_at_start: None,
-                    calls_at_start: 0,
+                    calls_at_start: self.calls,
+                    loop_call_free: call_free,
                 });
             }
             O::If { blockty } => {
@@ -926,6 +938,7 @@ impl State<'_> {
                     params_at_entry,
                     heap_at_start,
                     calls_at_start: self.calls,
+                    loop_call_free: false,
                 });
             }
             O::Else => {
@@ -1308,6 +1321,9 @@ impl State<'_> {
         }
         if frame.kind == FrameKind::Loop {
             b.seal_block(frame.target);
+            if frame.loop_call_free && self.calls != frame.calls_at_start {
+                return Err(self.internal(offset, "a loop the pre-scan found call-free calls"));
+            }
         }
         self.stack.truncate(frame.height);
         b.seal_block(frame.exit);

@@ -238,3 +238,34 @@
 (assert_trap (invoke "checked_in_then_only" (i32.const 65529) (i32.const 0)) "out of bounds memory access")
 (assert_trap (invoke "checked_in_then_only" (i32.const 65525) (i32.const 1)) "out of bounds memory access")
 (assert_return (invoke "checked_in_then_only" (i32.const 65524) (i32.const 1)) (i32.const 0))
+
+;; Loops and the memory's base. A loop that calls (here a function that grows the memory,
+;; which the harness then moves) must load the base again at its header; a loop that
+;; calls nothing keeps the base loaded before it, also right after a growing call.
+(module
+  (memory 1)
+  (func $grow (result i32) (memory.grow (i32.const 1)))
+  (func (export "loop_calls_grow") (param $n i32) (result i32)
+    (local $sum i32)
+    (i32.store (i32.const 4) (i32.const 5))
+    (loop $l
+      (local.set $sum (i32.add (local.get $sum) (i32.load (i32.const 4))))
+      (drop (call $grow))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $sum))
+  (func (export "call_free_loop_after_grow") (param $n i32) (result i32)
+    (local $sum i32) (local $p i32)
+    (local.set $p (i32.mul (call $grow) (i32.const 65536)))
+    (i32.store (local.get $p) (i32.const 9))
+    (loop $l
+      (local.set $sum (i32.add (local.get $sum) (i32.load (local.get $p))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $sum))
+  (func (export "size") (result i32) memory.size))
+(assert_return (invoke "loop_calls_grow" (i32.const 3)) (i32.const 15))
+(assert_return (invoke "size") (i32.const 4))
+(assert_return (invoke "call_free_loop_after_grow" (i32.const 4)) (i32.const 36))
+(assert_return (invoke "size") (i32.const 5))
+(assert_return (invoke "loop_calls_grow" (i32.const 2)) (i32.const 10))
+(assert_return (invoke "call_free_loop_after_grow" (i32.const 1)) (i32.const 9))
+(assert_return (invoke "size") (i32.const 8))

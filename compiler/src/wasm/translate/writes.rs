@@ -12,7 +12,11 @@
 //!
 //! [`ConstructWrites::scan`] reads the rest of the body once, from its first `block`,
 //! `loop` or `if` on, and lists for every construct, numbered in the order the constructs
-//! start, the locals written anywhere inside it (nested constructs included), sorted.
+//! start, the locals written anywhere inside it (nested constructs included), sorted, and
+//! whether any operator inside it makes a call ([`ConstructWrites::calls_nothing`]: a
+//! `call`, a `call_indirect`, or an operator the translator turns into a runtime builtin
+//! call, see [`makes_call`]). A loop that calls nothing cannot grow the memory, so the
+//! memory's base and size loaded before it still hold at its header on every iteration.
 //!
 //! Cost: each closing construct sorts and deduplicates the writes inside it, so a write
 //! is handled once per enclosing construct. Only constructs nested at most
@@ -22,7 +26,8 @@
 //! blocks, whose inner exits simply get block parameters as before.
 //!
 //! Invariants: every local that an operator between a construct's start and its matching
-//! `end` writes is in that construct's list. A body the scan cannot read to its end (a
+//! `end` writes is in that construct's list, and a construct said to call nothing has no
+//! operator for which [`makes_call`] holds (dead code included). A body the scan cannot read to its end (a
 //! malformed one, which validation reports in the main pass) yields no lists, and
 //! [`ConstructWrites::written`] is `None` for every construct: the translator then claims
 //! nothing and the builder adds its parameters as before.
@@ -39,13 +44,17 @@ pub(super) struct ConstructWrites {
     scanned: bool,
     /// Construct `i`'s locals are `locals[spans[i].0..spans[i].1]`; `None` until its `end`.
     spans: Vec<Option<(u32, u32)>>,
+    /// Per construct: no operator inside it makes a call (false until its `end`).
+    call_free: Vec<bool>,
+    /// Scratch: operators making calls seen so far in this scan.
+    calls_seen: usize,
     locals: Vec<u32>,
     /// Scratch: locals written inside the open constructs. Each open construct owns the
     /// tail from its mark on (a closed nested construct's entries stay in it, deduplicated).
     writes: Vec<u32>,
-    /// Scratch: per open construct, its number and its mark in `writes`; `None` for one
-    /// nested deeper than [`MAX_TRACKED_DEPTH`].
-    open: Vec<Option<(usize, usize)>>,
+    /// Scratch: per open construct, its number, its mark in `writes` and `calls_seen` at
+    /// its start; `None` for one nested deeper than [`MAX_TRACKED_DEPTH`].
+    open: Vec<Option<(usize, usize, usize)>>,
 }
 
 impl ConstructWrites {
@@ -53,6 +62,7 @@ impl ConstructWrites {
     pub(super) fn clear(&mut self) {
         self.scanned = false;
         self.spans.clear();
+        self.call_free.clear();
         self.locals.clear();
     }
 
@@ -67,6 +77,11 @@ impl ConstructWrites {
         Some(&self.locals[start as usize..end as usize])
     }
 
+    /// Whether construct number `n` certainly makes no call (false when unknown).
+    pub(super) fn calls_nothing(&self, n: usize) -> bool {
+        self.call_free.get(n).copied().unwrap_or(false)
+    }
+
     /// Scan from right after the body's first construct operator (`block`, `loop` or
     /// `if`) to the end of the body.
     pub(super) fn scan(&mut self, mut ops: OperatorsReader<'_>) {
@@ -74,11 +89,13 @@ impl ConstructWrites {
         self.scanned = true;
         self.writes.clear();
         self.open.clear();
+        self.calls_seen = 0;
         self.open_construct();
         while !ops.eof() {
             let Ok(op) = ops.read() else {
                 // Malformed: claim nothing about any construct.
                 self.spans.clear();
+                self.call_free.clear();
                 self.locals.clear();
                 return;
             };
@@ -99,6 +116,7 @@ impl ConstructWrites {
                 {
                     self.writes.push(local_index)
                 }
+                ref op if makes_call(op) => self.calls_seen += 1,
                 _ => {}
             }
         }
@@ -107,13 +125,15 @@ impl ConstructWrites {
     fn open_construct(&mut self) {
         let tracked = self.open.len() < MAX_TRACKED_DEPTH;
         self.open
-            .push(tracked.then_some((self.spans.len(), self.writes.len())));
+            .push(tracked.then_some((self.spans.len(), self.writes.len(), self.calls_seen)));
         self.spans.push(None);
+        self.call_free.push(false);
     }
 
     /// Record construct `n`'s writes; leave them, deduplicated, in the enclosing
     /// construct's tail.
-    fn close_construct(&mut self, (n, mark): (usize, usize)) {
+    fn close_construct(&mut self, (n, mark, calls_at_start): (usize, usize, usize)) {
+        self.call_free[n] = self.calls_seen == calls_at_start;
         let tail = &mut self.writes[mark..];
         tail.sort_unstable();
         let mut keep = 0;
@@ -131,4 +151,27 @@ impl ConstructWrites {
             self.writes.clear();
         }
     }
+}
+
+/// Whether the translator turns `op` into a call: `call`, `call_indirect`, and the
+/// operators it implements with a runtime builtin (`docs/vmcontext.md`). A call may grow
+/// the memory and move it.
+pub(super) fn makes_call(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::MemoryGrow { .. }
+            | Operator::MemoryFill { .. }
+            | Operator::MemoryCopy { .. }
+            | Operator::MemoryInit { .. }
+            | Operator::DataDrop { .. }
+            | Operator::TableGrow { .. }
+            | Operator::TableFill { .. }
+            | Operator::TableCopy { .. }
+            | Operator::TableInit { .. }
+            | Operator::ElemDrop { .. }
+    )
 }
