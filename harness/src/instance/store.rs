@@ -310,6 +310,12 @@ fn write_addr(heaps: &mut [Heap], addr: u64, bytes: &[u8]) {
     }
 }
 
+/// Where a memory or table at `base` moves on a grow (see the module docs): the next of
+/// its `slots` slots, `stride` apart from `slot0`, round robin.
+fn next_slot(base: u64, slot0: u64, stride: u64, slots: u64) -> u64 {
+    slot0 + ((base - slot0) / stride + 1) % slots * stride
+}
+
 /// A value of type `ty` from its raw little-endian bits.
 fn value_of(ty: WasmType, bits: u64) -> DataValue {
     match ty {
@@ -340,9 +346,7 @@ impl Runtime {
         }
         let h = &mut heaps[m.heap];
         h.bytes.resize((new * WASM_PAGE_SIZE) as usize, 0);
-        // Move to the next slot (see the module docs).
-        let slot = (h.base - m.slot0) / MEMORY_SLOT_STRIDE;
-        h.base = m.slot0 + (slot + 1) % MEMORY_SLOTS * MEMORY_SLOT_STRIDE;
+        h.base = next_slot(h.base, m.slot0, MEMORY_SLOT_STRIDE, MEMORY_SLOTS);
         let base = h.base;
         let def = &mut heaps[m.def_heap];
         heap_write(
@@ -375,9 +379,7 @@ impl Runtime {
         for _ in old..new {
             h.bytes.extend_from_slice(&init.to_le_bytes());
         }
-        // Move to the next slot (see the module docs).
-        let slot = (h.base - t.slot0) / TABLE_SLOT_STRIDE;
-        h.base = t.slot0 + (slot + 1) % TABLE_SLOTS * TABLE_SLOT_STRIDE;
+        h.base = next_slot(h.base, t.slot0, TABLE_SLOT_STRIDE, TABLE_SLOTS);
         let base = h.base;
         heap_write(&mut heaps[t.def_heap], t.def_off, &base.to_le_bytes());
         heap_write(&mut heaps[t.def_heap], t.def_off + 8, &new.to_le_bytes());
