@@ -115,7 +115,7 @@ impl SigLocs {
                     let off = area;
                     area = area
                         .checked_add(size)
-                        .ok_or(CodegenError::ImplLimit("return area size"))?;
+                        .ok_or_else(|| CodegenError::ImplLimit("return area size"))?;
                     RetLoc::RetArea { offset: off }
                 }
             };
@@ -162,7 +162,7 @@ impl SigLocs {
                     let off = stack;
                     stack = stack
                         .checked_add(size)
-                        .ok_or(CodegenError::ImplLimit("stack argument area size"))?;
+                        .ok_or_else(|| CodegenError::ImplLimit("stack argument area size"))?;
                     ArgLoc::Stack { offset: off }
                 }
             };
@@ -195,7 +195,7 @@ impl FrameLayout {
         outgoing_args_size: u32,
         stack_check: bool,
     ) -> Result<(), CodegenError> {
-        let too_big = CodegenError::ImplLimit("frame size");
+        let too_big = || CodegenError::ImplLimit("frame size");
         self.setup_area_size = A::frame_setup_size();
         self.clobbered_callee_saves.clear();
         let saved = A::callee_saved();
@@ -211,7 +211,7 @@ impl FrameLayout {
             .ok()
             .and_then(|n| n.checked_mul(8))
             .filter(|&b| b <= MAX_FRAME_SIZE)
-            .ok_or(too_big.clone())?;
+            .ok_or_else(too_big)?;
         off = align_to(off, 16);
         self.spill_area_offset = off;
         self.num_spill_slots = spill_bytes / 8;
@@ -224,12 +224,12 @@ impl FrameLayout {
             off = off
                 .checked_add(data.size)
                 .filter(|&o| o <= MAX_FRAME_SIZE)
-                .ok_or(too_big.clone())?;
+                .ok_or_else(too_big)?;
         }
         // SP must be 16-aligned after saving registers and allocating the fixed frame.
         let total = align_to(off + self.clobber_size, 16);
         if total > MAX_FRAME_SIZE {
-            return Err(too_big);
+            return Err(too_big());
         }
         self.fixed_frame_size = total - self.clobber_size;
         self.stack_check = stack_check;

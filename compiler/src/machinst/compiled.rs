@@ -218,7 +218,7 @@ impl CompiledCodeBase<Stencil> {
                 RelocTarget::User(n) => FinalRelocTarget::User(
                     params
                         .user_name(n)
-                        .ok_or(CodegenError::UnknownExternalName(n))?,
+                        .ok_or_else(|| CodegenError::UnknownExternalName(n))?,
                 ),
                 RelocTarget::LibCall(l) => FinalRelocTarget::LibCall(l),
                 RelocTarget::StackLimit => FinalRelocTarget::StackLimit,

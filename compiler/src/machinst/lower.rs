@@ -157,7 +157,7 @@ impl<'a, I: MachInst> Lower<'a, I> {
             .inst_args(inst)
             .get(idx)
             .copied()
-            .ok_or(CodegenError::InvalidFunction("missing instruction operand"))
+            .ok_or_else(|| CodegenError::InvalidFunction("missing instruction operand"))
     }
 
     /// The type of `v`.
@@ -197,7 +197,7 @@ impl<'a, I: MachInst> Lower<'a, I> {
             .inst_results(inst)
             .get(idx)
             .map(|&v| self.vreg_of(v))
-            .ok_or(CodegenError::InvalidFunction("missing instruction result"))
+            .ok_or_else(|| CodegenError::InvalidFunction("missing instruction result"))
     }
 
     /// Record that a call sequence uses `bytes` bytes at the bottom of the frame (SP
@@ -315,7 +315,7 @@ impl<'a, I: MachInst> Lower<'a, I> {
             .constants
             .get(c)
             .copied()
-            .ok_or(CodegenError::InvalidFunction("unknown constant"))
+            .ok_or_else(|| CodegenError::InvalidFunction("unknown constant"))
     }
 
     /// The instructions emitted so far for the IR instruction being lowered, in emission
@@ -366,7 +366,7 @@ pub fn lower_function<B: LowerBackend>(
     let entry = func
         .layout
         .entry_block()
-        .ok_or(CodegenError::InvalidFunction("no entry block"))?;
+        .ok_or_else(|| CodegenError::InvalidFunction("no entry block"))?;
     for (vi, &lb) in scratch.order.iter().enumerate() {
         let vi = vi as u32;
         match lb {
@@ -383,7 +383,7 @@ pub fn lower_function<B: LowerBackend>(
                     let t = *scratch
                         .block_index
                         .get(bc.block.index())
-                        .ok_or(CodegenError::InvalidFunction("branch to unknown block"))?;
+                        .ok_or_else(|| CodegenError::InvalidFunction("branch to unknown block"))?;
                     if t == NONE {
                         return Err(CodegenError::InvalidFunction("branch to unknown block"));
                     }

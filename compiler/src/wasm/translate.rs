@@ -158,7 +158,7 @@ pub fn translate_function(
 ) -> Result<Function, WasmError> {
     let index = input.index;
     let e = |err: wasmparser::BinaryReaderError| WasmError::from_reader(err, Some(index));
-    let ty = info.func_type(index).ok_or(WasmError::Invalid {
+    let ty = info.func_type(index).ok_or_else(|| WasmError::Invalid {
         func: Some(index),
         offset: input.body.range().start as usize,
         message: "function without a type".into(),

@@ -100,7 +100,7 @@ impl Addr {
 
     /// Base register and byte offset (for every form but `RegReg`).
     fn base_offset(self, ctx: &EmitContext<'_>) -> Result<(XRegOrSp, i64), CodegenError> {
-        let bad = CodegenError::ImplLimit("frame offset");
+        let bad = || CodegenError::ImplLimit("frame offset");
         Ok(match self {
             Addr::RegOffset { base, offset } => (xr(base)?.into(), offset),
             Addr::RegReg { .. } => return Err(CodegenError::InvalidFunction("register address")),
@@ -110,7 +110,7 @@ impl Addr {
             ),
             Addr::StackSlot { slot, offset } => (
                 XRegOrSp::Sp,
-                i64::from(ctx.frame.stack_slot_offset(slot, offset).ok_or(bad)?),
+                i64::from(ctx.frame.stack_slot_offset(slot, offset).ok_or_else(bad)?),
             ),
             Addr::IncomingArg(off) => (
                 XReg::FP.into(),

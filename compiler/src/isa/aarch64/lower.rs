@@ -1413,7 +1413,7 @@ fn lower_call_with(
     }
     let area = ret_area_off
         .checked_add(locs.ret_area_size)
-        .ok_or(CodegenError::ImplLimit("outgoing area"))?;
+        .ok_or_else(|| CodegenError::ImplLimit("outgoing area"))?;
     if area > 0 {
         ctx.note_outgoing_area(area);
     }
@@ -1681,16 +1681,15 @@ impl LowerBackend for Aarch64Backend {
                 args,
             } => {
                 let func = ctx.func();
-                let ext = func
-                    .dfg
-                    .ext_funcs
-                    .get(func_ref)
-                    .ok_or(CodegenError::InvalidFunction("unknown function reference"))?;
+                let ext =
+                    func.dfg.ext_funcs.get(func_ref).ok_or_else(|| {
+                        CodegenError::InvalidFunction("unknown function reference")
+                    })?;
                 let sig = func
                     .dfg
                     .signatures
                     .get(ext.signature)
-                    .ok_or(CodegenError::InvalidFunction("unknown signature"))?;
+                    .ok_or_else(|| CodegenError::InvalidFunction("unknown signature"))?;
                 let args = func.dfg.value_lists.get(args);
                 lower_call(ctx, inst, sig, CallDest::Name(ext.name), args)
             }
@@ -1704,11 +1703,11 @@ impl LowerBackend for Aarch64Backend {
                     .dfg
                     .signatures
                     .get(sig_ref)
-                    .ok_or(CodegenError::InvalidFunction("unknown signature"))?;
+                    .ok_or_else(|| CodegenError::InvalidFunction("unknown signature"))?;
                 let all = func.dfg.value_lists.get(args);
-                let (&callee, args) = all.split_first().ok_or(CodegenError::InvalidFunction(
-                    "call_indirect without callee",
-                ))?;
+                let (&callee, args) = all
+                    .split_first()
+                    .ok_or_else(|| CodegenError::InvalidFunction("call_indirect without callee"))?;
                 let r = ctx.value_reg(callee);
                 lower_call(ctx, inst, sig, CallDest::Reg(r), args)
             }
@@ -1716,12 +1715,10 @@ impl LowerBackend for Aarch64Backend {
                 opcode: Opcode::FuncAddr,
                 func_ref,
             } => {
-                let ext = ctx
-                    .func()
-                    .dfg
-                    .ext_funcs
-                    .get(func_ref)
-                    .ok_or(CodegenError::InvalidFunction("unknown function reference"))?;
+                let ext =
+                    ctx.func().dfg.ext_funcs.get(func_ref).ok_or_else(|| {
+                        CodegenError::InvalidFunction("unknown function reference")
+                    })?;
                 let name: ExternalName = ext.name;
                 let dst = ctx.output_reg(inst, 0)?;
                 ctx.emit(MInst::FuncAddr { dst, name });

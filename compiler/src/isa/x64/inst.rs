@@ -104,7 +104,7 @@ impl Addr {
     }
 
     fn to_amode(self, ctx: &EmitContext<'_>) -> Result<Amode, CodegenError> {
-        let bad = CodegenError::ImplLimit("frame offset");
+        let bad = || CodegenError::ImplLimit("frame offset");
         Ok(match self {
             Addr::RegOffset { base, offset } => Amode::base_disp(gpr(base)?, offset),
             Addr::RegIndex {
@@ -119,25 +119,25 @@ impl Addr {
                     2 => Scale::Four,
                     _ => Scale::Eight,
                 };
-                Amode::base_index(gpr(base)?, gpr(index)?, scale, offset).ok_or(
-                    CodegenError::Regalloc("rsp allocated as an index register".to_string()),
-                )?
+                Amode::base_index(gpr(base)?, gpr(index)?, scale, offset).ok_or_else(|| {
+                    CodegenError::Regalloc("rsp allocated as an index register".to_string())
+                })?
             }
             Addr::SpillSlot(s) => {
                 let off = ctx.frame.spill_area_offset + 8 * s;
-                Amode::base_disp(Gpr::Rsp, i32::try_from(off).map_err(|_| bad)?)
+                Amode::base_disp(Gpr::Rsp, i32::try_from(off).map_err(|_| bad())?)
             }
             Addr::StackSlot { slot, offset } => Amode::base_disp(
                 Gpr::Rsp,
-                ctx.frame.stack_slot_offset(slot, offset).ok_or(bad)?,
+                ctx.frame.stack_slot_offset(slot, offset).ok_or_else(bad)?,
             ),
             Addr::IncomingArg(off) => Amode::base_disp(
                 Gpr::Rbp,
                 i32::try_from(u64::from(off) + u64::from(ctx.frame.setup_area_size))
-                    .map_err(|_| bad)?,
+                    .map_err(|_| bad())?,
             ),
             Addr::OutgoingArg(off) => {
-                Amode::base_disp(Gpr::Rsp, i32::try_from(off).map_err(|_| bad)?)
+                Amode::base_disp(Gpr::Rsp, i32::try_from(off).map_err(|_| bad())?)
             }
         })
     }
@@ -1831,7 +1831,7 @@ impl MachInst for MInst {
                 let table = sink.get_label();
                 gpr::lea(sink, S64, t2, &Amode::RipLabel(table));
                 let entry = Amode::base_index(t2, t1, Scale::Four, 4)
-                    .ok_or(CodegenError::Regalloc("rsp as an index".into()))?;
+                    .ok_or_else(|| CodegenError::Regalloc("rsp as an index".into()))?;
                 gpr::lea(sink, S64, t2, &entry);
                 gpr::movsxd(sink, t1, GprMem::Mem(&Amode::base_disp(t2, -4)));
                 gpr::alu_rmr(sink, AluOp::Add, S64, t2, GprMem::Gpr(t1));

@@ -44,12 +44,12 @@ pub(super) fn lower(ctx: &mut Ctx<'_>, inst: Inst) -> Result<(), CodegenError> {
                 .dfg
                 .ext_funcs
                 .get(func_ref)
-                .ok_or(CodegenError::InvalidFunction("unknown function reference"))?;
+                .ok_or_else(|| CodegenError::InvalidFunction("unknown function reference"))?;
             let sig = func
                 .dfg
                 .signatures
                 .get(ext.signature)
-                .ok_or(CodegenError::InvalidFunction("unknown signature"))?;
+                .ok_or_else(|| CodegenError::InvalidFunction("unknown signature"))?;
             let dest = match ext.name {
                 ExternalName::User(_) => CallDest::Direct(target_of(ext.name)),
                 ExternalName::LibCall(_) => CallDest::Abs(target_of(ext.name)),
@@ -65,11 +65,11 @@ pub(super) fn lower(ctx: &mut Ctx<'_>, inst: Inst) -> Result<(), CodegenError> {
                 .dfg
                 .signatures
                 .get(sig_ref)
-                .ok_or(CodegenError::InvalidFunction("unknown signature"))?;
+                .ok_or_else(|| CodegenError::InvalidFunction("unknown signature"))?;
             let all = func.dfg.value_lists.get(args);
-            let (&callee, args) = all.split_first().ok_or(CodegenError::InvalidFunction(
-                "call_indirect without callee",
-            ))?;
+            let (&callee, args) = all
+                .split_first()
+                .ok_or_else(|| CodegenError::InvalidFunction("call_indirect without callee"))?;
             let callee = ctx.value_reg(callee);
             let locs = ctx.call_sig_locs::<X64Abi>(sig)?;
             let r = emit_call(ctx, inst, CallDest::Reg(callee), &locs, args);
@@ -81,7 +81,7 @@ pub(super) fn lower(ctx: &mut Ctx<'_>, inst: Inst) -> Result<(), CodegenError> {
                 .dfg
                 .ext_funcs
                 .get(func_ref)
-                .ok_or(CodegenError::InvalidFunction("unknown function reference"))?;
+                .ok_or_else(|| CodegenError::InvalidFunction("unknown function reference"))?;
             let dst = ctx.output_reg(inst, 0)?;
             ctx.emit(MInst::FuncAddr {
                 target: target_of(ext.name),
@@ -125,7 +125,7 @@ fn emit_call(
     let ret_off = align_to(locs.stack_args_size, 16);
     let area = ret_off
         .checked_add(locs.ret_area_size)
-        .ok_or(CodegenError::ImplLimit("outgoing argument area"))?;
+        .ok_or_else(|| CodegenError::ImplLimit("outgoing argument area"))?;
     ctx.note_outgoing_area(area);
     let mut uses: SmallVec<[_; 6]> = SmallVec::new();
     for (&a, &(loc, ty)) in args.iter().zip(&locs.args) {
