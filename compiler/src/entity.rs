@@ -237,10 +237,21 @@ impl<K: EntityRef, V: Clone> SecondaryMap<K, V> {
     #[inline]
     pub fn set(&mut self, k: K, v: V) {
         let i = k.index();
-        if i >= self.elems.len() {
-            self.elems.resize(i + 1, self.default.clone());
+        if i < self.elems.len() {
+            self.elems[i] = v;
+        } else {
+            self.grow_to(i);
+            self.elems.push(v);
         }
-        self.elems[i] = v;
+    }
+
+    /// Back every key below `i` with storage (defaults), so that key `i` is the next to
+    /// push. Writes usually append the next key (`i == len`), which needs no fill.
+    #[inline]
+    fn grow_to(&mut self, i: usize) {
+        if i > self.elems.len() {
+            self.elems.resize(i, self.default.clone());
+        }
     }
 
     /// Make sure `n` keys are backed by storage (so `get_mut`-style writes don't reallocate).
@@ -285,7 +296,8 @@ impl<K: EntityRef, V: Clone> IndexMut<K> for SecondaryMap<K, V> {
     fn index_mut(&mut self, k: K) -> &mut V {
         let i = k.index();
         if i >= self.elems.len() {
-            self.elems.resize(i + 1, self.default.clone());
+            self.grow_to(i);
+            self.elems.push(self.default.clone());
         }
         &mut self.elems[i]
     }
