@@ -460,6 +460,68 @@ fn bad_translation_memos_fall_back_to_translation() {
     assert_eq!(warm.text, cold.text);
 }
 
+/// The time a store spends on translation memos is cache time: a memo lookup that finds
+/// nothing is load time, writing a memo is store time, and both are inside the module's
+/// code-generation time (which `kiln compile --timings` splits into phases and cache
+/// work). A store that sleeps on every memo access shows it: a lower bound, so the test
+/// holds however slow the machine is.
+#[test]
+fn translation_memo_time_is_counted_as_cache_time() {
+    use kiln::cache::{CacheKey, CacheStats, CacheStore, MemoryStore, StoreError};
+    use std::sync::Arc;
+    use std::time::Duration;
+    const NAP: Duration = Duration::from_millis(3);
+    /// Sleeps on every memo write, and on every get of a key it has never stored (the
+    /// memo lookups of a cold compile: a stencil lookup has no key to miss on before
+    /// its first insert either, so those sleep too).
+    struct Slow(MemoryStore);
+    impl CacheStore for Slow {
+        fn get(&self, key: &CacheKey) -> Option<Vec<u8>> {
+            let found = self.0.get(key);
+            if found.is_none() {
+                std::thread::sleep(NAP);
+            }
+            found
+        }
+        fn insert(&self, key: &CacheKey, entry: Vec<u8>) -> Result<(), StoreError> {
+            if entry.starts_with(b"KILNCCM\0") {
+                std::thread::sleep(NAP);
+            }
+            self.0.insert(key, entry)
+        }
+        fn stats(&self) -> &CacheStats {
+            self.0.stats()
+        }
+    }
+    let wasm = wat::parse_str(
+        r#"(module
+             (func (export "a") (param i32) (result i32) local.get 0 i32.const 5 i32.add)
+             (func (export "b") (param i32) (result i32) local.get 0 i32.const 6 i32.mul)
+             (func (export "c") (param i32) (result i32) local.get 0 call 0 call 1))"#,
+    )
+    .unwrap();
+    let store = Arc::new(Slow(MemoryStore::new()));
+    let mut b = CompilerBuilder::for_target("x86_64").unwrap();
+    b.cache_store(Some(store.clone() as Arc<dyn CacheStore>));
+    let c = b.build().unwrap();
+    let cold = compile(&*c, &wasm, 1).unwrap();
+    let s = store.stats().snapshot();
+    assert_eq!(
+        (s.lookups, s.misses, s.inserts),
+        (3, 3, 3),
+        "memos are not lookups or inserts"
+    );
+    // Three memo lookups and three stencil lookups missed; three memos were written.
+    assert!(s.load_time >= 6 * NAP, "{:?}", s.load_time);
+    assert!(s.store_time >= 3 * NAP, "{:?}", s.store_time);
+    let cache = s.key_time + s.load_time + s.store_time;
+    assert!(
+        cold.stats.codegen_time >= cache,
+        "code generation {:?} includes the cache's {cache:?}",
+        cold.stats.codegen_time
+    );
+}
+
 /// A translator that reuses each function it made for the next one
 /// (`FuncTranslator::recycle`, as module compilation does) translates every function of
 /// these modules exactly as a fresh translator does.

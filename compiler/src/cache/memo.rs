@@ -52,10 +52,24 @@ pub struct Memo {
 
 /// The finalized code the memo under `key` leads to for a body starting at `body_start`,
 /// when the memo and the stencil entry it names are both present and sound; counted as a
-/// hit in the store's statistics. `None` otherwise (nothing is counted: the caller falls
-/// back to translating).
+/// hit in the store's statistics. `None` otherwise: no lookup is counted (the caller falls
+/// back to translating and looks the stencil up), only the time, as load time.
 pub fn lookup(store: &dyn CacheStore, key: &CacheKey, body_start: u32) -> Option<CompiledCode> {
     let t = Instant::now();
+    let found = follow(store, key, body_start);
+    match &found {
+        Some((_, bytes)) => store.stats().record_hit(*bytes, t.elapsed()),
+        None => store.stats().record_memo_miss(t.elapsed()),
+    }
+    found.map(|(code, _)| code)
+}
+
+/// The code the memo under `key` leads to, and the size of its stencil entry.
+fn follow(
+    store: &dyn CacheStore,
+    key: &CacheKey,
+    body_start: u32,
+) -> Option<(CompiledCode, usize)> {
     let mut memo = decode_memo(key, &store.get(key)?).ok()?;
     memo.params
         .rebase_srclocs(i64::from(body_start) - i64::from(memo.body_start));
@@ -64,14 +78,15 @@ pub fn lookup(store: &dyn CacheStore, key: &CacheKey, body_start: u32) -> Option
         .ok()?
         .apply_params(&memo.params)
         .ok()?;
-    store.stats().record_hit(bytes.len(), t.elapsed());
-    Some(code)
+    Some((code, bytes.len()))
 }
 
 /// Store a memo under `key` (best effort: a store that cannot be written to only loses the
-/// shortcut, never a compile).
+/// shortcut, never a compile). Its time counts as store time.
 pub fn remember(store: &dyn CacheStore, key: &CacheKey, memo: &Memo) {
+    let t = Instant::now();
     let _ = store.insert(key, encode_memo(key, memo));
+    store.stats().record_memo_store(t.elapsed());
 }
 
 /// SHA-256 over the module's version and every section but the code section, each framed

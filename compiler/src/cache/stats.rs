@@ -54,9 +54,11 @@ pub struct CacheStatsSnapshot {
     pub bytes_stored: u64,
     /// Time computing keys.
     pub key_time: Duration,
-    /// Time loading entries: the store's `get`, decoding, and finalizing a hit.
+    /// Time loading entries: the store's `get`, decoding, and finalizing a hit, and
+    /// looking for translation memos.
     pub load_time: Duration,
-    /// Time storing entries: encoding and the store's `insert`.
+    /// Time storing entries: encoding and the store's `insert`, of code entries and of
+    /// translation memos.
     pub store_time: Duration,
     /// The last rejected entry or failed insert, described (for diagnostics).
     pub last_problem: Option<String>,
@@ -116,6 +118,18 @@ impl CacheStats {
                 self.record_problem(why);
             }
         }
+    }
+
+    /// Time spent looking for a translation memo that was absent or unusable (no lookup
+    /// is counted: the stencil lookup that follows is).
+    pub fn record_memo_miss(&self, d: Duration) {
+        Self::add(&self.load_nanos, nanos(d));
+    }
+
+    /// Time spent writing a translation memo (no insert is counted: `inserts` counts code
+    /// entries, one per miss).
+    pub fn record_memo_store(&self, d: Duration) {
+        Self::add(&self.store_nanos, nanos(d));
     }
 
     /// A hit was verified against a fresh compile.
