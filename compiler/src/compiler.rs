@@ -83,9 +83,10 @@ pub trait Compiler: Send + Sync {
         KeyPrefix::new(self.triple(), self.settings()).key(stencil)
     }
 
-    /// The key of a translation memo for this compiler (see [`crate::cache::memo`]).
-    fn memo_key(&self, environment: &[u8; 32], index: u32, body: &[u8]) -> CacheKey {
-        KeyPrefix::new(self.triple(), self.settings()).memo_key(environment, index, body)
+    /// The key of a module's translation memo for this compiler, from the module's
+    /// environment digest (see [`crate::cache::memo`]).
+    fn memo_key(&self, environment: &[u8; 32]) -> CacheKey {
+        KeyPrefix::new(self.triple(), self.settings()).memo_key(environment)
     }
 
     /// The cache store this compiler was built with, if any.
@@ -302,8 +303,8 @@ impl Compiler for BuiltCompiler {
         self.key_prefix.key(stencil)
     }
 
-    fn memo_key(&self, environment: &[u8; 32], index: u32, body: &[u8]) -> CacheKey {
-        self.key_prefix.memo_key(environment, index, body)
+    fn memo_key(&self, environment: &[u8; 32]) -> CacheKey {
+        self.key_prefix.memo_key(environment)
     }
 
     fn cache_store(&self) -> Option<&CacheStoreRef> {

@@ -423,7 +423,7 @@ fn bad_translation_memos_fall_back_to_translation() {
             self.0.get(key)
         }
         fn insert(&self, key: &CacheKey, mut entry: Vec<u8>) -> Result<(), StoreError> {
-            if entry.starts_with(b"KILNCCM\0") {
+            if entry.starts_with(b"KILNCMM\0") {
                 match self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 3 {
                     0 => entry.truncate(entry.len() / 2),
                     1 => entry[8] ^= 1,
@@ -448,20 +448,23 @@ fn bad_translation_memos_fall_back_to_translation() {
     b.cache_store(Some(store as Arc<dyn CacheStore>));
     let c = b.build().unwrap();
     let cold = compile(&*c, &wasm, 1).unwrap();
-    let warm = compile(&*c, &wasm, 1).unwrap();
-    assert_eq!(
-        (
-            warm.stats.cache_hits,
-            warm.stats.cache_misses,
-            warm.stats.memo_hits
-        ),
-        (3, 0, 0)
-    );
-    assert_eq!(warm.text, cold.text);
+    // Each compile finds the memo the one before left truncated, corrupt or missing.
+    for _ in 0..3 {
+        let warm = compile(&*c, &wasm, 1).unwrap();
+        assert_eq!(
+            (
+                warm.stats.cache_hits,
+                warm.stats.cache_misses,
+                warm.stats.memo_hits
+            ),
+            (3, 0, 0)
+        );
+        assert_eq!(warm.text, cold.text);
+    }
 }
 
-/// The time a store spends on translation memos is cache time: a memo lookup that finds
-/// nothing is load time, writing a memo is store time, and both are inside the module's
+/// The time a store spends on translation memos is cache time: loading the module's memo
+/// is load time, writing it is store time, and both are inside the module's
 /// code-generation time (which `kiln compile --timings` splits into phases and cache
 /// work). A store that sleeps on every memo access shows it: a lower bound, so the test
 /// holds however slow the machine is.
@@ -472,8 +475,7 @@ fn translation_memo_time_is_counted_as_cache_time() {
     use std::time::Duration;
     const NAP: Duration = Duration::from_millis(3);
     /// Sleeps on every memo write, and on every get of a key it has never stored (the
-    /// memo lookups of a cold compile: a stencil lookup has no key to miss on before
-    /// its first insert either, so those sleep too).
+    /// memo's and the stencils' lookups of a cold compile).
     struct Slow(MemoryStore);
     impl CacheStore for Slow {
         fn get(&self, key: &CacheKey) -> Option<Vec<u8>> {
@@ -484,7 +486,7 @@ fn translation_memo_time_is_counted_as_cache_time() {
             found
         }
         fn insert(&self, key: &CacheKey, entry: Vec<u8>) -> Result<(), StoreError> {
-            if entry.starts_with(b"KILNCCM\0") {
+            if entry.starts_with(b"KILNCMM\0") {
                 std::thread::sleep(NAP);
             }
             self.0.insert(key, entry)
@@ -511,9 +513,9 @@ fn translation_memo_time_is_counted_as_cache_time() {
         (3, 3, 3),
         "memos are not lookups or inserts"
     );
-    // Three memo lookups and three stencil lookups missed; three memos were written.
-    assert!(s.load_time >= 6 * NAP, "{:?}", s.load_time);
-    assert!(s.store_time >= 3 * NAP, "{:?}", s.store_time);
+    // The module memo and three stencil lookups missed; one memo was written.
+    assert!(s.load_time >= 4 * NAP, "{:?}", s.load_time);
+    assert!(s.store_time >= NAP, "{:?}", s.store_time);
     let cache = s.key_time + s.load_time + s.store_time;
     assert!(
         cold.stats.codegen_time >= cache,

@@ -158,15 +158,12 @@ impl KeyPrefix {
         }
     }
 
-    /// The key of a translation memo (see `cache::memo`): this prefix, the module's
-    /// environment digest, the function's index and its body bytes.
-    pub fn memo_key(&self, environment: &[u8; 32], index: u32, body: &[u8]) -> CacheKey {
+    /// The key of a module's translation memo (see `cache::memo`): this prefix and the
+    /// module's environment digest.
+    pub fn memo_key(&self, environment: &[u8; 32]) -> CacheKey {
         let mut hasher = self.hasher.clone();
-        hasher.update(b"\0kiln-translation-memo\0");
+        hasher.update(b"\0kiln-module-memo\0");
         hasher.update(environment);
-        hasher.update(index.to_le_bytes());
-        hasher.update((body.len() as u64).to_le_bytes());
-        hasher.update(body);
         CacheKey(hasher.finalize().into())
     }
 

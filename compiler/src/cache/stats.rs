@@ -120,14 +120,14 @@ impl CacheStats {
         }
     }
 
-    /// Time spent looking for a translation memo that was absent or unusable (no lookup
-    /// is counted: the stencil lookup that follows is).
-    pub fn record_memo_miss(&self, d: Duration) {
+    /// Time spent loading a module's translation memo (no lookup is counted: the functions
+    /// it serves are counted as hits, the others as the stencil lookups that follow).
+    pub fn record_memo_load(&self, d: Duration) {
         Self::add(&self.load_nanos, nanos(d));
     }
 
-    /// Time spent writing a translation memo (no insert is counted: `inserts` counts code
-    /// entries, one per miss).
+    /// Time spent writing a module's translation memo (no insert is counted: `inserts`
+    /// counts code entries, one per miss).
     pub fn record_memo_store(&self, d: Duration) {
         Self::add(&self.store_nanos, nanos(d));
     }

@@ -40,6 +40,7 @@
 //! functions; every error names the function index and, for Wasm errors, the byte offset.
 
 use super::{link_text, LinkError, LinkInput, TextRelocTarget, TextSection};
+use crate::cache::entry::decode_entry;
 use crate::cache::memo;
 use crate::compiler::Compiler;
 use crate::ir::{Function, Signature, SourceLoc, TrapCode, UserFuncName};
@@ -138,7 +139,8 @@ pub struct ModuleStats {
     pub parse_time: Duration,
     /// Translation to IR, summed over all functions (CPU time across threads).
     pub translate_time: Duration,
-    /// Backend compilation (including cache lookups), summed over all functions.
+    /// Backend compilation (including cache lookups), summed over all functions, plus
+    /// loading and storing the module's translation memo.
     pub codegen_time: Duration,
     /// `codegen_time` split by backend phase, summed over all functions (cache hits run
     /// none; the rest of `codegen_time` is cache work and function set-up).
@@ -243,47 +245,73 @@ pub fn translate_module(
 struct Compiled {
     code: CompiledCode,
     hit: Option<bool>,
-    /// Served from a translation memo.
+    /// Served from the module's translation memo.
     memo_hit: bool,
+    /// The function's entry for the module's next memo (compiled through a store, not in
+    /// verify mode).
+    memo: Option<memo::FunctionMemo>,
     translate: Duration,
     codegen: Duration,
     phases: PhaseTimes,
 }
 
-/// Compile one function. With a cache store and `environment` (the module's environment
-/// digest; `None` in verify mode), a translation memo is tried first, so that a function
-/// seen before is neither validated nor translated again ([`crate::cache::memo`]).
+/// What compiling through a store brings to each function: the module's memo from its last
+/// compile, if any (`None` in verify mode, which skips memos).
+struct MemoContext<'a> {
+    loaded: Option<&'a memo::ModuleMemo>,
+}
+
+/// Compile one function. With a memo context, the module's translation memo is tried first,
+/// so that a function seen before is neither validated nor translated again
+/// ([`crate::cache::memo`]).
 fn compile_one(
     compiler: &dyn Compiler,
     info: &ModuleInfo,
     input: FunctionInput<'_>,
-    environment: Option<&[u8; 32]>,
+    memos: Option<&MemoContext<'_>>,
     tr: &mut FuncTranslator,
 ) -> Result<Compiled, ModuleError> {
     let index = input.index;
     let start = Instant::now();
     // Phases left on this thread by anything before (not this function's).
     let _ = take_phase_times();
-    let memo = match (environment, compiler.cache_store()) {
-        (Some(env), Some(store)) => {
-            let body_start = input.body.range().start as u32;
-            let key = compiler.memo_key(env, index, input.body.as_bytes());
-            store.0.stats().record_key(start.elapsed());
-            if let Some(code) = memo::lookup(&*store.0, &key, body_start) {
-                return Ok(Compiled {
-                    code,
-                    hit: Some(true),
-                    memo_hit: true,
-                    translate: Duration::ZERO,
-                    codegen: start.elapsed(),
-                    phases: PhaseTimes::default(),
-                });
+    let body_start = input.body.range().start as u32;
+    let mut pending_memo = None;
+    if let (Some(memos), Some(store)) = (memos, compiler.cache_store()) {
+        let body = memo::body_digest(input.body.as_bytes());
+        store.0.stats().record_key(start.elapsed());
+        if let Some(m) = memos.loaded.and_then(|m| m.function(index, &body)) {
+            let t = Instant::now();
+            let params = m.params_at(body_start);
+            let found = store.0.get(&m.stencil_key).and_then(|bytes| {
+                let code = decode_entry(&m.stencil_key, &bytes)
+                    .ok()?
+                    .apply_params(&params);
+                Some((code.ok()?, bytes.len()))
+            });
+            match found {
+                Some((code, len)) => {
+                    store.0.stats().record_hit(len, t.elapsed());
+                    return Ok(Compiled {
+                        code,
+                        hit: Some(true),
+                        memo_hit: true,
+                        memo: Some(memo::FunctionMemo {
+                            params,
+                            body_start,
+                            ..m.clone()
+                        }),
+                        translate: Duration::ZERO,
+                        codegen: start.elapsed(),
+                        phases: PhaseTimes::default(),
+                    });
+                }
+                None => store.0.stats().record_memo_load(t.elapsed()),
             }
-            Some((store, key, body_start))
         }
-        _ => None,
-    };
-    // The memo's key and lookup: cache work, counted with the code generation after
+        pending_memo = Some(body);
+    }
+    // The memo's digest and lookup: cache work, counted with the code generation after
     // translation (where the cache's time is accounted), not as translation.
     let before_translate = start.elapsed();
     let t0 = Instant::now();
@@ -295,28 +323,32 @@ fn compile_one(
         name: info.func_display_name(index),
         error,
     };
-    let (code, hit) = match compiler.cache_store() {
+    let (code, hit, memo) = match compiler.cache_store() {
         Some(store) => {
             let c = compiler
                 .compile_function_cached(&func, &*store.0)
                 .map_err(codegen_err)?;
-            if let Some((store, key, body_start)) = memo {
-                let m = memo::Memo {
-                    stencil_key: c.key,
-                    params: func.params.clone(),
-                    body_start,
-                };
-                memo::remember(&*store.0, &key, &m);
-            }
-            (c.code, Some(c.hit))
+            let memo = pending_memo.map(|body| memo::FunctionMemo {
+                index,
+                body,
+                stencil_key: c.key,
+                params: func.params.clone(),
+                body_start,
+            });
+            (c.code, Some(c.hit), memo)
         }
-        None => (compiler.compile_function(&func).map_err(codegen_err)?, None),
+        None => (
+            compiler.compile_function(&func).map_err(codegen_err)?,
+            None,
+            None,
+        ),
     };
     tr.recycle(func);
     Ok(Compiled {
         code,
         hit,
         memo_hit: false,
+        memo,
         translate: t1 - t0,
         codegen: before_translate + t1.elapsed(),
         phases: take_phase_times(),
@@ -332,11 +364,22 @@ pub fn compile_module(
     let start = Instant::now();
     let (info, inputs) = parse_module(wasm)?;
     let parse_time = start.elapsed();
-    let environment = compiler
+    // The module's translation memo (not in verify mode, which compiles every function).
+    let t_memo = Instant::now();
+    let memo_store = compiler
         .cache_store()
         .filter(|s| !s.0.verify())
-        .map(|_| memo::module_environment_digest(wasm, &info.environment_sections));
-    let environment = environment.as_ref();
+        .map(|store| {
+            let environment = memo::module_environment_digest(wasm, &info.environment_sections);
+            let key = compiler.memo_key(&environment);
+            store.0.stats().record_key(t_memo.elapsed());
+            (store, key, memo::load(&*store.0, &key))
+        });
+    let memo_time = t_memo.elapsed();
+    let memo_context = memo_store.as_ref().map(|(_, _, loaded)| MemoContext {
+        loaded: loaded.as_ref(),
+    });
+    let memos = memo_context.as_ref();
     let info_ref = &info;
     let progress = options.progress;
     // Largest bodies first: the workers take functions in this order, so a huge function
@@ -366,8 +409,8 @@ pub fn compile_module(
                     if failed.load(Ordering::Relaxed) {
                         return (i, None);
                     }
-                    let r = translators
-                        .with(|tr| compile_one(compiler, info_ref, input, environment, tr));
+                    let r =
+                        translators.with(|tr| compile_one(compiler, info_ref, input, memos, tr));
                     if r.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
@@ -389,6 +432,17 @@ pub fn compile_module(
         }
     }
     debug_assert!(!skipped, "functions are only skipped after a failure");
+    // Remember this compile's functions unless the memo already says exactly that.
+    let mut memo_time = memo_time;
+    if let Some((store, key, loaded)) = &memo_store {
+        let t = Instant::now();
+        let functions: Vec<memo::FunctionMemo> =
+            compiled.iter().filter_map(|c| c.memo.clone()).collect();
+        if loaded.as_ref().map(|m| &m.functions) != Some(&functions) {
+            memo::store(&*store.0, key, &memo::ModuleMemo { functions });
+        }
+        memo_time += t.elapsed();
+    }
 
     let t_link = Instant::now();
     let first = info.num_imported_funcs;
@@ -414,6 +468,8 @@ pub fn compile_module(
         veneers: text.veneers.len(),
         parse_time,
         link_time,
+        // The module memo's load and store are cache work, as each function's is.
+        codegen_time: memo_time,
         ..ModuleStats::default()
     };
     let mut functions = Vec::with_capacity(compiled.len());

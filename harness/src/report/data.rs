@@ -185,8 +185,8 @@ pub struct DuplicateRecord {
     pub no_store_seconds: f64,
     /// Best compile time through an empty in-memory store.
     pub store_seconds: f64,
-    /// Of that compile, the time spent computing cache keys (stencil keys and translation
-    /// memo keys), summed over functions.
+    /// Of that compile, the time spent computing cache keys (stencil keys, and the body
+    /// digests and module key of the translation memo), summed over functions.
     #[serde(default)]
     pub key_seconds: f64,
 }
