@@ -697,7 +697,9 @@ mod wasm_diff_tests {
 /// `wasm_compile`: a wasm-smith module of Kiln's feature set ([`crate::gen::wasm`]) must
 /// compile on x86_64 and AArch64 (allocator and x86_64 CPU preset drawn from the input,
 /// regalloc checker on) without an error or a panic: every generated module is valid, so
-/// any error is a bug. On failure the module is written to
+/// any error is a bug. For half the inputs it is also compiled twice through an in-memory
+/// cache store, cold then warm (from the translation memo), and both must link to exactly
+/// the fresh compile's text and trap sites. On failure the module is written to
 /// `$KILN_CORPUS_DIR` or `<repo>/corpora/wasm_compile/` as `<hash>.wasm`.
 pub fn wasm_compile(data: &[u8]) {
     let mut u = Unstructured::new(data);
@@ -745,16 +747,63 @@ pub fn wasm_compile(data: &[u8]) {
         if refused_for_simd && !simd {
             continue;
         }
-        if let Err(e) = result {
+        let save = || {
             let dir = crate::diff::materialize::corpus_dir("wasm_compile");
             let name = format!("{:016x}.wasm", crate::hashing::fnv1a_of(&wasm));
-            let saved = std::fs::create_dir_all(&dir)
+            std::fs::create_dir_all(&dir)
                 .and_then(|()| std::fs::write(dir.join(&name), &wasm))
                 .map(|()| dir.join(&name).display().to_string())
-                .unwrap_or_else(|err| format!("(not saved: {err})"));
-            panic!("wasm_compile: {arch} ({cpu}, {regalloc}): {e}\nmodule saved: {saved}");
+                .unwrap_or_else(|err| format!("(not saved: {err})"))
+        };
+        let fresh = match result {
+            Ok(m) => m,
+            Err(e) => panic!(
+                "wasm_compile: {arch} ({cpu}, {regalloc}): {e}\nmodule saved: {}",
+                save()
+            ),
+        };
+        if pick & 16 != 0 {
+            if let Err(why) = cached_compiles_match(b, &wasm, &fresh) {
+                panic!(
+                    "wasm_compile: {arch} ({cpu}, {regalloc}), through a cache store: {why}\nmodule saved: {}",
+                    save()
+                );
+            }
         }
     }
+}
+
+/// Compile `wasm` with `builder`'s settings through an empty in-memory store (every function
+/// a miss), then again (every function from the module's translation memo): both must give
+/// `fresh`'s text and trap sites, and the second must be all memo hits.
+fn cached_compiles_match(
+    mut builder: kiln::CompilerBuilder,
+    wasm: &[u8],
+    fresh: &kiln::module::CompiledModule,
+) -> Result<(), String> {
+    let store = std::sync::Arc::new(kiln::cache::MemoryStore::new());
+    builder.cache_store(Some(store as std::sync::Arc<dyn kiln::cache::CacheStore>));
+    let compiler = builder.build().map_err(|e| e.to_string())?;
+    let opts = kiln::module::ModuleOptions::default();
+    for round in ["cold", "warm"] {
+        let m = kiln::module::compile_module(&*compiler, wasm, &opts)
+            .map_err(|e| format!("{round} compile failed: {e}"))?;
+        if m.text != fresh.text || m.traps != fresh.traps {
+            return Err(format!("the {round} compile differs from a fresh one"));
+        }
+        let expected_memo_hits = if round == "warm" {
+            m.stats.functions
+        } else {
+            0
+        };
+        if m.stats.memo_hits != expected_memo_hits {
+            return Err(format!(
+                "{round} compile: {} of {} functions from the memo, expected {expected_memo_hits}",
+                m.stats.memo_hits, m.stats.functions
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
