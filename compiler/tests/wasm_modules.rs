@@ -411,6 +411,17 @@ fn module_compiles_through_the_cache_and_moves_keep_stencils() {
     same_as_fresh(&r, &renamed);
 }
 
+/// Three small functions, the third calling the other two (the memo tests' module).
+fn three_function_module() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+             (func (export "a") (param i32) (result i32) local.get 0 i32.const 5 i32.add)
+             (func (export "b") (param i32) (result i32) local.get 0 i32.const 6 i32.mul)
+             (func (export "c") (param i32) (result i32) local.get 0 call 0 call 1))"#,
+    )
+    .unwrap()
+}
+
 /// A store that mangles every translation memo it is given (truncates it, or points it at
 /// a missing stencil): compiles stay correct and fall back to translating.
 #[test]
@@ -423,7 +434,7 @@ fn bad_translation_memos_fall_back_to_translation() {
             self.0.get(key)
         }
         fn insert(&self, key: &CacheKey, mut entry: Vec<u8>) -> Result<(), StoreError> {
-            if entry.starts_with(b"KILNCMM\0") {
+            if entry.starts_with(&kiln::cache::memo::MEMO_MAGIC) {
                 match self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 3 {
                     0 => entry.truncate(entry.len() / 2),
                     1 => entry[8] ^= 1,
@@ -436,13 +447,7 @@ fn bad_translation_memos_fall_back_to_translation() {
             self.0.stats()
         }
     }
-    let wasm = wat::parse_str(
-        r#"(module
-             (func (export "a") (param i32) (result i32) local.get 0 i32.const 5 i32.add)
-             (func (export "b") (param i32) (result i32) local.get 0 i32.const 6 i32.mul)
-             (func (export "c") (param i32) (result i32) local.get 0 call 0 call 1))"#,
-    )
-    .unwrap();
+    let wasm = three_function_module();
     let store = Arc::new(Mangler(MemoryStore::new(), Default::default()));
     let mut b = CompilerBuilder::for_target("aarch64").unwrap();
     b.cache_store(Some(store as Arc<dyn CacheStore>));
@@ -486,7 +491,7 @@ fn translation_memo_time_is_counted_as_cache_time() {
             found
         }
         fn insert(&self, key: &CacheKey, entry: Vec<u8>) -> Result<(), StoreError> {
-            if entry.starts_with(b"KILNCMM\0") {
+            if entry.starts_with(&kiln::cache::memo::MEMO_MAGIC) {
                 std::thread::sleep(NAP);
             }
             self.0.insert(key, entry)
@@ -495,13 +500,7 @@ fn translation_memo_time_is_counted_as_cache_time() {
             self.0.stats()
         }
     }
-    let wasm = wat::parse_str(
-        r#"(module
-             (func (export "a") (param i32) (result i32) local.get 0 i32.const 5 i32.add)
-             (func (export "b") (param i32) (result i32) local.get 0 i32.const 6 i32.mul)
-             (func (export "c") (param i32) (result i32) local.get 0 call 0 call 1))"#,
-    )
-    .unwrap();
+    let wasm = three_function_module();
     let store = Arc::new(Slow(MemoryStore::new()));
     let mut b = CompilerBuilder::for_target("x86_64").unwrap();
     b.cache_store(Some(store.clone() as Arc<dyn CacheStore>));

@@ -33,10 +33,13 @@
 //! - memos live under [`MEMO_MAGIC`] with the same checked header as code entries
 //!   ([`super::entry`]); a memo read as code (or code as a memo) is refused by its magic.
 
-use super::entry::{decode_header, payload_for, with_header, EntryError, EntryInfo, Reader};
+use super::entry::{
+    decode_entry, decode_header, payload_for, with_header, EntryError, EntryInfo, Reader,
+};
 use super::key::CacheKey;
 use super::CacheStore;
 use crate::ir::{FunctionParameters, SourceLoc, UserExternalName, UserFuncName};
+use crate::machinst::CompiledCode;
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 use std::time::Instant;
@@ -105,6 +108,39 @@ pub fn load(store: &dyn CacheStore, key: &CacheKey) -> Option<ModuleMemo> {
     let memo = store.get(key).and_then(|b| decode_memo(key, &b).ok());
     store.stats().record_memo_load(t.elapsed());
     memo
+}
+
+/// The finalized code `f` leads to for the same body starting at `body_start`, with the
+/// memo entry for this compile (its parameters moved with the body), when `f`'s stencil
+/// entry is present and sound; counted as a hit in the store's statistics. `None`
+/// otherwise: only the time is counted, as load time (the caller falls back to translating
+/// and looks the stencil up).
+pub fn lookup(
+    store: &dyn CacheStore,
+    f: &FunctionMemo,
+    body_start: u32,
+) -> Option<(CompiledCode, FunctionMemo)> {
+    let t = Instant::now();
+    let params = f.params_at(body_start);
+    let found = store.get(&f.stencil_key).and_then(|bytes| {
+        let code = decode_entry(&f.stencil_key, &bytes).ok()?;
+        Some((code.apply_params(&params).ok()?, bytes.len()))
+    });
+    match found {
+        Some((code, len)) => {
+            store.stats().record_hit(len, t.elapsed());
+            let memo = FunctionMemo {
+                params,
+                body_start,
+                ..f.clone()
+            };
+            Some((code, memo))
+        }
+        None => {
+            store.stats().record_memo_load(t.elapsed());
+            None
+        }
+    }
 }
 
 /// Store `memo` under `key` (best effort: a store that cannot be written to only loses the

@@ -40,7 +40,6 @@
 //! functions; every error names the function index and, for Wasm errors, the byte offset.
 
 use super::{link_text, LinkError, LinkInput, TextRelocTarget, TextSection};
-use crate::cache::entry::decode_entry;
 use crate::cache::memo;
 use crate::compiler::Compiler;
 use crate::ir::{Function, Signature, SourceLoc, TrapCode, UserFuncName};
@@ -255,20 +254,15 @@ struct Compiled {
     phases: PhaseTimes,
 }
 
-/// What compiling through a store brings to each function: the module's memo from its last
-/// compile, if any (`None` in verify mode, which skips memos).
-struct MemoContext<'a> {
-    loaded: Option<&'a memo::ModuleMemo>,
-}
-
-/// Compile one function. With a memo context, the module's translation memo is tried first,
-/// so that a function seen before is neither validated nor translated again
+/// Compile one function. With `memos` (the module's memo from its last compile, empty if
+/// none; `None` without a store or in verify mode, which skips memos), the memo is tried
+/// first, so that a function seen before is neither validated nor translated again
 /// ([`crate::cache::memo`]).
 fn compile_one(
     compiler: &dyn Compiler,
     info: &ModuleInfo,
     input: FunctionInput<'_>,
-    memos: Option<&MemoContext<'_>>,
+    memos: Option<&memo::ModuleMemo>,
     tr: &mut FuncTranslator,
 ) -> Result<Compiled, ModuleError> {
     let index = input.index;
@@ -280,34 +274,17 @@ fn compile_one(
     if let (Some(memos), Some(store)) = (memos, compiler.cache_store()) {
         let body = memo::body_digest(input.body.as_bytes());
         store.0.stats().record_key(start.elapsed());
-        if let Some(m) = memos.loaded.and_then(|m| m.function(index, &body)) {
-            let t = Instant::now();
-            let params = m.params_at(body_start);
-            let found = store.0.get(&m.stencil_key).and_then(|bytes| {
-                let code = decode_entry(&m.stencil_key, &bytes)
-                    .ok()?
-                    .apply_params(&params);
-                Some((code.ok()?, bytes.len()))
+        let found = memos.function(index, &body);
+        if let Some((code, m)) = found.and_then(|f| memo::lookup(&*store.0, f, body_start)) {
+            return Ok(Compiled {
+                code,
+                hit: Some(true),
+                memo_hit: true,
+                memo: Some(m),
+                translate: Duration::ZERO,
+                codegen: start.elapsed(),
+                phases: PhaseTimes::default(),
             });
-            match found {
-                Some((code, len)) => {
-                    store.0.stats().record_hit(len, t.elapsed());
-                    return Ok(Compiled {
-                        code,
-                        hit: Some(true),
-                        memo_hit: true,
-                        memo: Some(memo::FunctionMemo {
-                            params,
-                            body_start,
-                            ..m.clone()
-                        }),
-                        translate: Duration::ZERO,
-                        codegen: start.elapsed(),
-                        phases: PhaseTimes::default(),
-                    });
-                }
-                None => store.0.stats().record_memo_load(t.elapsed()),
-            }
         }
         pending_memo = Some(body);
     }
@@ -373,13 +350,11 @@ pub fn compile_module(
             let environment = memo::module_environment_digest(wasm, &info.environment_sections);
             let key = compiler.memo_key(&environment);
             store.0.stats().record_key(t_memo.elapsed());
-            (store, key, memo::load(&*store.0, &key))
+            let loaded = memo::load(&*store.0, &key).unwrap_or_default();
+            (store, key, loaded)
         });
-    let memo_time = t_memo.elapsed();
-    let memo_context = memo_store.as_ref().map(|(_, _, loaded)| MemoContext {
-        loaded: loaded.as_ref(),
-    });
-    let memos = memo_context.as_ref();
+    let mut memo_time = t_memo.elapsed();
+    let memos = memo_store.as_ref().map(|(_, _, loaded)| loaded);
     let info_ref = &info;
     let progress = options.progress;
     // Largest bodies first: the workers take functions in this order, so a huge function
@@ -433,12 +408,11 @@ pub fn compile_module(
     }
     debug_assert!(!skipped, "functions are only skipped after a failure");
     // Remember this compile's functions unless the memo already says exactly that.
-    let mut memo_time = memo_time;
     if let Some((store, key, loaded)) = &memo_store {
         let t = Instant::now();
         let functions: Vec<memo::FunctionMemo> =
             compiled.iter().filter_map(|c| c.memo.clone()).collect();
-        if loaded.as_ref().map(|m| &m.functions) != Some(&functions) {
+        if loaded.functions != functions {
             memo::store(&*store.0, key, &memo::ModuleMemo { functions });
         }
         memo_time += t.elapsed();
